@@ -1,0 +1,98 @@
+/** A small client for the Kafka Connect REST API (the parts the sidecar uses). */
+export interface ConnectorStatus {
+  name: string;
+  connector: { state: string; trace?: string };
+  tasks: { id: number; state: string; trace?: string }[];
+}
+
+export class ConnectError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "ConnectError";
+  }
+}
+
+export class ConnectClient {
+  constructor(private readonly baseUrl: string) {}
+
+  private async call(method: string, path: string, body?: unknown): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      throw new ConnectError(
+        `Kafka Connect is not reachable at ${this.baseUrl} (${(err as Error).message}). Is the stack up? Run: make up`,
+      );
+    }
+    return res;
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.call(method, path, body);
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {}
+      throw new ConnectError(`${method} ${path}: ${res.status} ${message}`, res.status);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Idempotent: creates the connector or updates its config in place (same name, same slot). */
+  putConfig(name: string, config: Record<string, string>) {
+    return this.json<{ name: string }>("PUT", `/connectors/${encodeURIComponent(name)}/config`, config);
+  }
+
+  listConnectors() {
+    return this.json<string[]>("GET", "/connectors");
+  }
+
+  async status(name: string): Promise<ConnectorStatus | undefined> {
+    try {
+      return await this.json<ConnectorStatus>("GET", `/connectors/${encodeURIComponent(name)}/status`);
+    } catch (err) {
+      if (err instanceof ConnectError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const res = await this.call("DELETE", `/connectors/${encodeURIComponent(name)}`);
+    if (res.status === 404) return false;
+    if (!res.ok) throw new ConnectError(`DELETE connector ${name}: ${res.status} ${await res.text()}`, res.status);
+    return true;
+  }
+
+  restart(name: string) {
+    return this.json("POST", `/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`);
+  }
+
+  /** Waits until the connector and all its tasks are RUNNING; a FAILED task is an error carrying its trace. */
+  async waitRunning(name: string, timeoutMs = 60_000): Promise<ConnectorStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ConnectorStatus | undefined;
+    while (Date.now() < deadline) {
+      last = await this.status(name);
+      const failed = last?.tasks.find((t) => t.state === "FAILED") ?? (last?.connector.state === "FAILED" ? last.connector : undefined);
+      if (failed) {
+        const firstLine = (failed.trace ?? "").split("\n").slice(0, 3).join(" | ");
+        throw new ConnectError(`connector ${name} FAILED: ${firstLine}`);
+      }
+      if (last?.connector.state === "RUNNING" && last.tasks.length > 0 && last.tasks.every((t) => t.state === "RUNNING")) {
+        return last;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new ConnectError(`connector ${name} not RUNNING after ${timeoutMs} ms (last state: ${JSON.stringify(last)})`);
+  }
+}

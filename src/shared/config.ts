@@ -1,0 +1,75 @@
+import { z } from "zod";
+
+/**
+ * The one place that reads the environment. Every variable is documented here with
+ * its default; the defaults match the native stack (stack/env.sh), so a plain
+ * `make up` needs no settings. A bad or missing value stops the process with a
+ * message naming each variable.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const csv = z
+  .string()
+  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+
+export const configSchema = z.object({
+  /** Postgres the write API uses and Debezium captures. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .default("postgres://postgres:postgres@127.0.0.1:55432/shop"),
+  /** The database URL as Kafka Connect sees it, when that differs (Docker: postgres:5432). */
+  CONNECT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+  /** Kafka bootstrap servers, comma separated host:port. */
+  KAFKA_BROKERS: csv
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, "each broker must be host:port")).min(1))
+    .default(["127.0.0.1:9092"]),
+  /** Kafka Connect REST endpoint. */
+  KAFKA_CONNECT_URL: z.string().url().default("http://127.0.0.1:8083"),
+  /** `http(s)://user:pass@host:8123/db` for a ClickHouse server; `chdb:PATH` or unset for embedded chDB. */
+  CLICKHOUSE_URL: z
+    .string()
+    .regex(/^(https?:\/\/|chdb:)/, "must be http(s)://… for a server or chdb:PATH for embedded")
+    .default("chdb:.stack/chdb"),
+  /** ClickHouse database the projection writes into. */
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a plain identifier").default("sidecar"),
+  /** Optional cluster name: DDL gets ON CLUSTER and Replicated engines. */
+  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  /** Debezium topic prefix (topic.prefix); topics are <prefix>.<schema>.<table>. */
+  TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default("sidecar"),
+  /** Postgres schemas.tables Debezium captures for the demo connector. */
+  CAPTURE_TABLES: csv.default(["shop.customers", "shop.products", "shop.orders", "shop.order_lines"]),
+  /** Consumer group of the projector. */
+  PROJECTOR_GROUP: z.string().min(1).default("cqrs-sidecar-projector"),
+  /** Dead-letter topic for messages the projector cannot use. */
+  DLQ_TOPIC: z.string().min(1).default("sidecar.dlq"),
+  WRITE_API_PORT: port.default(3000),
+  READ_API_PORT: port.default(3001),
+  /** Port of the projector's /metrics, /health, /ready when it runs without the read API. */
+  PROJECTOR_METRICS_PORT: port.default(9464),
+  /** Bearer token for the write API (empty: writes are open, only for local demos). */
+  API_TOKEN: z.string().default(""),
+  /** Bearer token for the read API (separate from the write token). */
+  READ_API_TOKEN: z.string().default(""),
+  /** Comma separated CORS origins; empty means CORS off. */
+  CORS_ORIGINS: csv.default([]),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses an environment (process.env by default). Empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`));
+  }
+  return parsed.data;
+}

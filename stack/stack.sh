@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# The native stack (no Docker): Postgres from Debian's packages, Kafka (KRaft) and
+# Kafka Connect + Debezium from jars that Maven resolves. Every process is started
+# by this script, recorded by pid under $STACK_DIR/run, and stopped by that pid only.
+#
+#   stack.sh up | down | status | logs | clean | install
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+LIB=$ROOT/stack/lib
+RUN=$STACK_DIR/run
+LOGS=$STACK_DIR/logs
+PGDATA=$STACK_DIR/postgres
+
+say()  { printf '\033[1m[stack]\033[0m %s\n' "$*"; }
+die()  { printf '\033[31m[stack] error:\033[0m %s\n' "$1" >&2; shift; for l in "$@"; do printf '        %s\n' "$l" >&2; done; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_install() {  # apt_install <what it is for> <packages...>
+  local why=$1; shift
+  is_root || die "$why is missing." "Install it with: sudo apt-get install -y $*"
+  say "installing $* ($why)"
+  if [ ! -f "$STACK_DIR/.apt-updated" ]; then
+    apt-get update -qq >/dev/null || die "apt-get update failed." "Check the machine's package sources, then run make up again."
+    mkdir -p "$STACK_DIR" && touch "$STACK_DIR/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || die "apt-get install $* failed." "Run it by hand to see why: apt-get install -y $*"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+port_free_or_die() {  # port_free_or_die <port> <variable> <part>
+  port_open "$1" && die "port $1 for $3 is taken by another process." \
+    "See which one with: ss -ltnp 'sport = :$1'" "Stop it, or pick another port: $2=<port> make up"
+  return 0
+}
+wait_for() {  # wait_for <seconds> <description> <command...>
+  local secs=$1 what=$2; shift 2
+  for ((i = 0; i < secs * 4; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+  return 1
+}
+
+# --- prerequisites ----------------------------------------------------------
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+install_prereqs() {
+  [ -n "$(pg_bin)" ] || apt_install "PostgreSQL" postgresql
+  if ! command -v java >/dev/null || [ "$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/{print $2}' | cut -d. -f1)" -lt 17 ]; then
+    apt_install "Java 17 (Kafka 4 needs it)" openjdk-17-jre-headless
+  fi
+  command -v mvn >/dev/null || apt_install "Maven (resolves the Kafka and Debezium jars)" maven
+  local stamp=$LIB/.resolved
+  if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/stack" -name pom.xml -newer "$stamp")" ]; then
+    say "resolving Kafka and Debezium jars with Maven (first time: a minute or two)"
+    rm -rf "$LIB"
+    mvn -q -B -f "$ROOT/stack/pom.xml" package >"$STACK_DIR/maven.log" 2>&1 || die \
+      "Maven could not resolve the Kafka/Debezium jars (see $STACK_DIR/maven.log)." \
+      "Check that Maven can reach its repository (a proxy or mirror in ~/.m2/settings.xml), then run make up again."
+    touch "$stamp"
+  fi
+}
+
+# --- Postgres ---------------------------------------------------------------
+# Postgres refuses to run as root: as root we run it as the 'postgres' OS user
+# that Debian's package creates, in a data directory under $STACK_DIR.
+PG_OS_USER=$(id -un)
+if is_root; then PG_OS_USER=postgres; fi
+as_pg() { if is_root; then runuser -u "$PG_OS_USER" -- "$@"; else "$@"; fi; }
+
+pg_up() {
+  local bin; bin=$(pg_bin)
+  if is_root && ! id "$PG_OS_USER" >/dev/null 2>&1; then
+    useradd --system --home-dir /var/lib/postgresql --shell /bin/bash "$PG_OS_USER"
+  fi
+  mkdir -p "$PGDATA" "$RUN/pg-socket" && chmod 700 "$PGDATA"
+  touch "$LOGS/postgres.log"
+  is_root && chown "$PG_OS_USER" "$PGDATA" "$RUN/pg-socket" "$LOGS/postgres.log"
+  as_pg test -w "$PGDATA" || die "the postgres OS user cannot write $PGDATA." \
+    "Its parent folders must be traversable by '$PG_OS_USER' (chmod o+x), or set STACK_DIR to a folder it can reach."
+  if [ ! -f "$PGDATA/PG_VERSION" ]; then
+    say "initialising a Postgres cluster in $PGDATA"
+    local pw; pw=$(mktemp); printf '%s\n' "$PG_PASSWORD" >"$pw"; chmod 644 "$pw"
+    as_pg "$bin/initdb" -D "$PGDATA" -U "$PG_USER" --pwfile="$pw" --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1 \
+      || { rm -f "$pw"; die "initdb failed (see $LOGS/initdb.log)."; }
+    rm -f "$pw"
+    cat >>"$PGDATA/postgresql.conf" <<CONF
+# cqrs-sidecar native stack
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$RUN/pg-socket'
+wal_level = logical
+max_replication_slots = 16
+max_wal_senders = 16
+max_connections = 200
+shared_buffers = 256MB
+synchronous_commit = on
+CONF
+    printf 'host replication all 127.0.0.1/32 scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
+  fi
+  if as_pg "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    say "postgres already running"
+  else
+    port_free_or_die "$PG_PORT" PG_PORT Postgres
+    as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
+      || die "Postgres refused to start (see $LOGS/postgres.log)." "A stale cluster can be removed with: make clean"
+  fi
+  head -n 1 "$PGDATA/postmaster.pid" >"$RUN/postgres.pid"
+  PGPASSWORD=$PG_PASSWORD psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres \
+    -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" | grep -q 1 \
+    || PGPASSWORD=$PG_PASSWORD psql -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -c "CREATE DATABASE \"$PG_DB\"" \
+    || die "could not create database $PG_DB."
+}
+
+pg_down() {
+  [ -f "$PGDATA/PG_VERSION" ] || return 0
+  as_pg "$(pg_bin)/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 && say "postgres stopped" || true
+  rm -f "$RUN/postgres.pid"
+}
+
+# --- Kafka (KRaft, one node) and Kafka Connect --------------------------------
+java_start() {  # java_start <name> <heap> <main class> <args...>
+  local name=$1 heap=$2 main=$3; shift 3
+  # shellcheck disable=SC2086
+  nohup java $heap -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$ROOT/stack/conf/log4j2.properties" \
+    -cp "$LIB/kafka/*" "$main" "$@" >>"$LOGS/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+kafka_up() {
+  local dir=$STACK_DIR/kafka
+  mkdir -p "$dir/data"
+  cat >"$dir/server.properties" <<CONF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+CONF
+  if pid_alive kafka; then say "kafka already running"; return; fi
+  port_free_or_die "$KAFKA_PORT" KAFKA_PORT Kafka
+  port_free_or_die "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT "the Kafka controller"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    java -cp "$LIB/kafka/*" -Dlog4j2.configurationFile="$ROOT/stack/conf/log4j2.properties" kafka.tools.StorageTool \
+      format -t "$(java -cp "$LIB/kafka/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
+      -c "$dir/server.properties" >>"$LOGS/kafka.log" 2>&1 || die "formatting Kafka's storage failed (see $LOGS/kafka.log)."
+  fi
+  java_start kafka "$KAFKA_HEAP" kafka.Kafka "$dir/server.properties"
+  wait_for 60 kafka port_open "$KAFKA_PORT" || die "Kafka did not open port $KAFKA_PORT within 60 s (see $LOGS/kafka.log)."
+  pid_alive kafka || die "Kafka exited at start (see $LOGS/kafka.log)."
+}
+
+connect_up() {
+  local dir=$STACK_DIR/connect
+  mkdir -p "$dir"
+  cat >"$dir/connect.properties" <<CONF
+bootstrap.servers=$KAFKA_BROKERS
+group.id=cqrs-sidecar-connect
+listeners=http://127.0.0.1:$CONNECT_PORT
+plugin.path=$LIB/plugins
+plugin.discovery=only_scan
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+config.storage.topic=_connect_configs
+offset.storage.topic=_connect_offsets
+status.storage.topic=_connect_status
+config.storage.replication.factor=1
+offset.storage.replication.factor=1
+status.storage.replication.factor=1
+# Flush source offsets often: after a Connect crash Debezium resumes from here (the slot keeps the rest).
+offset.flush.interval.ms=1000
+CONF
+  if pid_alive connect; then say "kafka connect already running"; return; fi
+  port_free_or_die "$CONNECT_PORT" CONNECT_PORT "Kafka Connect"
+  java_start connect "$CONNECT_HEAP" org.apache.kafka.connect.cli.ConnectDistributed "$dir/connect.properties"
+  wait_for 120 connect curl -sf "$KAFKA_CONNECT_URL/connectors" \
+    || die "Kafka Connect did not answer on $KAFKA_CONNECT_URL within 120 s (see $LOGS/connect.log)."
+  curl -sf "$KAFKA_CONNECT_URL/connector-plugins" | grep -q PostgresConnector \
+    || die "Kafka Connect runs but has no Debezium Postgres plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
+}
+
+stop_pid() {  # stop_pid <name>: SIGTERM, then SIGKILL after 30 s
+  pid_alive "$1" || { rm -f "$RUN/$1.pid"; return 0; }
+  local pid; pid=$(cat "$RUN/$1.pid")
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 120; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  rm -f "$RUN/$1.pid"
+  say "$1 stopped"
+}
+
+status_line() {  # status_line <name> <where> <check command...>
+  local name=$1 where=$2; shift 2
+  if "$@" >/dev/null 2>&1; then printf '  %-9s up    %s\n' "$name" "$where"; else printf '  %-9s down  %s\n' "$name" "$where"; fi
+}
+
+cmd=${1:-}
+mkdir -p "$RUN" "$LOGS"
+case "$cmd" in
+  install) install_prereqs ;;
+  up)
+    install_prereqs
+    pg_up
+    kafka_up
+    connect_up
+    ;;
+  down)
+    # The sidecar's own processes first, then the stack in reverse order.
+    for p in app connect kafka; do stop_pid "$p"; done
+    pg_down
+    ;;
+  status)
+    status_line postgres "127.0.0.1:$PG_PORT ($DATABASE_URL)" env PGPASSWORD="$PG_PASSWORD" psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -c 'select 1'
+    status_line kafka "$KAFKA_BROKERS" port_open "$KAFKA_PORT"
+    status_line connect "$KAFKA_CONNECT_URL" curl -sf "$KAFKA_CONNECT_URL/connectors"
+    if curl -sf "$KAFKA_CONNECT_URL/connectors?expand=status" >"$RUN/status.json" 2>/dev/null; then
+      node -e 'const s=require(process.argv[1]);for(const [n,c] of Object.entries(s)){const t=(c.status.tasks||[]).map(t=>t.state).join(",");console.log(`  connector ${n}: ${c.status.connector.state}${t?" tasks "+t:""}`)}' "$RUN/status.json"
+    fi
+    ;;
+  logs) tail -n 20 -F "$LOGS"/*.log ;;
+  clean)
+    "$0" down
+    rm -rf "$STACK_DIR"
+    say "removed $STACK_DIR"
+    ;;
+  *) echo "usage: stack.sh up|down|status|logs|clean|install" >&2; exit 2 ;;
+esac
