@@ -3,7 +3,7 @@
 # Kafka Connect + Debezium from jars that Maven resolves. Every process is started
 # by this script, recorded by pid under $STACK_DIR/run, and stopped by that pid only.
 #
-#   stack.sh up | down | status | logs | clean | install
+#   stack.sh up | down | status | logs | clean | install | stop <part>
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -69,7 +69,9 @@ if is_root; then PG_OS_USER=postgres; fi
 as_pg() { if is_root; then runuser -u "$PG_OS_USER" -- "$@"; else "$@"; fi; }
 
 pg_up() {
-  local bin; bin=$(pg_bin)
+  local bin; bin=$(pg_bin) running=no
+  [ -f "$PGDATA/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1 && running=yes
+  [ $running = yes ] || port_free_or_die "$PG_PORT" PG_PORT Postgres
   if is_root && ! id "$PG_OS_USER" >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/postgresql --shell /bin/bash "$PG_OS_USER"
   fi
@@ -97,10 +99,10 @@ synchronous_commit = on
 CONF
     printf 'host replication all 127.0.0.1/32 scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
   fi
-  if as_pg "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+  if [ $running = yes ]; then
     say "postgres already running"
   else
-    port_free_or_die "$PG_PORT" PG_PORT Postgres
+    say "starting postgres on 127.0.0.1:$PG_PORT"
     as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
       || die "Postgres refused to start (see $LOGS/postgres.log)." "A stale cluster can be removed with: make clean"
   fi
@@ -156,6 +158,7 @@ CONF
       format -t "$(java -cp "$LIB/kafka/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
       -c "$dir/server.properties" >>"$LOGS/kafka.log" 2>&1 || die "formatting Kafka's storage failed (see $LOGS/kafka.log)."
   fi
+  say "starting kafka on $KAFKA_BROKERS"
   java_start kafka "$KAFKA_HEAP" kafka.Kafka "$dir/server.properties"
   wait_for 60 kafka port_open "$KAFKA_PORT" || die "Kafka did not open port $KAFKA_PORT within 60 s (see $LOGS/kafka.log)."
   pid_alive kafka || die "Kafka exited at start (see $LOGS/kafka.log)."
@@ -185,6 +188,7 @@ offset.flush.interval.ms=1000
 CONF
   if pid_alive connect; then say "kafka connect already running"; return; fi
   port_free_or_die "$CONNECT_PORT" CONNECT_PORT "Kafka Connect"
+  say "starting kafka connect on $KAFKA_CONNECT_URL"
   java_start connect "$CONNECT_HEAP" org.apache.kafka.connect.cli.ConnectDistributed "$dir/connect.properties"
   wait_for 120 connect curl -sf "$KAFKA_CONNECT_URL/connectors" \
     || die "Kafka Connect did not answer on $KAFKA_CONNECT_URL within 120 s (see $LOGS/connect.log)."
@@ -222,6 +226,13 @@ case "$cmd" in
     for p in app connect kafka; do stop_pid "$p"; done
     pg_down
     ;;
+  stop)  # stop one part: stop app|connect|kafka|postgres
+    case "${2:-}" in
+      postgres) pg_down ;;
+      app|connect|kafka) stop_pid "$2" ;;
+      *) die "usage: stack.sh stop app|connect|kafka|postgres" ;;
+    esac
+    ;;
   status)
     status_line postgres "127.0.0.1:$PG_PORT ($DATABASE_URL)" env PGPASSWORD="$PG_PASSWORD" psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -c 'select 1'
     status_line kafka "$KAFKA_BROKERS" port_open "$KAFKA_PORT"
@@ -236,5 +247,5 @@ case "$cmd" in
     rm -rf "$STACK_DIR"
     say "removed $STACK_DIR"
     ;;
-  *) echo "usage: stack.sh up|down|status|logs|clean|install" >&2; exit 2 ;;
+  *) echo "usage: stack.sh up|down|status|logs|clean|install|stop <part>" >&2; exit 2 ;;
 esac

@@ -43,3 +43,10 @@ CREATE TABLE shop.order_lines (
   unit_price  numeric(12, 2) NOT NULL CHECK (unit_price >= 0),
   PRIMARY KEY (order_id, line_no)
 );
+
+-- Full before-images in the change events (Debezium's `before`), for updates and
+-- deletes alike: the change stream then doubles as an audit trail of the demo.
+ALTER TABLE shop.customers REPLICA IDENTITY FULL;
+ALTER TABLE shop.products REPLICA IDENTITY FULL;
+ALTER TABLE shop.orders REPLICA IDENTITY FULL;
+ALTER TABLE shop.order_lines REPLICA IDENTITY FULL;

@@ -1,0 +1,68 @@
+# cqrs-sidecar: the two commands are `make up` and `make test`.
+# With a Docker engine (docker info works) `make up` uses docker-compose.yml;
+# otherwise (and always with NATIVE=1) it runs the native stack in stack/.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CLI := node_modules/.bin/tsx src/main/cli.ts
+DOCKER := $(shell [ -z "$(NATIVE)" ] && docker info >/dev/null 2>&1 && echo yes)
+
+.PHONY: help deps up down status logs clean test test-unit bench lint typecheck
+
+help:
+	@echo "make up      start the whole pipeline with the demo domain (idempotent)"
+	@echo "make test    install what is missing, start the stack, run all tests"
+	@echo "make down    stop what make up started    make status / make logs / make clean"
+	@echo "make bench   run the benchmarks (results in bench/results/)"
+
+# npm packages, installed when package-lock.json changed since the last install.
+node_modules/.installed: package-lock.json
+	@command -v node >/dev/null || { echo "error: Node.js 20+ is required (apt-get install nodejs npm, or nvm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+deps: node_modules/.installed
+
+up: deps
+ifeq ($(DOCKER),yes)
+	docker compose up -d --build --wait
+	docker compose run --rm --no-deps app connectors
+else
+	bash stack/stack.sh up
+	$(CLI) migrate
+	$(CLI) kafka-ping
+	$(CLI) connectors
+	@bash stack/stack.sh status
+endif
+
+down:
+ifeq ($(DOCKER),yes)
+	docker compose down
+else
+	bash stack/stack.sh down
+endif
+
+status:
+	@bash stack/stack.sh status
+logs:
+	bash stack/stack.sh logs
+clean:
+	bash stack/stack.sh clean
+
+test: deps
+	bash stack/stack.sh up
+	$(CLI) migrate
+	$(CLI) connectors
+	node_modules/.bin/vitest run
+
+test-unit: deps
+	node_modules/.bin/vitest run test/unit
+
+bench: deps
+	bash stack/stack.sh up
+	$(CLI) migrate
+	$(CLI) connectors
+	bash bench/run.sh
+
+lint: deps
+	node_modules/.bin/biome check src test bench
+typecheck: deps
+	node_modules/.bin/tsc -p tsconfig.json --noEmit

@@ -1,0 +1,54 @@
+import pg from "pg";
+import { ConnectClient } from "../../src/connect/connect-client.js";
+import { connectorVariables, renderConnectorConfig, readConnectorFile } from "../../src/connect/connector-config.js";
+import type { StackEnv } from "./stack.js";
+
+/**
+ * A Debezium connector of the test's own (own name, topic prefix, slot, publication),
+ * built from the project's connectors/shop.json template, so tests never disturb the
+ * demo connector. `drop()` deletes the connector and then its slot and publication.
+ */
+export async function ownConnector(env: StackEnv, name: string, tables: string[]) {
+  const client = new ConnectClient(env.KAFKA_CONNECT_URL);
+  const { template } = await readConnectorFile("connectors/shop.json");
+  const vars = connectorVariables({
+    databaseUrl: env.CONNECT_DATABASE_URL,
+    topicPrefix: name,
+    name,
+    tables,
+    heartbeatTable: "public.sidecar_heartbeat",
+  });
+  const config = renderConnectorConfig(template, vars, name);
+  const apply = async () => {
+    await client.putConfig(name, config);
+    await client.waitRunning(name, 60_000);
+  };
+  const drop = async () => {
+    await client.delete(name);
+    await dropSlotAndPublication(env.DATABASE_URL, vars.SLOT_NAME!, vars.PUBLICATION_NAME!);
+  };
+  return { client, config, vars, apply, drop, topic: (table: string) => `${name}.${table}` };
+}
+
+/** Drops a replication slot once its walsender is gone (it lingers briefly after the connector stops). */
+export async function dropSlotAndPublication(databaseUrl: string, slot: string, publication: string) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    for (let i = 0; i < 120; i++) {
+      const { rows } = await pool.query<{ active: boolean; active_pid: number | null }>(
+        "SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1",
+        [slot],
+      );
+      if (rows.length === 0) break;
+      if (!rows[0]!.active) {
+        await pool.query("SELECT pg_drop_replication_slot($1)", [slot]);
+        break;
+      }
+      if (i > 40 && rows[0]!.active_pid) await pool.query("SELECT pg_terminate_backend($1)", [rows[0]!.active_pid]);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await pool.query(`DROP PUBLICATION IF EXISTS "${publication}"`);
+  } finally {
+    await pool.end();
+  }
+}
