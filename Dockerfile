@@ -3,7 +3,7 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=optional --no-audit --no-fund
+RUN npm install --omit=optional --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY connectors ./connectors

@@ -14,10 +14,12 @@ help:
 	@echo "make down    stop what make up started    make status / make logs / make clean"
 	@echo "make bench   run the benchmarks (results in bench/results/)"
 
-# npm packages, installed when package-lock.json changed since the last install.
-node_modules/.installed: package-lock.json
+# npm packages, installed when package.json or the lock changed since the last install.
+# `npm install` (not `npm ci`): the lock holds only the platform packages of chdb that
+# the registry serves, and `npm ci` refuses a lock without all of them.
+node_modules/.installed: package.json package-lock.json
 	@command -v node >/dev/null || { echo "error: Node.js 20+ is required (apt-get install nodejs npm, or nvm)"; exit 1; }
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 deps: node_modules/.installed
 
