@@ -52,6 +52,21 @@ export const configSchema = z.object({
   READ_API_TOKEN: z.string().default(""),
   /** Comma separated CORS origins; empty means CORS off. */
   CORS_ORIGINS: csv.default([]),
+  /** ClickHouse the read API queries, when it should use other credentials than the projector (Docker: the read-only `reader` user). Unset: CLICKHOUSE_URL. */
+  CLICKHOUSE_READ_URL: z
+    .string()
+    .regex(/^(https?:\/\/|chdb:)/, "must be http(s)://… for a server or chdb:PATH for embedded")
+    .optional(),
+  /** Longest time a read carrying X-Consistency-Token waits for the projection to include it, in ms; then 503 + Retry-After. */
+  READ_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** Most rows one read API answer may hold (also the largest accepted `limit`). */
+  READ_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** ClickHouse max_execution_time of every read query, in seconds. */
+  READ_MAX_EXECUTION_SECONDS: z.coerce.number().min(0.1).max(600).default(10),
+  /** Widest time range (from..to) a dashboard query accepts, in days (hour buckets: at most 31 days). */
+  READ_MAX_RANGE_DAYS: z.coerce.number().int().min(1).max(36_600).default(366),
+  /** /ready fails when the projection's watermark was last advanced longer ago than this, in ms. */
+  READ_READY_MAX_LAG_MS: z.coerce.number().int().min(1).default(60_000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
