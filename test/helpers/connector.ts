@@ -1,6 +1,7 @@
 import pg from "pg";
 import { ConnectClient } from "../../src/connect/connect-client.js";
 import { connectorVariables, renderConnectorConfig, readConnectorFile } from "../../src/connect/connector-config.js";
+import { dropSlotAndPublication as dropSlot } from "../../src/attach/source-setup.js";
 import type { StackEnv } from "./stack.js";
 
 /**
@@ -30,24 +31,10 @@ export async function ownConnector(env: StackEnv, name: string, tables: string[]
   return { client, config, vars, apply, drop, topic: (table: string) => `${name}.${table}` };
 }
 
-/** Drops a replication slot once its walsender is gone (it lingers briefly after the connector stops). */
-export async function dropSlotAndPublication(databaseUrl: string, slot: string, publication: string) {
+async function dropSlotAndPublication(databaseUrl: string, slot: string, publication: string) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   try {
-    for (let i = 0; i < 120; i++) {
-      const { rows } = await pool.query<{ active: boolean; active_pid: number | null }>(
-        "SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1",
-        [slot],
-      );
-      if (rows.length === 0) break;
-      if (!rows[0]!.active) {
-        await pool.query("SELECT pg_drop_replication_slot($1)", [slot]);
-        break;
-      }
-      if (i > 40 && rows[0]!.active_pid) await pool.query("SELECT pg_terminate_backend($1)", [rows[0]!.active_pid]);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    await pool.query(`DROP PUBLICATION IF EXISTS "${publication}"`);
+    await dropSlot(pool, slot, publication);
   } finally {
     await pool.end();
   }

@@ -1,0 +1,72 @@
+import type { PgPool } from "../shared/postgres.js";
+import { type TableRef, quoteIdent, quoteTable } from "./tables.js";
+
+/**
+ * What an attachment creates in the source database, and nothing else: a `sidecar`
+ * schema with the heartbeat and Debezium signal tables, and one publication.
+ */
+export const HELPER_TABLES: TableRef[] = [
+  { schema: "sidecar", table: "heartbeat" },
+  { schema: "sidecar", table: "debezium_signal" },
+];
+
+export async function ensureHelperTables(pool: PgPool): Promise<void> {
+  await pool.query("CREATE SCHEMA IF NOT EXISTS sidecar");
+  await pool.query("CREATE TABLE IF NOT EXISTS sidecar.heartbeat (slot_name text PRIMARY KEY, beat_at timestamptz NOT NULL)");
+  // The shape Debezium's source signal channel expects.
+  await pool.query(
+    "CREATE TABLE IF NOT EXISTS sidecar.debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
+  );
+}
+
+/** Publication for exactly these tables (plus the helper tables); partitions publish as their root. */
+export async function ensurePublication(pool: PgPool, name: string, tables: TableRef[]): Promise<"created" | "updated"> {
+  const list = [...tables, ...HELPER_TABLES].map(quoteTable).join(", ");
+  const { rowCount } = await pool.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [name]);
+  if (rowCount) {
+    await pool.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list}`);
+    return "updated";
+  }
+  await pool.query(`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list} WITH (publish_via_partition_root = true)`);
+  return "created";
+}
+
+export async function publicationTables(pool: PgPool, name: string): Promise<TableRef[]> {
+  const { rows } = await pool.query<{ schema: string; table: string }>(
+    "SELECT schemaname AS schema, tablename AS table FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2",
+    [name],
+  );
+  return rows.filter((r) => r.schema !== "sidecar");
+}
+
+/** Drops the slot (waiting for its walsender to go) and the publication. Safe to repeat. */
+export async function dropSlotAndPublication(pool: PgPool, slot: string, publication: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pool.query<{ active_pid: number | null }>(
+      "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
+      [slot],
+    );
+    if (rows.length === 0) break;
+    if (rows[0]!.active_pid === null) {
+      await pool.query("SELECT pg_drop_replication_slot($1)", [slot]);
+      break;
+    }
+    // The connector is gone but its walsender may linger a moment; after a grace period end it.
+    if (Date.now() > deadline - timeoutMs / 2) await pool.query("SELECT pg_terminate_backend($1)", [rows[0]!.active_pid]);
+    if (Date.now() > deadline) throw new Error(`replication slot ${slot} is still in use by pid ${rows[0]!.active_pid}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await pool.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(publication)}`);
+}
+
+/** Slot state and how many bytes of WAL it holds back on the source. */
+export async function slotLag(pool: PgPool, slot: string) {
+  const { rows } = await pool.query<{ active: boolean; lag_bytes: string | null; wal_status: string | null }>(
+    `SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text AS lag_bytes, wal_status
+       FROM pg_replication_slots WHERE slot_name = $1`,
+    [slot],
+  );
+  const r = rows[0];
+  return r ? { exists: true, active: r.active, lagBytes: Number(r.lag_bytes ?? 0), walStatus: r.wal_status } : { exists: false as const };
+}
