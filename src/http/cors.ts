@@ -15,7 +15,14 @@ export interface CorsOptions {
 /** CORS for the listed origins only; a no-op middleware when none are configured. */
 export function cors({
   origins = [],
-  allowHeaders = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-Id", "X-Consistency-Token"],
+  allowHeaders = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "X-Request-Id",
+    "X-Consistency-Token",
+  ],
   exposeHeaders = ["ETag", "X-Consistency-Token", "X-Request-Id", "Retry-After", "Idempotent-Replayed"],
   allowMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
 }: CorsOptions = {}): MiddlewareHandler {

@@ -50,7 +50,13 @@ export function createErrorHandler({ log, translate }: ErrorHandlerOptions): Err
       apiError = new ApiError({ status: 500, detail: "unexpected error; the request id identifies it in the logs" });
     } else if (apiError.status >= 500) {
       log.warn(
-        { requestId, method: c.req.method, path: c.req.path, status: apiError.status, cause: String(apiError.cause ?? "") },
+        {
+          requestId,
+          method: c.req.method,
+          path: c.req.path,
+          status: apiError.status,
+          cause: String(apiError.cause ?? ""),
+        },
         apiError.message,
       );
     }

@@ -1,16 +1,16 @@
-export { bearerAuth, type BearerAuthOptions } from "./auth.js";
-export { bodyLimit, type BodyLimitOptions } from "./body-limit.js";
-export { cors, type CorsOptions } from "./cors.js";
+export { type BearerAuthOptions, bearerAuth } from "./auth.js";
+export { type BodyLimitOptions, bodyLimit } from "./body-limit.js";
+export { type CorsOptions, cors } from "./cors.js";
 export { createErrorHandler, createNotFoundHandler, type ErrorHandlerOptions } from "./error-handler.js";
-export { httpMetrics, UNMATCHED_ROUTE, type HttpMetricsOptions } from "./metrics.js";
+export { type HttpMetricsOptions, httpMetrics, UNMATCHED_ROUTE } from "./metrics.js";
 export {
   ApiError,
+  type FieldError,
   isApiError,
   PROBLEM_CONTENT_TYPE,
-  reasonPhrase,
-  type FieldError,
   type ProblemDocument,
   type ProblemInit,
+  reasonPhrase,
 } from "./problem.js";
-export { requestId, type RequestIdOptions, type RequestIdVariables } from "./request-id.js";
+export { type RequestIdOptions, type RequestIdVariables, requestId } from "./request-id.js";
 export { formatPath, issuesToFieldErrors, validationError, validationHook } from "./validation.js";

@@ -43,6 +43,12 @@ export const configSchema = z.object({
   /** Dead-letter topic for messages the projector cannot use. */
   DLQ_TOPIC: z.string().min(1).default("sidecar.dlq"),
   WRITE_API_PORT: port.default(3000),
+  /** Largest request body the write API reads, in bytes; larger ones get a 413. */
+  WRITE_API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /** Hours an Idempotency-Key keeps its first answer; after that the key may be used again. */
+  WRITE_API_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24),
+  /** Connections in the write API's Postgres pool. */
+  WRITE_API_PG_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
   READ_API_PORT: port.default(3001),
   /** Port of the projector's /metrics, /health, /ready when it runs without the read API. */
   PROJECTOR_METRICS_PORT: port.default(9464),

@@ -12,6 +12,7 @@ export type RejectionKind =
   | "duplicate" // unique key taken (email, sku)
   | "in_use" // still referenced (a customer with orders)
   | "unknown_reference" // the body names a product/customer that does not exist
+  | "out_of_range" // the result would not fit (order total, stock level)
   | "idempotency_key_reused"; // same Idempotency-Key, different request
 
 const STATUS: Record<RejectionKind, { status: number; title: string }> = {
@@ -22,6 +23,7 @@ const STATUS: Record<RejectionKind, { status: number; title: string }> = {
   duplicate: { status: 409, title: "Duplicate" },
   in_use: { status: 409, title: "Resource In Use" },
   unknown_reference: { status: 422, title: "Unknown Reference" },
+  out_of_range: { status: 422, title: "Out Of Range" },
   idempotency_key_reused: { status: 422, title: "Idempotency Key Reused" },
 };
 
