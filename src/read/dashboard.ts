@@ -1,0 +1,275 @@
+import { z } from "@hono/zod-openapi";
+import { toBigInt, toDecimalString } from "../clickhouse/client.js";
+import { type BuiltQuery, Params, quoteIdent } from "./sql.js";
+import { toUtcDateTime64 } from "./types.js";
+
+/**
+ * The demo domain's dashboard queries. Each is pure SQL over the projected tables with
+ * FINAL and `_deleted = 0` (the exact current state), its inputs bound as typed
+ * parameters. Money comes back as JSON numbers (cents are exact up to 2^53/100),
+ * counts as JSON numbers.
+ */
+
+/** Names of the projected tables the dashboard reads, in the projection database. */
+export interface DomainTables {
+  customers: string;
+  products: string;
+  orders: string;
+  orderLines: string;
+}
+
+export const ORDER_STATUSES = ["placed", "paid", "shipped", "cancelled"] as const;
+/** Revenue counts orders that were not cancelled unless a request names statuses. */
+export const DEFAULT_REVENUE_STATUSES = ["placed", "paid", "shipped"] as const;
+export const GRANULARITIES = ["hour", "day", "week"] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+/** Hour buckets are limited to this many days (at most 744 points). */
+export const MAX_HOUR_RANGE_DAYS = 31;
+const DAY_MS = 86_400_000;
+
+export interface DashboardLimits {
+  maxRangeDays: number;
+  maxRows: number;
+}
+
+const isoDateTime = z
+  .string()
+  .max(64)
+  .refine((s) => toUtcDateTime64(s) !== undefined, "must be an ISO 8601 date-time, e.g. 2024-05-01T00:00:00Z");
+
+const statusList = z
+  .string()
+  .max(200)
+  .transform((s, ctx) => {
+    const items = s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const bad = items.filter((x) => !(ORDER_STATUSES as readonly string[]).includes(x));
+    if (bad.length || items.length === 0) {
+      ctx.addIssue({ code: "custom", message: `comma separated subset of ${ORDER_STATUSES.join(", ")}` });
+      return z.NEVER;
+    }
+    return [...new Set(items)];
+  });
+
+export interface TimeRange {
+  from: Date;
+  to: Date;
+  /** Bound text of from / to (DateTime64(6, 'UTC')). */
+  fromText: string;
+  toText: string;
+}
+
+/** from/to (defaults: the last 30 days up to now; `to` is exclusive) and, for series, the bucket size. */
+function rangeFields() {
+  return {
+    from: isoDateTime
+      .optional()
+      .openapi({ description: "Start (inclusive), ISO 8601; default: to − 30 days", example: "2024-05-01T00:00:00Z" }),
+    to: isoDateTime.optional().openapi({ description: "End (exclusive), ISO 8601; default: now" }),
+  };
+}
+
+function checkRange(limits: DashboardLimits) {
+  return (q: { from?: string; to?: string; granularity?: Granularity }, ctx: z.RefinementCtx) => {
+    const { from, to } = resolveRange(q.from, q.to);
+    if (from.getTime() >= to.getTime()) ctx.addIssue({ code: "custom", path: ["from"], message: "must be before to" });
+    const days = (to.getTime() - from.getTime()) / DAY_MS;
+    if (days > limits.maxRangeDays)
+      ctx.addIssue({ code: "custom", path: ["from"], message: `range must span at most ${limits.maxRangeDays} days` });
+    if (q.granularity === "hour" && days > MAX_HOUR_RANGE_DAYS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["granularity"],
+        message: `hour buckets need a range of at most ${MAX_HOUR_RANGE_DAYS} days`,
+      });
+    }
+  };
+}
+
+export function resolveRange(fromText: string | undefined, toText: string | undefined, now = Date.now()): TimeRange {
+  const toBound = toText
+    ? (toUtcDateTime64(toText) as string)
+    : (toUtcDateTime64(new Date(now).toISOString()) as string);
+  const to = new Date(`${toBound.replace(" ", "T").slice(0, 23)}Z`);
+  const fromBound = fromText
+    ? (toUtcDateTime64(fromText) as string)
+    : (toUtcDateTime64(new Date(to.getTime() - 30 * DAY_MS).toISOString()) as string);
+  const from = new Date(`${fromBound.replace(" ", "T").slice(0, 23)}Z`);
+  return { from, to, fromText: fromBound, toText: toBound };
+}
+
+export function dashboardSchemas(limits: DashboardLimits) {
+  const maxLimit = Math.min(limits.maxRows, 1000);
+  const limit = (def: number) =>
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(maxLimit)
+      .default(def)
+      .openapi({ description: `1 to ${maxLimit}` });
+  const statuses = statusList.optional().openapi({
+    description: `Order statuses counted (default ${DEFAULT_REVENUE_STATUSES.join(",")})`,
+    example: "paid,shipped",
+  });
+  const granularity = z
+    .enum(GRANULARITIES)
+    .default("day")
+    .openapi({ description: "Bucket size (UTC; weeks start on Monday)" });
+  const check = checkRange(limits);
+  return {
+    revenue: z
+      .object({ ...rangeFields(), granularity, statuses })
+      .strict()
+      .superRefine(check),
+    ordersByStatus: z
+      .object({ ...rangeFields() })
+      .strict()
+      .superRefine(check),
+    topProducts: z
+      .object({ ...rangeFields(), statuses, by: z.enum(["revenue", "units"]).default("revenue"), limit: limit(10) })
+      .strict()
+      .superRefine(check),
+    averageOrderValue: z
+      .object({ ...rangeFields(), statuses })
+      .strict()
+      .superRefine(check),
+    customers: z
+      .object({ ...rangeFields(), granularity, statuses })
+      .strict()
+      .superRefine(check),
+    lowStock: z
+      .object({
+        threshold: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(1_000_000_000)
+          .default(10)
+          .openapi({ description: "Products with stock below this" }),
+        limit: limit(50),
+      })
+      .strict(),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// SQL
+
+function table(db: string, name: string): string {
+  return `${quoteIdent(db)}.${quoteIdent(name)} FINAL`;
+}
+
+function bucketExpr(column: string, g: Granularity): string {
+  const t = `toDateTime(${column}, 'UTC')`;
+  if (g === "hour") return `toStartOfHour(${t})`;
+  if (g === "day") return `toStartOfDay(${t})`;
+  return `toDateTime(toMonday(${t}), 'UTC')`;
+}
+
+const BUCKET_TEXT = (b: string) => `formatDateTime(${b}, '%Y-%m-%dT%H:%i:%SZ', 'UTC')`;
+
+function orderFilter(p: Params, r: TimeRange, statuses: readonly string[] | undefined): string {
+  const conds = [
+    "_deleted = 0",
+    `placed_at >= ${p.bind("DateTime64(6, 'UTC')", r.fromText)}`,
+    `placed_at < ${p.bind("DateTime64(6, 'UTC')", r.toText)}`,
+  ];
+  if (statuses) conds.push(`toString(status) IN (${statuses.map((s) => p.bind("String", s)).join(", ")})`);
+  return conds.join(" AND ");
+}
+
+export function revenueSql(
+  db: string,
+  t: DomainTables,
+  r: TimeRange,
+  g: Granularity,
+  statuses: readonly string[],
+): BuiltQuery {
+  const p = new Params();
+  const sql = `SELECT ${BUCKET_TEXT("b")} AS bucket, sum(total) AS revenue, count() AS orders
+FROM (SELECT ${bucketExpr("placed_at", g)} AS b, total FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)})
+GROUP BY b ORDER BY b`;
+  return { sql, params: p.values };
+}
+
+export function ordersByStatusSql(db: string, t: DomainTables, r: TimeRange): BuiltQuery {
+  const p = new Params();
+  const sql = `SELECT toString(status) AS status, count() AS orders, sum(total) AS revenue
+FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, undefined)}
+GROUP BY status ORDER BY status`;
+  return { sql, params: p.values };
+}
+
+export function topProductsSql(
+  db: string,
+  t: DomainTables,
+  r: TimeRange,
+  statuses: readonly string[],
+  by: "revenue" | "units",
+  limit: number,
+): BuiltQuery {
+  const p = new Params();
+  const orderBy = by === "revenue" ? "revenue DESC, units DESC" : "units DESC, revenue DESC";
+  const inner = `SELECT product_id, sum(quantity) AS units, sum(quantity * unit_price) AS revenue
+  FROM ${table(db, t.orderLines)}
+  WHERE _deleted = 0 AND order_id IN (SELECT id FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)})
+  GROUP BY product_id ORDER BY ${orderBy}, product_id LIMIT ${p.bind("UInt32", String(limit))}`;
+  const sql = `SELECT toString(a.product_id) AS productId, p.sku AS sku, p.name AS name, a.units AS units, a.revenue AS revenue
+FROM (${inner}) AS a
+LEFT JOIN (SELECT id, sku, name FROM ${table(db, t.products)} WHERE _deleted = 0) AS p ON p.id = a.product_id
+ORDER BY ${orderBy.replace(/(revenue|units)/g, "a.$1")}, productId`;
+  return { sql, params: p.values };
+}
+
+export function averageOrderValueSql(
+  db: string,
+  t: DomainTables,
+  r: TimeRange,
+  statuses: readonly string[],
+): BuiltQuery {
+  const p = new Params();
+  const sql = `SELECT count() AS orders, sum(total) AS revenue FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)}`;
+  return { sql, params: p.values };
+}
+
+/** Per bucket: customers whose first order (among `statuses`) is in the bucket (new) or earlier (returning). */
+export function customersSql(
+  db: string,
+  t: DomainTables,
+  r: TimeRange,
+  g: Granularity,
+  statuses: readonly string[],
+): BuiltQuery {
+  const p = new Params();
+  const inRange = orderFilter(p, r, statuses);
+  const statusOnly = `_deleted = 0 AND toString(status) IN (${statuses.map((s) => p.bind("String", s)).join(", ")})`;
+  const sql = `SELECT ${BUCKET_TEXT("o.b")} AS bucket, countIf(f.first_b = o.b) AS newCustomers, countIf(f.first_b < o.b) AS returningCustomers
+FROM (SELECT customer_id, ${bucketExpr("placed_at", g)} AS b FROM ${table(db, t.orders)} WHERE ${inRange} GROUP BY customer_id, b) AS o
+INNER JOIN (
+  SELECT customer_id, ${bucketExpr("min(placed_at)", g)} AS first_b FROM ${table(db, t.orders)}
+  WHERE ${statusOnly} AND customer_id IN (SELECT customer_id FROM ${table(db, t.orders)} WHERE ${inRange})
+  GROUP BY customer_id
+) AS f ON f.customer_id = o.customer_id
+GROUP BY o.b ORDER BY o.b`;
+  return { sql, params: p.values };
+}
+
+export function lowStockSql(db: string, t: DomainTables, threshold: number, limit: number): BuiltQuery {
+  const p = new Params();
+  const sql = `SELECT toString(id) AS productId, sku, name, stock, price FROM ${table(db, t.products)}
+WHERE _deleted = 0 AND stock < ${p.bind("Int64", String(threshold))}
+ORDER BY stock ASC, sku ASC LIMIT ${p.bind("UInt32", String(limit))}`;
+  return { sql, params: p.values };
+}
+
+// ---------------------------------------------------------------------------
+// Row shaping: ClickHouse's normalised JSON (64-bit ints and decimals as strings) → numbers.
+
+export const num = (v: unknown): number => Number(toDecimalString(v));
+export const count = (v: unknown): number => Number(toBigInt(v));
+/** Money rounded to cents (sums of numeric(…, 2) are exact; this only trims float noise). */
+export const money = (v: unknown): number => Math.round(num(v) * 100) / 100;

@@ -1,0 +1,142 @@
+import type { ClickHouseSettings } from "@clickhouse/client";
+import type { ClickHouse } from "../clickhouse/client.js";
+import { ApiError } from "../http/problem.js";
+
+/**
+ * Runs the read API's queries with the limits that protect the server, and turns
+ * ClickHouse failures into problems that never carry SQL, server text or internals
+ * (the original error goes to the log with the request id, not to the client).
+ */
+export interface QueryGuard {
+  /** ClickHouse max_execution_time, seconds. */
+  maxExecutionSeconds: number;
+  /** Largest result a query may produce (rows); ClickHouse stops past it (max_result_rows, throw). */
+  maxResultRows: number;
+  /**
+   * Also send readonly=2 with each query (no writes, no DDL). Right for an embedded engine shared with
+   * the projector; leave off for a server user whose profile already sets readonly (it may not be changed).
+   */
+  readonly: boolean;
+}
+
+export function guardSettings(g: QueryGuard): ClickHouseSettings {
+  return {
+    ...(g.readonly ? { readonly: "2" } : {}),
+    max_execution_time: g.maxExecutionSeconds,
+    max_result_rows: String(g.maxResultRows),
+    result_overflow_mode: "throw",
+  } as ClickHouseSettings;
+}
+
+export type RunQuery = <T = Record<string, unknown>>(sql: string, params: Record<string, unknown>) => Promise<T[]>;
+
+export function createQueryRunner(
+  ch: ClickHouse,
+  guard: QueryGuard,
+  observe?: (seconds: number, ok: boolean) => void,
+): RunQuery {
+  const settings = guardSettings(guard);
+  return async function runQuery<T>(sql: string, params: Record<string, unknown>): Promise<T[]> {
+    const start = process.hrtime.bigint();
+    let ok = false;
+    try {
+      const rs = await ch.query({
+        query: sql,
+        query_params: params,
+        format: "JSONEachRow",
+        clickhouse_settings: settings,
+      });
+      const rows = await rs.json<T>();
+      ok = true;
+      return rows;
+    } catch (err) {
+      throw translateClickHouseError(err, guard);
+    } finally {
+      observe?.(Number(process.hrtime.bigint() - start) / 1e9, ok);
+    }
+  };
+}
+
+const VALUE_ERRORS = new Set([
+  "CANNOT_PARSE_TEXT",
+  "CANNOT_PARSE_INPUT_ASSERTION_FAILED",
+  "CANNOT_PARSE_QUOTED_STRING",
+  "CANNOT_PARSE_DATE",
+  "CANNOT_PARSE_DATETIME",
+  "CANNOT_PARSE_NUMBER",
+  "CANNOT_PARSE_UUID",
+  "CANNOT_PARSE_BOOL",
+  "CANNOT_PARSE_ESCAPE_SEQUENCE",
+  "CANNOT_CONVERT_TYPE",
+  "BAD_QUERY_PARAMETER",
+  "TYPE_MISMATCH",
+  "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE",
+  "DECIMAL_OVERFLOW",
+  "ARGUMENT_OUT_OF_BOUND",
+  "UNKNOWN_ELEMENT_OF_ENUM",
+  "ILLEGAL_TYPE_OF_ARGUMENT",
+  "NO_COMMON_TYPE",
+]);
+
+const TOO_BIG = new Set([
+  "TOO_MANY_ROWS",
+  "TOO_MANY_ROWS_OR_BYTES",
+  "TOO_MANY_BYTES",
+  "MEMORY_LIMIT_EXCEEDED",
+  "TOO_MANY_ROWS_OR_BYTES_TO_READ",
+]);
+
+function typeOf(err: unknown): string | undefined {
+  if (err && typeof err === "object" && "type" in err && typeof (err as { type: unknown }).type === "string") {
+    return (err as { type: string }).type;
+  }
+  return undefined;
+}
+
+/** A ClickHouse (or transport) failure → an ApiError whose text is ours alone; `cause` keeps the original for the log. */
+export function translateClickHouseError(err: unknown, guard?: Pick<QueryGuard, "maxExecutionSeconds">): ApiError {
+  if (err instanceof ApiError) return err;
+  const type = typeOf(err);
+  if (type && VALUE_ERRORS.has(type)) {
+    return new ApiError({
+      status: 400,
+      title: "Validation Failed",
+      detail: "a value does not fit the type of the column it is compared with",
+      errors: [{ field: "filter", reason: "value does not fit the column's type" }],
+      cause: err,
+    });
+  }
+  if (type === "TIMEOUT_EXCEEDED" || type === "TIMEOUT_EXCEEDED_WHILE_READING") {
+    return new ApiError({
+      status: 503,
+      title: "Query Too Slow",
+      detail: `the query ran past the read time limit${guard ? ` of ${guard.maxExecutionSeconds}s` : ""}; narrow the filters or the range`,
+      headers: { "Retry-After": "1" },
+      cause: err,
+    });
+  }
+  if (type && TOO_BIG.has(type)) {
+    return new ApiError({
+      status: 422,
+      title: "Result Too Large",
+      detail: "the query would produce more data than the read API allows; narrow it or page through it",
+      cause: err,
+    });
+  }
+  if (type === "UNKNOWN_TABLE" || type === "UNKNOWN_DATABASE") {
+    return new ApiError({
+      status: 503,
+      title: "Projection Not Ready",
+      detail: "the projection has not created this table yet",
+      headers: { "Retry-After": "2" },
+      cause: err,
+    });
+  }
+  return new ApiError({
+    status: 503,
+    title: "ClickHouse Unavailable",
+    detail: "the read store did not answer this query; the request id identifies it in the logs",
+    headers: { "Retry-After": "1" },
+    cause: err,
+  });
+}

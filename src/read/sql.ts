@@ -1,0 +1,391 @@
+import { ApiError, type FieldError } from "../http/problem.js";
+import type { ColumnInfo, TableInfo } from "./catalog.js";
+import { checkValue, isComparable, isNumeric, isOrderable } from "./types.js";
+
+/**
+ * SQL building for the generic table reads. Pure: requests in, `{ sql, params }` out.
+ * Identifiers come only from the catalog (checked, then quoted); every value a request
+ * carries travels as a typed query parameter `{pN:Type}`; numbers of rows are bound too.
+ */
+
+export const FILTER_OPS = ["eq", "ne", "lt", "lte", "gt", "gte", "in", "null", "notnull"] as const;
+export type FilterOp = (typeof FILTER_OPS)[number];
+export const AGGREGATE_FNS = ["count", "sum", "avg", "min", "max"] as const;
+export type AggregateFn = (typeof AGGREGATE_FNS)[number];
+
+export interface Filter {
+  column: string;
+  op: FilterOp;
+  values: string[];
+}
+export interface OrderItem {
+  column: string;
+  dir: "asc" | "desc";
+}
+export interface Metric {
+  fn: AggregateFn;
+  column?: string;
+}
+
+export const LIMITS = {
+  maxFilters: 20,
+  maxInValues: 100,
+  maxOrder: 5,
+  maxColumns: 200,
+  maxGroupBy: 3,
+  maxMetrics: 10,
+  maxOffset: 1_000_000,
+} as const;
+
+export interface BuiltQuery {
+  sql: string;
+  params: Record<string, string>;
+}
+
+/** `name` → `` `name` `` with backquotes and backslashes escaped (names are catalog-checked first anyway). */
+export function quoteIdent(name: string): string {
+  return `\`${name.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+}
+
+function badRequest(errors: FieldError[], detail = "the query parameters did not validate"): ApiError {
+  return new ApiError({ status: 400, title: "Validation Failed", detail, errors });
+}
+
+/** Collects typed parameters: each `bind` returns the `{pN:Type}` placeholder. */
+export class Params {
+  readonly values: Record<string, string> = {};
+  private n = 0;
+  bind(type: string, value: string): string {
+    const name = `p${this.n++}`;
+    this.values[name] = value;
+    return `{${name}:${type}}`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing the text forms of query parameters
+
+/** `column:op[:value]`; `in` takes comma separated values; `null`/`notnull` take none. */
+export function parseFilter(text: string, field: string): Filter {
+  const first = text.indexOf(":");
+  if (first <= 0) throw badRequest([{ field, reason: "must be column:op:value (e.g. status:eq:paid)" }]);
+  const column = text.slice(0, first);
+  const rest = text.slice(first + 1);
+  const second = rest.indexOf(":");
+  const op = second < 0 ? rest : rest.slice(0, second);
+  const raw = second < 0 ? undefined : rest.slice(second + 1);
+  if (!(FILTER_OPS as readonly string[]).includes(op)) {
+    throw badRequest([{ field, reason: `unknown operator; use one of ${FILTER_OPS.join(", ")}` }]);
+  }
+  const o = op as FilterOp;
+  if (o === "null" || o === "notnull") {
+    if (raw !== undefined) throw badRequest([{ field, reason: `${o} takes no value` }]);
+    return { column, op: o, values: [] };
+  }
+  if (raw === undefined) throw badRequest([{ field, reason: `${o} needs a value: column:${o}:value` }]);
+  const values = o === "in" ? raw.split(",") : [raw];
+  if (values.length > LIMITS.maxInValues)
+    throw badRequest([{ field, reason: `in takes at most ${LIMITS.maxInValues} values` }]);
+  return { column, op: o, values };
+}
+
+/** `col[:asc|desc],col2…` */
+export function parseOrder(text: string, field = "order"): OrderItem[] {
+  const items = text.split(",").filter((s) => s.length > 0);
+  if (items.length > LIMITS.maxOrder) throw badRequest([{ field, reason: `at most ${LIMITS.maxOrder} columns` }]);
+  return items.map((item) => {
+    const [column = "", dir = "asc", extra] = item.split(":");
+    if (extra !== undefined || (dir !== "asc" && dir !== "desc") || !column) {
+      throw badRequest([{ field, reason: "must be column[:asc|desc], comma separated" }]);
+    }
+    return { column, dir };
+  });
+}
+
+/** `count`, `count:col`, `sum:col`, `avg:col`, `min:col`, `max:col`, comma separated. */
+export function parseMetrics(text: string, field = "metrics"): Metric[] {
+  const items = text.split(",").filter((s) => s.length > 0);
+  if (items.length === 0) throw badRequest([{ field, reason: "name at least one metric, e.g. count or sum:total" }]);
+  if (items.length > LIMITS.maxMetrics) throw badRequest([{ field, reason: `at most ${LIMITS.maxMetrics} metrics` }]);
+  return items.map((item) => {
+    const [fn = "", column, extra] = item.split(":");
+    if (!(AGGREGATE_FNS as readonly string[]).includes(fn) || extra !== undefined) {
+      throw badRequest([{ field, reason: `each metric is fn[:column] with fn one of ${AGGREGATE_FNS.join(", ")}` }]);
+    }
+    if (fn !== "count" && !column) throw badRequest([{ field, reason: `${fn} needs a column: ${fn}:column` }]);
+    return { fn: fn as AggregateFn, ...(column ? { column } : {}) };
+  });
+}
+
+export function splitList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return text.split(",").filter((s) => s.length > 0);
+}
+
+// ---------------------------------------------------------------------------
+// Building
+
+function column(table: TableInfo, name: string, field: string): ColumnInfo {
+  const c = table.byName.get(name);
+  if (!c) throw badRequest([{ field, reason: `unknown column of ${table.name}` }]);
+  return c;
+}
+
+export function fromClause(database: string, table: TableInfo): string {
+  return `${quoteIdent(database)}.${quoteIdent(table.name)}${table.final ? " FINAL" : ""}`;
+}
+
+/** The WHERE conditions: not deleted, plus every filter with its value bound as the column's type. */
+export function whereClause(table: TableInfo, filters: Filter[], params: Params, field = "filter"): string {
+  if (filters.length > LIMITS.maxFilters) throw badRequest([{ field, reason: `at most ${LIMITS.maxFilters} filters` }]);
+  const conds: string[] = table.hasDeletedFlag ? ["`_deleted` = 0"] : [];
+  const errors: FieldError[] = [];
+  filters.forEach((f, i) => {
+    const where = filters.length > 1 ? `${field}[${i}]` : field;
+    const c = table.byName.get(f.column);
+    if (!c) {
+      errors.push({ field: where, reason: `unknown column of ${table.name}` });
+      return;
+    }
+    const id = quoteIdent(c.name);
+    if (f.op === "null" || f.op === "notnull") {
+      conds.push(`${id} IS ${f.op === "null" ? "" : "NOT "}NULL`);
+      return;
+    }
+    if (!isComparable(c.scalar) || !c.scalar.bindType) {
+      errors.push({ field: where, reason: `column ${c.name} (${c.type}) cannot be filtered on` });
+      return;
+    }
+    if (["lt", "lte", "gt", "gte"].includes(f.op) && (!isOrderable(c.scalar) || c.scalar.family === "enum")) {
+      errors.push({ field: where, reason: `column ${c.name} (${c.type}) has no order for ${f.op}` });
+      return;
+    }
+    const bound: string[] = [];
+    for (const v of f.values) {
+      const checked = checkValue(c.scalar, v);
+      if (!checked.ok) {
+        errors.push({ field: where, reason: `value for ${c.name} ${checked.reason}` });
+        return;
+      }
+      bound.push(params.bind(c.scalar.bindType, checked.value));
+    }
+    const op = { eq: "=", ne: "!=", lt: "<", lte: "<=", gt: ">", gte: ">=" }[f.op as "eq"];
+    if (f.op === "in") conds.push(`${id} IN (${bound.join(", ")})`);
+    else conds.push(`${id} ${op} ${bound[0]}`);
+  });
+  if (errors.length) throw badRequest(errors);
+  return conds.length ? ` WHERE ${conds.join(" AND ")}` : "";
+}
+
+export interface SelectRequest {
+  columns?: string[];
+  filters: Filter[];
+  order: OrderItem[];
+  limit: number;
+  offset: number;
+  /** Keyset cursor from a previous page's `nextCursor`. */
+  after?: string;
+  includeInternal: boolean;
+}
+
+export interface BuiltSelect extends BuiltQuery {
+  /** Columns returned, in order. */
+  columns: string[];
+  /** Keyset order the cursor encodes (order asked + sorting key as tie breaker). */
+  keyOrder: OrderItem[];
+  /** Alias prefix of the key values selected for the cursor (`__k0`, `__k1`, …). */
+  keyAlias: string;
+}
+
+export const KEY_ALIAS = "__k";
+
+export function encodeCursor(values: string[]): string {
+  return Buffer.from(JSON.stringify(values), "utf8").toString("base64url");
+}
+
+export function decodeCursor(cursor: string, expected: number): string[] {
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]{1,8192}$/.test(cursor)) throw new Error("not base64url");
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw badRequest([{ field: "after", reason: "is not a cursor this API returned" }]);
+  }
+  if (!Array.isArray(parsed) || parsed.length !== expected || !parsed.every((v) => typeof v === "string")) {
+    throw badRequest([
+      { field: "after", reason: "does not match this query's order; keep order the same across pages" },
+    ]);
+  }
+  return parsed as string[];
+}
+
+/** SELECT of rows: projection, filters, order (sorting key appended for a total order), limit+1, offset or keyset. */
+export function buildSelect(database: string, table: TableInfo, req: SelectRequest, maxRows: number): BuiltSelect {
+  const params = new Params();
+  const errors: FieldError[] = [];
+  const requested = req.columns ?? table.columns.filter((c) => req.includeInternal || !c.internal).map((c) => c.name);
+  if (requested.length === 0) errors.push({ field: "columns", reason: "name at least one column" });
+  if (requested.length > LIMITS.maxColumns)
+    errors.push({ field: "columns", reason: `at most ${LIMITS.maxColumns} columns` });
+  const seen = new Set<string>();
+  for (const name of requested) {
+    if (!table.byName.has(name))
+      errors.push({
+        field: "columns",
+        reason: `unknown column of ${table.name}: ${JSON.stringify(name.slice(0, 64))}`,
+      });
+    else if (seen.has(name)) errors.push({ field: "columns", reason: `column ${name} named twice` });
+    seen.add(name);
+  }
+  if (!Number.isInteger(req.limit) || req.limit < 1 || req.limit > maxRows)
+    errors.push({ field: "limit", reason: `must be an integer from 1 to ${maxRows}` });
+  if (!Number.isInteger(req.offset) || req.offset < 0 || req.offset > LIMITS.maxOffset)
+    errors.push({ field: "offset", reason: `must be an integer from 0 to ${LIMITS.maxOffset}` });
+  if (req.after !== undefined && req.offset > 0)
+    errors.push({ field: "after", reason: "use either offset or after, not both" });
+  if (errors.length) throw badRequest(errors);
+
+  const keyOrder: OrderItem[] = [];
+  for (const o of req.order) {
+    const c = column(table, o.column, "order");
+    if (!isOrderable(c.scalar))
+      throw badRequest([{ field: "order", reason: `column ${c.name} (${c.type}) cannot be ordered by` }]);
+    if (keyOrder.some((k) => k.column === o.column))
+      throw badRequest([{ field: "order", reason: `column ${o.column} named twice` }]);
+    keyOrder.push(o);
+  }
+  const tieDir = keyOrder[0]?.dir ?? "asc";
+  for (const k of table.sortingKey)
+    if (!keyOrder.some((o) => o.column === k)) keyOrder.push({ column: k, dir: tieDir });
+
+  let where = whereClause(table, req.filters, params);
+  if (req.after !== undefined) {
+    if (keyOrder.length === 0)
+      throw badRequest([{ field: "after", reason: `${table.name} has no sorting key; page with offset` }]);
+    const values = decodeCursor(req.after, keyOrder.length);
+    // (a > x) OR (a = x AND b > y) OR …, each comparison in its own direction.
+    const bound = keyOrder.map((o, i) => {
+      const c = column(table, o.column, "order");
+      if (!c.scalar.bindType)
+        throw badRequest([{ field: "after", reason: "cursor over a column that cannot be compared" }]);
+      const checked = checkValue(c.scalar, values[i] ?? "");
+      if (!checked.ok) throw badRequest([{ field: "after", reason: "is not a cursor this API returned" }]);
+      return params.bind(c.scalar.bindType, checked.value);
+    });
+    const ors = keyOrder.map((o, i) => {
+      const eqs = keyOrder.slice(0, i).map((p, j) => `${quoteIdent(p.column)} = ${bound[j]}`);
+      eqs.push(`${quoteIdent(o.column)} ${o.dir === "asc" ? ">" : "<"} ${bound[i]}`);
+      return `(${eqs.join(" AND ")})`;
+    });
+    where = `${where ? `${where} AND` : " WHERE"} (${ors.join(" OR ")})`;
+  }
+
+  const select = requested.map(quoteIdent);
+  keyOrder.forEach((o, i) => {
+    select.push(`toString(${quoteIdent(o.column)}) AS ${quoteIdent(`${KEY_ALIAS}${i}`)}`);
+  });
+  const orderSql = keyOrder.length
+    ? ` ORDER BY ${keyOrder.map((o) => `${quoteIdent(o.column)} ${o.dir.toUpperCase()}`).join(", ")}`
+    : "";
+  const limit = params.bind("UInt64", String(req.limit + 1));
+  const offset = params.bind("UInt64", String(req.offset));
+  return {
+    sql: `SELECT ${select.join(", ")} FROM ${fromClause(database, table)}${where}${orderSql} LIMIT ${limit} OFFSET ${offset}`,
+    params: params.values,
+    columns: requested,
+    keyOrder,
+    keyAlias: KEY_ALIAS,
+  };
+}
+
+export function buildCount(database: string, table: TableInfo, filters: Filter[]): BuiltQuery {
+  const params = new Params();
+  const where = whereClause(table, filters, params);
+  return { sql: `SELECT count() AS count FROM ${fromClause(database, table)}${where}`, params: params.values };
+}
+
+export interface AggregateRequest {
+  metrics: Metric[];
+  groupBy: string[];
+  filters: Filter[];
+  order: OrderItem[];
+  limit: number;
+}
+
+export function metricAlias(m: Metric): string {
+  return m.column ? `${m.fn}_${m.column}` : m.fn;
+}
+
+/** count/sum/avg/min/max, optionally grouped by up to three columns. */
+export function buildAggregate(
+  database: string,
+  table: TableInfo,
+  req: AggregateRequest,
+  maxRows: number,
+): BuiltQuery & { aliases: string[] } {
+  const params = new Params();
+  const errors: FieldError[] = [];
+  if (req.groupBy.length > LIMITS.maxGroupBy)
+    errors.push({ field: "groupBy", reason: `at most ${LIMITS.maxGroupBy} columns` });
+  if (!Number.isInteger(req.limit) || req.limit < 1 || req.limit > maxRows)
+    errors.push({ field: "limit", reason: `must be an integer from 1 to ${maxRows}` });
+  const groups = req.groupBy.map((g) => {
+    const c = table.byName.get(g);
+    if (!c) errors.push({ field: "groupBy", reason: `unknown column of ${table.name}` });
+    else if (!isComparable(c.scalar))
+      errors.push({ field: "groupBy", reason: `column ${c.name} (${c.type}) cannot be grouped by` });
+    return g;
+  });
+  if (new Set(groups).size !== groups.length) errors.push({ field: "groupBy", reason: "a column is named twice" });
+  const exprs: string[] = [];
+  const aliases: string[] = [];
+  for (const m of req.metrics) {
+    const alias = metricAlias(m);
+    if (aliases.includes(alias) || groups.includes(alias)) {
+      errors.push({ field: "metrics", reason: `${alias} is named twice` });
+      continue;
+    }
+    if (m.column === undefined) {
+      exprs.push(`count() AS ${quoteIdent(alias)}`);
+      aliases.push(alias);
+      continue;
+    }
+    const c = table.byName.get(m.column);
+    if (!c) {
+      errors.push({ field: "metrics", reason: `unknown column of ${table.name}` });
+      continue;
+    }
+    if ((m.fn === "sum" || m.fn === "avg") && !isNumeric(c.scalar)) {
+      errors.push({ field: "metrics", reason: `${m.fn} needs a numeric column; ${c.name} is ${c.type}` });
+      continue;
+    }
+    if ((m.fn === "min" || m.fn === "max") && !isOrderable(c.scalar)) {
+      errors.push({ field: "metrics", reason: `${m.fn} needs an orderable column; ${c.name} is ${c.type}` });
+      continue;
+    }
+    exprs.push(`${m.fn}(${quoteIdent(c.name)}) AS ${quoteIdent(alias)}`);
+    aliases.push(alias);
+  }
+  const order: string[] = [];
+  for (const o of req.order) {
+    if (!groups.includes(o.column) && !aliases.includes(o.column)) {
+      errors.push({
+        field: "order",
+        reason: "must name a groupBy column or a metric (e.g. count:desc, sum_total:desc)",
+      });
+      continue;
+    }
+    order.push(`${quoteIdent(o.column)} ${o.dir.toUpperCase()}`);
+  }
+  if (errors.length) throw badRequest(errors);
+  const where = whereClause(table, req.filters, params);
+  if (order.length === 0) order.push(...groups.map((g) => `${quoteIdent(g)} ASC`));
+  const groupSql = groups.length ? ` GROUP BY ${groups.map(quoteIdent).join(", ")}` : "";
+  const orderSql = order.length ? ` ORDER BY ${order.join(", ")}` : "";
+  const limit = params.bind("UInt64", String(req.limit + 1));
+  return {
+    sql: `SELECT ${[...groups.map(quoteIdent), ...exprs].join(", ")} FROM ${fromClause(database, table)}${where}${groupSql}${orderSql} LIMIT ${limit}`,
+    params: params.values,
+    aliases,
+  };
+}
