@@ -74,7 +74,13 @@ function rangeFields() {
 
 function checkRange(limits: DashboardLimits) {
   return (q: { from?: string; to?: string; granularity?: Granularity }, ctx: z.RefinementCtx) => {
+    // zod still runs this when a field failed; those fields already have their issue.
+    if ((q.from !== undefined && !toUtcDateTime64(q.from)) || (q.to !== undefined && !toUtcDateTime64(q.to))) return;
     const { from, to } = resolveRange(q.from, q.to);
+    if (Number.isNaN(from.getTime())) {
+      ctx.addIssue({ code: "custom", path: ["from"], message: "must be after 1900-01-01" });
+      return;
+    }
     if (from.getTime() >= to.getTime()) ctx.addIssue({ code: "custom", path: ["from"], message: "must be before to" });
     const days = (to.getTime() - from.getTime()) / DAY_MS;
     if (days > limits.maxRangeDays)
@@ -96,7 +102,7 @@ export function resolveRange(fromText: string | undefined, toText: string | unde
   const to = new Date(`${toBound.replace(" ", "T").slice(0, 23)}Z`);
   const fromBound = fromText
     ? (toUtcDateTime64(fromText) as string)
-    : (toUtcDateTime64(new Date(to.getTime() - 30 * DAY_MS).toISOString()) as string);
+    : (toUtcDateTime64(new Date(to.getTime() - 30 * DAY_MS).toISOString()) ?? "invalid");
   const from = new Date(`${fromBound.replace(" ", "T").slice(0, 23)}Z`);
   return { from, to, fromText: fromBound, toText: toBound };
 }

@@ -118,6 +118,7 @@ export function toUtcDateTime64(text: string): string | undefined {
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(s);
+  if (year < 1900 || year > 2299) return undefined;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
   let ms = Date.UTC(year, month - 1, day, hour, minute, second);
   const check = new Date(Date.UTC(year, month - 1, day));

@@ -1,0 +1,238 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../../../src/http/problem.js";
+import { buildCatalog, type TableInfo } from "../../../src/read/catalog.js";
+import {
+  buildAggregate,
+  buildCount,
+  buildSelect,
+  decodeCursor,
+  encodeCursor,
+  parseFilter,
+  parseMetrics,
+  parseOrder,
+  quoteIdent,
+} from "../../../src/read/sql.js";
+
+const catalog = buildCatalog(
+  "sidecar",
+  [
+    { name: "shop__orders", engine: "ReplacingMergeTree", sorting_key: "id" },
+    { name: "lines", engine: "ReplacingMergeTree", sorting_key: "order_id, line_no" },
+    { name: "_sidecar_progress", engine: "ReplacingMergeTree", sorting_key: "table" },
+    { name: "weird", engine: "MergeTree", sorting_key: "" },
+  ],
+  [
+    { table: "shop__orders", name: "id", type: "UUID" },
+    { table: "shop__orders", name: "status", type: "LowCardinality(String)" },
+    { table: "shop__orders", name: "total", type: "Decimal(14, 2)" },
+    { table: "shop__orders", name: "placed_at", type: "DateTime64(6, 'UTC')" },
+    { table: "shop__orders", name: "tags", type: "Array(String)" },
+    { table: "shop__orders", name: "note", type: "Nullable(String)" },
+    { table: "shop__orders", name: "_version", type: "UInt64" },
+    { table: "shop__orders", name: "_deleted", type: "UInt8" },
+    { table: "lines", name: "order_id", type: "UUID" },
+    { table: "lines", name: "line_no", type: "Int32" },
+    { table: "lines", name: "_deleted", type: "UInt8" },
+    { table: "weird", name: "a`b", type: "String" },
+  ],
+);
+const orders = catalog.tables.get("shop__orders") as TableInfo;
+const lines = catalog.tables.get("lines") as TableInfo;
+
+function fieldErrors(fn: () => unknown): { field: string; reason: string }[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(400);
+    return (err as ApiError).errors;
+  }
+  throw new Error("expected a 400");
+}
+
+const base = { filters: [], order: [], limit: 10, offset: 0, includeInternal: false };
+
+describe("catalog", () => {
+  it("hides internal tables and marks internal columns", () => {
+    expect([...catalog.tables.keys()].sort()).toEqual(["lines", "shop__orders", "weird"]);
+    expect(orders.columns.filter((c) => c.internal).map((c) => c.name)).toEqual(["_version", "_deleted"]);
+    expect(orders.final).toBe(true);
+    expect(catalog.tables.get("weird")?.final).toBe(false);
+    expect(lines.sortingKey).toEqual(["order_id", "line_no"]);
+  });
+});
+
+describe("quoteIdent", () => {
+  it("escapes backquotes and backslashes", () => {
+    expect(quoteIdent("a`b\\c")).toBe("`a\\`b\\\\c`");
+  });
+});
+
+describe("parsing parameters", () => {
+  it("parses filters, keeping colons inside values", () => {
+    expect(parseFilter("placed_at:gte:2024-01-01T00:00:00Z", "filter")).toEqual({
+      column: "placed_at",
+      op: "gte",
+      values: ["2024-01-01T00:00:00Z"],
+    });
+    expect(parseFilter("status:in:paid,shipped", "filter").values).toEqual(["paid", "shipped"]);
+    expect(parseFilter("note:null", "filter")).toEqual({ column: "note", op: "null", values: [] });
+  });
+  it("rejects malformed filters, orders and metrics with field and reason", () => {
+    expect(fieldErrors(() => parseFilter("status", "filter"))[0]?.field).toBe("filter");
+    expect(fieldErrors(() => parseFilter("status:like:%x%", "filter"))[0]?.reason).toMatch(/unknown operator/);
+    expect(fieldErrors(() => parseFilter("status:eq", "filter"))[0]?.reason).toMatch(/needs a value/);
+    expect(fieldErrors(() => parseFilter("note:null:1", "filter"))[0]?.reason).toMatch(/takes no value/);
+    expect(fieldErrors(() => parseOrder("total:sideways"))[0]?.field).toBe("order");
+    expect(fieldErrors(() => parseOrder("a,b,c,d,e,f"))[0]?.reason).toMatch(/at most 5/);
+    expect(fieldErrors(() => parseMetrics("median:total"))[0]?.field).toBe("metrics");
+    expect(fieldErrors(() => parseMetrics("sum"))[0]?.reason).toMatch(/needs a column/);
+  });
+});
+
+describe("buildSelect", () => {
+  it("projects, filters with typed parameters, orders with the key as tie breaker, limit+1", () => {
+    const q = buildSelect(
+      "sidecar",
+      orders,
+      {
+        ...base,
+        columns: ["id", "total"],
+        filters: [
+          parseFilter("status:in:paid,shipped", "filter"),
+          parseFilter("total:gte:10.5", "filter"),
+          parseFilter("placed_at:lt:2024-05-01T02:00:00+02:00", "filter"),
+        ],
+        order: parseOrder("total:desc"),
+      },
+      100,
+    );
+    expect(q.sql).toBe(
+      "SELECT `id`, `total`, toString(`total`) AS `__k0`, toString(`id`) AS `__k1` FROM `sidecar`.`shop__orders` FINAL" +
+        " WHERE `_deleted` = 0 AND `status` IN ({p0:String}, {p1:String}) AND `total` >= {p2:Decimal(14, 2)}" +
+        " AND `placed_at` < {p3:DateTime64(6, 'UTC')} ORDER BY `total` DESC, `id` DESC LIMIT {p4:UInt64} OFFSET {p5:UInt64}",
+    );
+    expect(q.params).toEqual({
+      p0: "paid",
+      p1: "shipped",
+      p2: "10.5",
+      p3: "2024-05-01 00:00:00.000000",
+      p4: "11",
+      p5: "0",
+    });
+    expect(q.keyOrder).toEqual([
+      { column: "total", dir: "desc" },
+      { column: "id", dir: "desc" },
+    ]);
+  });
+
+  it("never puts a value into the SQL text", () => {
+    const evil = "x' OR 1=1; DROP TABLE t; --";
+    const q = buildSelect("sidecar", orders, { ...base, filters: [parseFilter(`status:eq:${evil}`, "filter")] }, 100);
+    expect(q.sql).not.toContain(evil);
+    expect(q.sql).not.toContain("DROP");
+    expect(Object.values(q.params)).toContain(evil);
+  });
+
+  it("hides internal columns unless asked", () => {
+    expect(buildSelect("sidecar", orders, base, 100).columns).toEqual([
+      "id",
+      "status",
+      "total",
+      "placed_at",
+      "tags",
+      "note",
+    ]);
+    expect(buildSelect("sidecar", orders, { ...base, includeInternal: true }, 100).columns).toContain("_version");
+  });
+
+  it("rejects unknown columns, bad values, abusive limits and offsets", () => {
+    expect(
+      fieldErrors(() => buildSelect("sidecar", orders, { ...base, columns: ["id", "secret"] }, 100))[0]?.field,
+    ).toBe("columns");
+    expect(
+      fieldErrors(() => buildSelect("sidecar", orders, { ...base, columns: ["id; DROP TABLE x"] }, 100))[0]?.field,
+    ).toBe("columns");
+    expect(fieldErrors(() => buildSelect("sidecar", orders, { ...base, limit: 101 }, 100))[0]?.field).toBe("limit");
+    expect(fieldErrors(() => buildSelect("sidecar", orders, { ...base, limit: 0 }, 100))[0]?.field).toBe("limit");
+    expect(fieldErrors(() => buildSelect("sidecar", orders, { ...base, offset: -1 }, 100))[0]?.field).toBe("offset");
+    const bad = (f: string) =>
+      fieldErrors(() => buildSelect("sidecar", orders, { ...base, filters: [parseFilter(f, "filter")] }, 100));
+    expect(bad("nope:eq:1")[0]?.reason).toMatch(/unknown column/);
+    expect(bad("total:eq:1.234")[0]?.reason).toMatch(/at most 2 decimal places/);
+    expect(bad("total:eq:1e5")[0]?.reason).toMatch(/decimal/);
+    expect(bad("id:eq:'; SELECT 1")[0]?.reason).toMatch(/UUID/);
+    expect(bad("placed_at:gt:yesterday")[0]?.reason).toMatch(/ISO 8601/);
+    expect(bad("tags:eq:a")[0]?.reason).toMatch(/cannot be filtered/);
+    expect(
+      fieldErrors(() => buildSelect("sidecar", orders, { ...base, order: parseOrder("tags") }, 100))[0]?.reason,
+    ).toMatch(/cannot be ordered/);
+  });
+
+  it("keyset: a cursor becomes a bound lexicographic condition; a forged one is a 400", () => {
+    const cursor = encodeCursor(["12.5", "6f1c2e1a-8a52-4d9e-9a57-2f2f4b0f3c11"]);
+    const q = buildSelect("sidecar", orders, { ...base, order: parseOrder("total:asc"), after: cursor }, 100);
+    expect(q.sql).toContain(
+      "((`total` > {p0:Decimal(14, 2)}) OR (`total` = {p0:Decimal(14, 2)} AND `id` > {p1:UUID}))".replace(
+        "{p0:Decimal(14, 2)} AND",
+        "{p0:Decimal(14, 2)} AND",
+      ),
+    );
+    expect(q.params.p0).toBe("12.5");
+    expect(decodeCursor(cursor, 2)).toEqual(["12.5", "6f1c2e1a-8a52-4d9e-9a57-2f2f4b0f3c11"]);
+    expect(fieldErrors(() => decodeCursor("not a cursor!", 2))[0]?.field).toBe("after");
+    expect(fieldErrors(() => decodeCursor(encodeCursor(["1"]), 2))[0]?.field).toBe("after");
+    const forged = encodeCursor(["1' OR '1'='1", "x"]);
+    expect(
+      fieldErrors(() => buildSelect("sidecar", orders, { ...base, order: parseOrder("total"), after: forged }, 100))[0]
+        ?.field,
+    ).toBe("after");
+    expect(
+      fieldErrors(() => buildSelect("sidecar", orders, { ...base, offset: 5, after: cursor }, 100))[0]?.field,
+    ).toBe("after");
+  });
+});
+
+describe("buildCount and buildAggregate", () => {
+  it("counts current rows", () => {
+    expect(buildCount("sidecar", lines, []).sql).toBe(
+      "SELECT count() AS count FROM `sidecar`.`lines` FINAL WHERE `_deleted` = 0",
+    );
+  });
+
+  it("aggregates with groups, aliases and order", () => {
+    const q = buildAggregate(
+      "sidecar",
+      orders,
+      {
+        metrics: parseMetrics("count,sum:total,max:placed_at"),
+        groupBy: ["status"],
+        filters: [],
+        order: parseOrder("sum_total:desc"),
+        limit: 5,
+      },
+      100,
+    );
+    expect(q.sql).toBe(
+      "SELECT `status`, count() AS `count`, sum(`total`) AS `sum_total`, max(`placed_at`) AS `max_placed_at` FROM `sidecar`.`shop__orders` FINAL" +
+        " WHERE `_deleted` = 0 GROUP BY `status` ORDER BY `sum_total` DESC LIMIT {p0:UInt64}",
+    );
+    expect(q.params).toEqual({ p0: "6" });
+  });
+
+  it("rejects sums of text, unknown group columns and orders by unknown names", () => {
+    const agg = (over: Partial<Parameters<typeof buildAggregate>[2]>) =>
+      fieldErrors(() =>
+        buildAggregate(
+          "sidecar",
+          orders,
+          { metrics: parseMetrics("count"), groupBy: [], filters: [], order: [], limit: 5, ...over },
+          100,
+        ),
+      );
+    expect(agg({ metrics: parseMetrics("sum:status") })[0]?.reason).toMatch(/numeric/);
+    expect(agg({ groupBy: ["secret"] })[0]?.field).toBe("groupBy");
+    expect(agg({ order: parseOrder("nope") })[0]?.field).toBe("order");
+    expect(agg({ limit: 1_000 })[0]?.field).toBe("limit");
+  });
+});
