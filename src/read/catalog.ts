@@ -68,6 +68,7 @@ export function buildCatalog(database: string, tables: SystemTableRow[], columns
       }));
     const byName = new Map(cols.map((c) => [c.name, c]));
     const sortingKey = t.sorting_key
+      .replace(/^\((.*)\)$/, "$1")
       .split(",")
       .map((s) => s.trim().replace(/^`(.*)`$/, "$1"))
       .filter((s) => s.length > 0);

@@ -232,7 +232,7 @@ export function buildSelect(database: string, table: TableInfo, req: SelectReque
     if (!table.byName.has(name))
       errors.push({
         field: "columns",
-        reason: `unknown column of ${table.name}: ${JSON.stringify(name.slice(0, 64))}`,
+        reason: `unknown column of ${table.name}`,
       });
     else if (seen.has(name)) errors.push({ field: "columns", reason: `column ${name} named twice` });
     seen.add(name);

@@ -16,7 +16,7 @@ import {
 const catalog = buildCatalog(
   "sidecar",
   [
-    { name: "shop__orders", engine: "ReplacingMergeTree", sorting_key: "id" },
+    { name: "shop__orders", engine: "ReplacingMergeTree", sorting_key: "(id)" },
     { name: "lines", engine: "ReplacingMergeTree", sorting_key: "order_id, line_no" },
     { name: "_sidecar_progress", engine: "ReplacingMergeTree", sorting_key: "table" },
     { name: "weird", engine: "MergeTree", sorting_key: "" },
