@@ -1,4 +1,3 @@
-import type { ClickHouseSettings } from "@clickhouse/client";
 import type { ClickHouse } from "../clickhouse/client.js";
 import { ApiError } from "../http/problem.js";
 
@@ -19,13 +18,25 @@ export interface QueryGuard {
   readonly: boolean;
 }
 
-export function guardSettings(g: QueryGuard): ClickHouseSettings {
-  return {
-    ...(g.readonly ? { readonly: "2" } : {}),
-    max_execution_time: g.maxExecutionSeconds,
-    max_result_rows: String(g.maxResultRows),
-    result_overflow_mode: "throw",
-  } as ClickHouseSettings;
+/**
+ * The guard as a SETTINGS clause of the query itself. Not `clickhouse_settings`: the embedded
+ * connection turns those into session-wide `SET`s, which would leak readonly and the row limit
+ * into the projector's queries on the shared session. A SETTINGS clause binds one query only,
+ * on either transport.
+ */
+export function settingsClause(g: QueryGuard): string {
+  const maxRows = Math.floor(g.maxResultRows);
+  const seconds = Number(g.maxExecutionSeconds);
+  if (!Number.isInteger(maxRows) || maxRows < 1 || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new Error("invalid read query guard");
+  }
+  const parts = [
+    ...(g.readonly ? ["readonly = 2"] : []),
+    `max_execution_time = ${seconds}`,
+    `max_result_rows = ${maxRows}`,
+    "result_overflow_mode = 'throw'",
+  ];
+  return ` SETTINGS ${parts.join(", ")}`;
 }
 
 export type RunQuery = <T = Record<string, unknown>>(sql: string, params: Record<string, unknown>) => Promise<T[]>;
@@ -35,17 +46,12 @@ export function createQueryRunner(
   guard: QueryGuard,
   observe?: (seconds: number, ok: boolean) => void,
 ): RunQuery {
-  const settings = guardSettings(guard);
+  const settings = settingsClause(guard);
   return async function runQuery<T>(sql: string, params: Record<string, unknown>): Promise<T[]> {
     const start = process.hrtime.bigint();
     let ok = false;
     try {
-      const rs = await ch.query({
-        query: sql,
-        query_params: params,
-        format: "JSONEachRow",
-        clickhouse_settings: settings,
-      });
+      const rs = await ch.query({ query: `${sql}${settings}`, query_params: params, format: "JSONEachRow" });
       const rows = await rs.json<T>();
       ok = true;
       return rows;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { ClickHouse } from "../../src/clickhouse/client.js";
+import { type ClickHouse, queryRows } from "../../src/clickhouse/client.js";
 import { ApiError } from "../../src/http/problem.js";
 import { DEFAULT_DOMAIN_TABLES } from "../../src/read/app.js";
 import { memoryFreshness, type Watermark } from "../../src/read/freshness.js";
@@ -415,8 +415,15 @@ describe("read API abuse on a real ClickHouse", () => {
     expect(slow.title).toBe("Query Too Slow");
     const big = await fail("SELECT number FROM numbers(100)");
     expect(big.status).toBe(422);
-    const write = await fail(`INSERT INTO ${DB}.${T.orders} (id) VALUES (generateUUIDv4())`);
+    const write = await fail(`INSERT INTO ${DB}.${T.orders} (id) SELECT generateUUIDv4()`);
     expect(write.status).toBe(503);
+    // The guard binds its own queries only: the shared client (the projector's, with embedded
+    // ClickHouse) can still write and read large results afterwards.
+    await ch.command({ query: `CREATE TABLE ${DB}.after_reads (n UInt64) ENGINE = MergeTree ORDER BY n` });
+    await ch.command({ query: `INSERT INTO ${DB}.after_reads SELECT number FROM numbers(1000)` });
+    expect(await queryRows(ch, `SELECT n FROM ${DB}.after_reads`)).toHaveLength(1000);
+    await ch.command({ query: `DROP TABLE ${DB}.after_reads` });
+    expect((await get(`/api/tables/${T.orders}/count`)).json().data.count).toBe(24);
     expect(JSON.stringify(write.toProblem()), JSON.stringify(write.toProblem())).not.toMatch(LEAK);
   });
 
