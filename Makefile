@@ -26,12 +26,12 @@ deps: node_modules/.installed
 up: deps
 ifeq ($(DOCKER),yes)
 	docker compose up -d --build --wait
-	docker compose run --rm --no-deps app connectors
 else
 	bash stack/stack.sh up
 	$(CLI) migrate
 	$(CLI) kafka-ping
 	$(CLI) connectors
+	bash stack/stack.sh app
 	@bash stack/stack.sh status
 endif
 

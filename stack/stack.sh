@@ -196,6 +196,20 @@ CONF
     || die "Kafka Connect runs but has no Debezium Postgres plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
 }
 
+# The sidecar's roles (write, project, read) in one process: with embedded ClickHouse
+# the projector and the read API must share a process.
+app_up() {
+  if pid_alive app; then say "sidecar roles already running"; return; fi
+  port_free_or_die "${WRITE_API_PORT:-3000}" WRITE_API_PORT "the write API"
+  port_free_or_die "${READ_API_PORT:-3001}" READ_API_PORT "the read API"
+  say "starting the sidecar roles (write, project, read)"
+  (cd "$ROOT" && nohup node_modules/.bin/tsx src/main/cli.ts run >>"$LOGS/app.log" 2>&1 & echo $! >"$RUN/app.pid")
+  wait_for 60 app curl -sf "http://127.0.0.1:${READ_API_PORT:-3001}/health" \
+    || die "the sidecar's read API did not answer within 60 s (see $LOGS/app.log)."
+  wait_for 30 app curl -sf "http://127.0.0.1:${WRITE_API_PORT:-3000}/health" \
+    || die "the sidecar's write API did not answer within 30 s (see $LOGS/app.log)."
+}
+
 stop_pid() {  # stop_pid <name>: SIGTERM, then SIGKILL after 30 s
   pid_alive "$1" || { rm -f "$RUN/$1.pid"; return 0; }
   local pid; pid=$(cat "$RUN/$1.pid")
@@ -226,6 +240,7 @@ case "$cmd" in
     for p in app connect kafka; do stop_pid "$p"; done
     pg_down
     ;;
+  app) app_up ;;
   stop)  # stop one part: stop app|connect|kafka|postgres
     case "${2:-}" in
       postgres) pg_down ;;
@@ -237,6 +252,9 @@ case "$cmd" in
     status_line postgres "127.0.0.1:$PG_PORT ($DATABASE_URL)" env PGPASSWORD="$PG_PASSWORD" psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -c 'select 1'
     status_line kafka "$KAFKA_BROKERS" port_open "$KAFKA_PORT"
     status_line connect "$KAFKA_CONNECT_URL" curl -sf "$KAFKA_CONNECT_URL/connectors"
+    status_line write "http://127.0.0.1:${WRITE_API_PORT:-3000} (write API, /openapi.json)" curl -sf "http://127.0.0.1:${WRITE_API_PORT:-3000}/health"
+    status_line read "http://127.0.0.1:${READ_API_PORT:-3001} (dashboard at /, read API)" curl -sf "http://127.0.0.1:${READ_API_PORT:-3001}/health"
+    status_line project "http://127.0.0.1:${PROJECTOR_METRICS_PORT:-9464}/metrics (projector)" curl -sf "http://127.0.0.1:${PROJECTOR_METRICS_PORT:-9464}/health"
     if curl -sf "$KAFKA_CONNECT_URL/connectors?expand=status" >"$RUN/status.json" 2>/dev/null; then
       node -e 'const s=require(process.argv[1]);for(const [n,c] of Object.entries(s)){const t=(c.status.tasks||[]).map(t=>t.state).join(",");console.log(`  connector ${n}: ${c.status.connector.state}${t?" tasks "+t:""}`)}' "$RUN/status.json"
     fi

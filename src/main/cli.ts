@@ -6,9 +6,48 @@ import { pingKafka } from "../shared/kafka.js";
 import { createLogger } from "../shared/logger.js";
 import { createPgPool } from "../shared/postgres.js";
 import { migrate } from "../write/migrate.js";
+import { parseRoles, runRoles } from "./run.js";
 
 /** One entry point for every role and admin command. */
 const program = new Command("cqrs-sidecar").description("CDC-driven CQRS sidecar for Postgres").showHelpAfterError();
+
+program
+  .command("run")
+  .description("run roles in this process: write, project, read (default: all three)")
+  .argument("[roles...]", "write | project | read")
+  .action(async (args: string[]) => {
+    const roles = parseRoles(args);
+    const config = loadConfig();
+    const log = createLogger(config.LOG_LEVEL);
+    const stop = await runRoles(config, roles, log);
+    log.info({ roles }, "running");
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "shutting down");
+      await stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
+
+program
+  .command("up")
+  .description("what the Docker image runs: migrate, apply connectors, then run every role")
+  .action(async () => {
+    const config = loadConfig();
+    const log = createLogger(config.LOG_LEVEL);
+    const pool = createPgPool(config.DATABASE_URL, { max: 1 });
+    try {
+      await migrate(pool);
+      await applyConnectors(config, pool, log);
+    } finally {
+      await pool.end();
+    }
+    await program.parseAsync(["node", "cli", "run"]);
+  });
 
 program
   .command("migrate")

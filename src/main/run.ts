@@ -1,0 +1,72 @@
+import { serve } from "@hono/node-server";
+import { openClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
+import { projectorHttpApp } from "../projector/http.js";
+import { type Projector, startProjector } from "../projector/projector.js";
+import { memoryFreshness } from "../read/freshness.js";
+import { startReadApi } from "../read/app.js";
+import type { Config } from "../shared/config.js";
+import type { Logger } from "../shared/logger.js";
+import { startWriteApi } from "../write/server.js";
+
+export const ROLES = ["write", "project", "read"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function parseRoles(args: string[]): Role[] {
+  const roles = args.length === 0 ? [...ROLES] : args;
+  const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (unknown.length) throw new Error(`unknown role(s) ${unknown.join(", ")}: choose from ${ROLES.join(", ")}`);
+  return [...new Set(roles)] as Role[];
+}
+
+/**
+ * Runs the given roles in this process and returns a function that stops them in
+ * reverse order. With embedded ClickHouse the read role must share the projector's
+ * process: an embedded data directory belongs to one process.
+ */
+export async function runRoles(config: Config, roles: Role[], log: Logger): Promise<() => Promise<void>> {
+  const embedded = parseClickHouseUrl(config.CLICKHOUSE_URL).kind === "chdb";
+  if (embedded && roles.includes("read") && !roles.includes("project")) {
+    throw new Error(
+      "with embedded ClickHouse (CLICKHOUSE_URL unset or chdb:PATH) the read role must run with the project role in one process: run `cqrs-sidecar run project read`, or set CLICKHOUSE_URL to a ClickHouse server",
+    );
+  }
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => log.error({ err }, "stop failed"));
+  };
+  try {
+    const clickhouse = roles.includes("project") || roles.includes("read") ? await openClickHouse(config.CLICKHOUSE_URL) : undefined;
+    if (clickhouse) stops.push(() => clickhouse.close());
+    let projector: Projector | undefined;
+    if (roles.includes("project")) {
+      projector = await startProjector(config, { clickhouse, log });
+      stops.push(() => projector!.stop());
+      const p = projector;
+      const server = serve({ fetch: projectorHttpApp(p).fetch, port: config.PROJECTOR_METRICS_PORT });
+      stops.push(() => new Promise<void>((r) => server.close(() => r())));
+      log.info({ port: config.PROJECTOR_METRICS_PORT }, "projector metrics listening");
+    }
+    if (roles.includes("read")) {
+      const read = await startReadApi(config, {
+        // Same process as the projector: share its client and its in-memory watermark.
+        clickhouse: projector ? clickhouse : undefined,
+        freshness: projector ? memoryFreshness(() => toWatermark(projector!)) : undefined,
+        log,
+      });
+      stops.push(() => read.close());
+    }
+    if (roles.includes("write")) {
+      const write = await startWriteApi(config, { log });
+      stops.push(() => write.close());
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return stopAll;
+}
+
+function toWatermark(p: Projector) {
+  const w = p.watermark();
+  return w ? { lsn: w.lsn, commitTime: w.commitTs, updatedAt: w.publishedAt } : null;
+}
