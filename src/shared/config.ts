@@ -42,6 +42,18 @@ export const configSchema = z.object({
   PROJECTOR_GROUP: z.string().min(1).default("cqrs-sidecar-projector"),
   /** Dead-letter topic for messages the projector cannot use. */
   DLQ_TOPIC: z.string().min(1).default("sidecar.dlq"),
+  /** Topics the projector consumes, comma separated; empty: every `<TOPIC_PREFIX>.<schema>.<table>` topic (re-listed every 10 s). */
+  PROJECTOR_TOPICS: csv.default([]),
+  /** kafkajs maxBytesPerPartition: upper bound of one batch (and of one ClickHouse insert) per partition. */
+  PROJECTOR_MAX_BATCH_BYTES: z.coerce.number().int().min(65_536).default(8 * 1024 * 1024),
+  /** Partitions (tables) processed at the same time (kafkajs partitionsConsumedConcurrently). */
+  PROJECTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** How often the consistency watermark is advanced (ms). */
+  PROJECTOR_WATERMARK_INTERVAL_MS: z.coerce.number().int().min(10).default(75),
+  /** How often per-table progress and the watermark are written to <db>._sidecar_progress (ms). */
+  PROJECTOR_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  /** Longest wait between retries while ClickHouse or Kafka is away (ms); retries go on until stopped. */
+  PROJECTOR_MAX_BACKOFF_MS: z.coerce.number().int().min(100).default(10_000),
   WRITE_API_PORT: port.default(3000),
   /** Largest request body the write API reads, in bytes; larger ones get a 413. */
   WRITE_API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),

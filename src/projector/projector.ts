@@ -1,0 +1,542 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
+import type { Registry } from "prom-client";
+import { type ChangeEvent, EnvelopeError, toChangeEvent } from "../cdc/envelope.js";
+import { parseJsonExact } from "../cdc/json.js";
+import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
+import { ConversionError } from "../cdc/types.js";
+import { type ClickHouse, openClickHouse } from "../clickhouse/client.js";
+import { HEARTBEAT_TABLE } from "../connect/apply.js";
+import type { Config } from "../shared/config.js";
+import { createKafka } from "../shared/kafka.js";
+import { type Logger, createLogger } from "../shared/logger.js";
+import { formatLsn } from "../shared/lsn.js";
+import { WATERMARK_ROW } from "./ddl.js";
+import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
+import { type BuiltRow, buildRow, foldRow } from "./rows.js";
+import { ClickHouseSink } from "./sink.js";
+import { type Watermark, WatermarkTracker, partitionKey } from "./watermark.js";
+
+export interface ProjectorDeps {
+  log?: Logger;
+  /** An open ClickHouse client (the read role shares it with embedded chDB); opened from CLICKHOUSE_URL if absent. */
+  clickhouse?: ClickHouse;
+  kafka?: Kafka;
+  registry?: Registry;
+}
+
+export interface PublishedWatermark {
+  /** Every change with source LSN ≤ lsn (and every write whose token ≤ lsn) is in ClickHouse. */
+  lsn: bigint;
+  lsnText: string;
+  /** Source commit time of the event that carried lsn. */
+  commitTs: Date;
+  commitTsUs: bigint;
+  publishedAt: Date;
+}
+
+export interface Projector {
+  /** Stops consuming; an in-flight batch is finished or abandoned uncommitted; closes what it opened. */
+  stop(): Promise<void>;
+  /** The published consistency watermark, undefined until the first one. */
+  watermark(): PublishedWatermark | undefined;
+  /** Joined the consumer group with its topics, ClickHouse schema in place. */
+  ready(): boolean;
+  /** False once the consumer crashed for good. */
+  healthy(): boolean;
+  /** Resolves once the watermark reaches `lsn` (or rejects after timeoutMs). */
+  waitForLsn(lsn: bigint, timeoutMs?: number): Promise<PublishedWatermark>;
+}
+
+type PoisonKind = EnvelopeError["kind"] | "insert-rejected";
+
+interface Poison {
+  message: KafkaMessage;
+  kind: PoisonKind;
+  reason: string;
+}
+
+interface TableBatch {
+  shape: TableShape;
+  latest: Map<string, BuiltRow>;
+  truncates: { lsn: bigint; commitTsUs: bigint }[];
+}
+
+class Abandoned extends Error {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts the projector role: a kafkajs consumer group over the Debezium topics, projecting every
+ * captured table into ClickHouse (see docs in src/cdc/types.ts and src/projector/ddl.ts).
+ */
+export async function startProjector(config: Config, deps: ProjectorDeps = {}): Promise<Projector> {
+  const log = (deps.log ?? createLogger(config.LOG_LEVEL)).child({ role: "project" });
+  const ownsClickHouse = !deps.clickhouse;
+  const ch = deps.clickhouse ?? (await openClickHouse(config.CLICKHOUSE_URL));
+  const kafka = deps.kafka ?? createKafka(config.KAFKA_BROKERS, "cqrs-sidecar-projector", log);
+  const tracker = new WatermarkTracker();
+  let lastCommitTsUs: bigint | undefined;
+  const metrics: ProjectorMetrics = projectorMetrics(deps.registry, () => lastCommitTsUs);
+  const sink = new ClickHouseSink(ch, { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER }, log);
+  const [hbSchema, hbTable] = HEARTBEAT_TABLE.split(".") as [string, string];
+
+  let stopping = false;
+  let isReady = false;
+  let isHealthy = true;
+  let topics: string[] = [];
+  let consumer: Consumer | undefined;
+  const admin: Admin = kafka.admin();
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
+  const shapes = new Map<string, TableShape>(); // fingerprint-keyed cache
+  const progress = new Map<string, { source: string; lsn: bigint; commitTsUs: bigint; dirty: boolean }>();
+  const dlqLogged = new Set<string>();
+  const waiters = new Set<{ lsn: bigint; resolve: (w: PublishedWatermark) => void }>();
+  let lastWrittenWatermark = -1n;
+
+  const backoff = async <T>(stage: string, fn: () => Promise<T>, alive: () => boolean, beat?: () => Promise<void>): Promise<T> => {
+    let delay = 100;
+    for (let attempt = 1; ; attempt++) {
+      if (!alive()) throw new Abandoned(stage);
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof Abandoned) throw err;
+        metrics.retries.inc({ stage });
+        if (attempt === 1 || attempt % 10 === 0) log.warn({ stage, attempt, err: (err as Error).message }, "retrying");
+        const until = Date.now() + delay;
+        while (Date.now() < until && alive()) {
+          await sleep(Math.min(200, until - Date.now()));
+          await beat?.().catch(() => undefined);
+        }
+        delay = Math.min(delay * 2, config.PROJECTOR_MAX_BACKOFF_MS);
+      }
+    }
+  };
+
+  const published = (w: Watermark | undefined): PublishedWatermark | undefined =>
+    w && {
+      lsn: w.lsn,
+      lsnText: formatLsn(w.lsn),
+      commitTsUs: w.commitTsUs,
+      commitTs: new Date(Number(w.commitTsUs / 1000n)),
+      publishedAt: new Date(w.publishedAt),
+    };
+
+  const evaluate = () => {
+    const w = published(tracker.evaluate());
+    if (!w) return;
+    metrics.watermarkLsn.set(Number(w.lsn));
+    for (const waiter of waiters) {
+      if (w.lsn >= waiter.lsn) {
+        waiters.delete(waiter);
+        waiter.resolve(w);
+      }
+    }
+  };
+
+  const shapeFor = (ev: ChangeEvent): TableShape => {
+    if (!ev.rowSchema) throw new EnvelopeError("not-envelope", "change event without a row schema");
+    const k = ev.key?.schema;
+    const fp = `${ev.schema}.${ev.table}|${JSON.stringify((ev.rowSchema.fields ?? []).map((f) => [f.field, f.type, f.name, f.optional, f.parameters?.["__debezium.source.column.length"], f.parameters?.["__debezium.source.column.scale"], f.items?.type]))}|${(k?.fields ?? []).map((f) => f.field).join(",")}`;
+    let shape = shapes.get(fp);
+    if (!shape) {
+      shape = tableShape(ev.schema, ev.table, ev.rowSchema, k);
+      if (shapes.size > 10_000) shapes.clear();
+      shapes.set(fp, shape);
+    }
+    return shape;
+  };
+
+  const sendToDlq = async (topic: string, partition: number, poison: Poison[], alive: () => boolean, beat: () => Promise<void>) => {
+    if (poison.length === 0) return;
+    await backoff(
+      "dlq",
+      () =>
+        producer.send({
+          topic: config.DLQ_TOPIC,
+          acks: -1,
+          messages: poison.map((p) => ({
+            key: p.message.key,
+            value: p.message.value,
+            headers: {
+              ...(p.message.headers ?? {}),
+              "dlq.reason": p.reason,
+              "dlq.kind": p.kind,
+              "dlq.topic": topic,
+              "dlq.partition": String(partition),
+              "dlq.offset": p.message.offset,
+              "dlq.at": new Date().toISOString(),
+            },
+          })),
+        }),
+      alive,
+      beat,
+    );
+    for (const p of poison) {
+      metrics.dlq.inc({ reason: p.kind });
+      const id = `${topic}:${partition}:${p.message.offset}`;
+      if (!dlqLogged.has(id)) {
+        if (dlqLogged.size > 100_000) dlqLogged.clear();
+        dlqLogged.add(id);
+        log.error({ topic, partition, offset: p.message.offset, kind: p.kind, reason: p.reason, dlq: config.DLQ_TOPIC }, "message sent to the dead-letter topic");
+      }
+    }
+  };
+
+  /** Inserts one table's rows; a batch ClickHouse refuses for its data is split to find the poison rows. */
+  const storeTable = async (tb: TableBatch, alive: () => boolean, beat: () => Promise<void>, poisonOut: { row: BuiltRow; reason: string }[]) => {
+    const rows = [...tb.latest.values()];
+    await backoff("schema", () => sink.ensureTable(tb.shape), alive, beat);
+    if (rows.length > 0) {
+      await backoff("toast", () => sink.resolveUnavailable(tb.shape, rows), alive, beat);
+      let attempts = 0;
+      await backoff(
+        "insert",
+        async () => {
+          attempts++;
+          try {
+            await sink.insert(tb.shape, rows);
+          } catch (err) {
+            if (attempts >= 3 && isDataError(err)) {
+              // Find the rows ClickHouse refuses, one by one; they go to the DLQ, the rest is stored.
+              for (const r of rows) {
+                try {
+                  await sink.insert(tb.shape, [r]);
+                } catch (e) {
+                  if (!isDataError(e)) throw e;
+                  poisonOut.push({ row: r, reason: (e as Error).message.slice(0, 500) });
+                }
+              }
+              return;
+            }
+            throw err;
+          }
+        },
+        alive,
+        beat,
+      );
+      metrics.rowsInserted.inc({ table: tb.shape.target }, rows.length);
+    }
+    for (const t of tb.truncates) {
+      await backoff("truncate", () => sink.truncate(tb.shape, t.lsn, t.commitTsUs), alive, beat);
+    }
+  };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    const { topic, partition, messages } = batch;
+    if (messages.length === 0) return;
+    const started = performance.now();
+    const alive = () => !stopping && isRunning() && !isStale();
+    const poison: Poison[] = [];
+    const tables = new Map<string, TableBatch>();
+    const truncatesWithoutShape: { schema: string; table: string; lsn: bigint; commitTsUs: bigint }[] = [];
+    let maxLsn: bigint | undefined;
+    let maxTs: bigint | undefined;
+    const byOffsetRow = new Map<BuiltRow, KafkaMessage>();
+
+    for (const message of messages) {
+      if (message.value === null || message.value.length === 0) {
+        metrics.events.inc({ topic, op: "tombstone" });
+        continue;
+      }
+      let ev: ChangeEvent;
+      try {
+        let value: unknown;
+        let key: unknown = null;
+        try {
+          value = parseJsonExact(message.value.toString("utf8"));
+        } catch (err) {
+          throw new EnvelopeError("not-json", `value is not JSON: ${(err as Error).message}`);
+        }
+        try {
+          if (message.key && message.key.length > 0) key = parseJsonExact(message.key.toString("utf8"));
+        } catch (err) {
+          throw new EnvelopeError("not-json", `key is not JSON: ${(err as Error).message}`);
+        }
+        ev = toChangeEvent(value, key);
+      } catch (err) {
+        if (err instanceof EnvelopeError) {
+          poison.push({ message, kind: err.kind, reason: err.message });
+          continue;
+        }
+        throw err;
+      }
+      metrics.events.inc({ topic, op: ev.op });
+      if (maxLsn === undefined || ev.lsn > maxLsn) {
+        maxLsn = ev.lsn;
+        maxTs = ev.commitTsUs;
+      }
+      if (ev.schema === hbSchema && ev.table === hbTable) continue; // heartbeats only move the watermark
+      try {
+        if (ev.op === "m") continue; // logical decoding messages carry no row
+        if (ev.op === "t") {
+          const target = targetTableName(ev.schema, ev.table);
+          const tb = [...tables.values()].find((t) => t.shape.target === target);
+          if (tb) tb.truncates.push({ lsn: ev.lsn, commitTsUs: ev.commitTsUs });
+          else truncatesWithoutShape.push({ schema: ev.schema, table: ev.table, lsn: ev.lsn, commitTsUs: ev.commitTsUs });
+          continue;
+        }
+        const shape = shapeFor(ev);
+        const row = buildRow(shape, ev);
+        let tb = tables.get(shape.target);
+        if (!tb) {
+          tb = { shape, latest: new Map(), truncates: [] };
+          tables.set(shape.target, tb);
+        } else if (tb.shape !== shape) {
+          // New columns mid-batch: widen first; rows built with the old shape simply omit them.
+          if (shape.columns.length >= tb.shape.columns.length) tb.shape = shape;
+        }
+        foldRow(tb.latest, row);
+        byOffsetRow.set(row, message);
+      } catch (err) {
+        if (err instanceof ConversionError || err instanceof EnvelopeError) {
+          poison.push({ message, kind: err instanceof ConversionError ? "unconvertible" : err.kind, reason: err.message });
+          continue;
+        }
+        throw err;
+      }
+    }
+
+    try {
+      await sendToDlq(topic, partition, poison, alive, heartbeat);
+      const rejected: { row: BuiltRow; reason: string }[] = [];
+      for (const tb of tables.values()) await storeTable(tb, alive, heartbeat, rejected);
+      for (const t of truncatesWithoutShape) {
+        const target = targetTableName(t.schema, t.table);
+        const keys = await backoff("truncate", () => sink.tableKeys(target), alive, heartbeat);
+        if (keys) await backoff("truncate", () => sink.truncate({ target, keys }, t.lsn, t.commitTsUs), alive, heartbeat);
+      }
+      if (rejected.length > 0) {
+        await sendToDlq(
+          topic,
+          partition,
+          rejected.map((r) => ({ message: byOffsetRow.get(r.row) as KafkaMessage, kind: "insert-rejected" as const, reason: r.reason })),
+          alive,
+          heartbeat,
+        );
+      }
+      if (!alive()) return; // abandon: nothing resolved, nothing committed
+      const last = messages[messages.length - 1] as KafkaMessage;
+      const next = BigInt(last.offset) + 1n;
+      resolveOffset(last.offset);
+      await backoff(
+        "commit",
+        () => (consumer as Consumer).commitOffsets([{ topic, partition, offset: next.toString() }]),
+        alive,
+        heartbeat,
+      );
+      tracker.recordApplied(partitionKey(topic, partition), next, maxLsn, maxTs);
+      if (maxTs !== undefined && (lastCommitTsUs === undefined || maxTs > lastCommitTsUs)) lastCommitTsUs = maxTs;
+      for (const tb of tables.values()) {
+        let lsn = -1n;
+        let ts = 0n;
+        for (const r of tb.latest.values()) if (r.lsn > lsn) lsn = r.lsn;
+        for (const t of tb.truncates) if (t.lsn > lsn) lsn = t.lsn;
+        if (lsn < 0n) continue;
+        ts = maxTs ?? 0n;
+        const prev = progress.get(tb.shape.target);
+        if (!prev || lsn > prev.lsn) {
+          progress.set(tb.shape.target, { source: `${tb.shape.schema}.${tb.shape.table}`, lsn, commitTsUs: ts, dirty: true });
+        }
+      }
+      metrics.batchSize.observe(messages.length);
+      metrics.batchSeconds.observe((performance.now() - started) / 1000);
+      const high = BigInt(batch.highWatermark);
+      metrics.consumerLag.set({ topic, partition: String(partition) }, Number(high > next ? high - next : 0n));
+      evaluate();
+      await heartbeat();
+    } catch (err) {
+      if (err instanceof Abandoned) return;
+      throw err;
+    }
+  };
+
+  const discoverTopics = async (): Promise<string[]> => {
+    if (config.PROJECTOR_TOPICS.length > 0) return [...config.PROJECTOR_TOPICS].sort();
+    const prefix = `${config.TOPIC_PREFIX}.`;
+    const all = await admin.listTopics();
+    return all
+      .filter((t) => t.startsWith(prefix) && t !== config.DLQ_TOPIC && t.slice(prefix.length).split(".").length === 2)
+      .sort();
+  };
+
+  const seedOffsets = async (list: string[]) => {
+    const committed = await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: list });
+    for (const t of committed) {
+      const low = await admin.fetchTopicOffsets(t.topic);
+      for (const p of t.partitions) {
+        const lowP = low.find((l) => l.partition === p.partition);
+        const start = p.offset !== "-1" ? BigInt(p.offset) : BigInt(lowP?.low ?? "0");
+        tracker.seedApplied(partitionKey(t.topic, p.partition), start);
+      }
+    }
+  };
+
+  const startConsumer = async (list: string[]) => {
+    const c = kafka.consumer({
+      groupId: config.PROJECTOR_GROUP,
+      maxBytesPerPartition: config.PROJECTOR_MAX_BATCH_BYTES,
+      maxBytes: config.PROJECTOR_MAX_BATCH_BYTES * 4,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 100,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: config.PROJECTOR_MAX_BACKOFF_MS },
+    });
+    c.on(c.events.GROUP_JOIN, () => {
+      isReady = true;
+    });
+    c.on(c.events.CRASH, (e) => {
+      log.error({ err: e.payload.error?.message, restart: e.payload.restart }, "consumer crashed");
+      if (!e.payload.restart) isHealthy = false;
+    });
+    await c.connect();
+    await c.subscribe({ topics: list, fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.PROJECTOR_CONCURRENCY,
+      eachBatch,
+    });
+    consumer = c;
+  };
+
+  // Start-up: ClickHouse schema, Kafka clients, topics (waiting for the first), consumer.
+  await backoff("clickhouse-init", () => sink.init(), () => !stopping);
+  await backoff("kafka-connect", async () => {
+    await admin.connect();
+    await producer.connect();
+  }, () => !stopping);
+
+  const watermarkTick = async () => {
+    const l = tracker.snapshotLsn();
+    if (l && topics.length > 0) {
+      const high = new Map<string, bigint>();
+      // H covers every captured topic that exists now, subscribed or not: a table whose topic
+      // appeared since the last subscription holds the watermark back until it is consumed.
+      const current = await discoverTopics();
+      if (current.some((t) => !topics.includes(t))) scheduleRefresh();
+      const results = await Promise.all(current.map((t) => admin.fetchTopicOffsets(t).then((o) => [t, o] as const)));
+      for (const [t, offsets] of results) for (const o of offsets) high.set(partitionKey(t, o.partition), BigInt(o.high));
+      tracker.addCandidate(l, high);
+    }
+    evaluate();
+  };
+  let tickBusy = false;
+  const watermarkTimer = setInterval(() => {
+    if (tickBusy || stopping) return;
+    tickBusy = true;
+    watermarkTick()
+      .catch((err) => log.debug({ err: (err as Error).message }, "watermark tick failed"))
+      .finally(() => {
+        tickBusy = false;
+      });
+  }, config.PROJECTOR_WATERMARK_INTERVAL_MS);
+
+  const flushProgress = async () => {
+    const entries = [...progress.entries()]
+      .filter(([, p]) => p.dirty)
+      .map(([table, p]) => ({ table, source: p.source, lsn: p.lsn, commitTsUs: p.commitTsUs }));
+    const w = tracker.current();
+    if (w && w.lsn > lastWrittenWatermark) entries.push({ table: WATERMARK_ROW, source: "", lsn: w.lsn, commitTsUs: w.commitTsUs });
+    if (entries.length === 0) return;
+    await sink.writeProgress(entries, BigInt(Date.now()) * 1000n);
+    for (const e of entries) {
+      const p = progress.get(e.table);
+      if (p && p.lsn === e.lsn) p.dirty = false;
+    }
+    if (w) lastWrittenWatermark = w.lsn;
+  };
+  let flushBusy = false;
+  const progressTimer = setInterval(() => {
+    if (flushBusy) return;
+    flushBusy = true;
+    flushProgress()
+      .catch((err) => log.warn({ err: (err as Error).message }, "progress write failed; will retry"))
+      .finally(() => {
+        flushBusy = false;
+      });
+  }, config.PROJECTOR_PROGRESS_INTERVAL_MS);
+
+  let restarting: Promise<void> = Promise.resolve();
+  const refreshTopics = async () => {
+    const found = await discoverTopics();
+    if (found.length === 0 || found.join(",") === topics.join(",")) return;
+    log.info({ topics: found }, consumer ? "new topics found; resubscribing" : "subscribing");
+    if (consumer) {
+      isReady = false;
+      await consumer.disconnect();
+      consumer = undefined;
+    }
+    topics = found;
+    await seedOffsets(found);
+    if (!stopping) await startConsumer(found);
+  };
+  let refreshQueued = false;
+  function scheduleRefresh() {
+    if (refreshQueued || stopping) return;
+    refreshQueued = true;
+    restarting = restarting
+      .then(() => {
+        refreshQueued = false;
+        return stopping ? undefined : refreshTopics();
+      })
+      .catch((err) => log.warn({ err: (err as Error).message }, "topic refresh failed"));
+  }
+  await backoff(
+    "topics",
+    async () => {
+      await refreshTopics();
+      if (topics.length === 0) throw new Error(`no topics yet with prefix ${config.TOPIC_PREFIX}.`);
+    },
+    () => !stopping,
+  );
+  const topicTimer = setInterval(() => scheduleRefresh(), 10_000);
+  log.info({ group: config.PROJECTOR_GROUP, topics, database: config.CLICKHOUSE_DATABASE }, "projector started");
+
+  return {
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(watermarkTimer);
+      clearInterval(topicTimer);
+      clearInterval(progressTimer);
+      await restarting.catch(() => undefined);
+      await consumer?.disconnect().catch((err) => log.warn({ err: (err as Error).message }, "consumer disconnect"));
+      await flushProgress().catch(() => undefined);
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      if (ownsClickHouse) await ch.close().catch(() => undefined);
+      isReady = false;
+      log.info("projector stopped");
+    },
+    watermark: () => published(tracker.current()),
+    ready: () => isReady && !stopping,
+    healthy: () => isHealthy,
+    waitForLsn(lsn, timeoutMs = 60_000) {
+      const now = published(tracker.current());
+      if (now && now.lsn >= lsn) return Promise.resolve(now);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          lsn,
+          resolve: (w: PublishedWatermark) => {
+            clearTimeout(timer);
+            resolve(w);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`watermark did not reach ${formatLsn(lsn)} within ${timeoutMs} ms (at ${published(tracker.current())?.lsnText ?? "none"})`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+  };
+}
+
+/** ClickHouse errors caused by the data itself (parse/type/range), as opposed to ClickHouse being away. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  const dataCodes = new Set(["6", "26", "27", "38", "41", "53", "69", "70", "72", "117", "131", "321", "407"]);
+  if (code && dataCodes.has(String(code))) return true;
+  return /Cannot parse|CANNOT_PARSE|Type mismatch|out of range|ARGUMENT_OUT_OF_BOUND|INCORRECT_DATA/i.test((err as Error).message ?? "");
+}

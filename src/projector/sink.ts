@@ -1,0 +1,157 @@
+import type { ColumnSpec, TableShape } from "../cdc/table.js";
+import { UNAVAILABLE, formatMicros } from "../cdc/types.js";
+import { type ClickHouse, queryRows, quoteIdent as q } from "../clickhouse/client.js";
+import type { Logger } from "../shared/logger.js";
+import {
+  type DdlOptions,
+  PROGRESS_TABLE,
+  WATERMARK_ROW,
+  addColumnSql,
+  createDatabaseSql,
+  createProgressTableSql,
+  createTableSql,
+  truncateMarkersSql,
+} from "./ddl.js";
+import type { BuiltRow } from "./rows.js";
+
+/**
+ * Everything the projector does to ClickHouse: create and widen tables (schema sync), insert
+ * a batch's rows in one insert per table, fill unchanged TOAST values from the last stored row,
+ * write truncate markers, and store progress.
+ */
+export class ClickHouseSink {
+  /** target table → column names known to exist. */
+  private readonly known = new Map<string, Set<string>>();
+  /** fingerprints already synced. */
+  private readonly synced = new Set<string>();
+
+  constructor(
+    private readonly ch: ClickHouse,
+    private readonly ddl: DdlOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async init(): Promise<void> {
+    await this.ch.command({ query: createDatabaseSql(this.ddl) });
+    await this.ch.command({ query: createProgressTableSql(this.ddl) });
+  }
+
+  /** Creates the table or adds the columns it lacks; cheap when the shape was seen before. */
+  async ensureTable(shape: TableShape): Promise<void> {
+    const syncKey = `${shape.target}|${shape.fingerprint}`;
+    if (this.synced.has(syncKey)) return;
+    let cols = this.known.get(shape.target);
+    if (!cols) {
+      await this.ch.command({ query: createTableSql(this.ddl, shape) });
+      const rows = await queryRows<{ name: string }>(
+        this.ch,
+        "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+        { db: this.ddl.database, t: shape.target },
+      );
+      cols = new Set(rows.map((r) => r.name));
+      this.known.set(shape.target, cols);
+    }
+    for (const c of shape.columns) {
+      if (cols.has(c.name)) continue;
+      await this.ch.command({ query: addColumnSql(this.ddl, shape.target, c) });
+      this.log.info({ table: shape.target, column: c.name, type: c.type.sql }, "column added to projection");
+      cols.add(c.name);
+    }
+    this.synced.add(syncKey);
+  }
+
+  /** Fills UNAVAILABLE columns from the table's current FINAL state (one query per batch). */
+  async resolveUnavailable(shape: TableShape, rows: BuiltRow[]): Promise<number> {
+    const pending = rows.filter((r) => r.unavailable.length > 0);
+    if (pending.length === 0) return 0;
+    const keyCols = shape.keys.map((k) => shape.columns.find((c) => c.name === k) as ColumnSpec);
+    const wanted = [...new Set(pending.flatMap((r) => r.unavailable))];
+    const params: Record<string, unknown> = {};
+    const tuples = pending.map((r, i) => {
+      const parts = keyCols.map((c, j) => {
+        params[`k${i}_${j}`] = r.values[c.name];
+        return `{k${i}_${j}:${c.type.baseSql}}`;
+      });
+      return `(${parts.join(", ")})`;
+    });
+    const keyList = keyCols.map((c) => q(c.name)).join(", ");
+    const found = await queryRows<Record<string, unknown>>(
+      this.ch,
+      `SELECT ${keyList}, ${wanted.map(q).join(", ")} FROM ${q(this.ddl.database)}.${q(shape.target)} FINAL WHERE (${keyList}) IN (${tuples.join(", ")})`,
+      params,
+    );
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (const f of found) byKey.set(JSON.stringify(shape.keys.map((k) => normaliseKey(f[k]))), f);
+    let unresolved = 0;
+    for (const r of pending) {
+      const stored = byKey.get(JSON.stringify(shape.keys.map((k) => normaliseKey(r.values[k]))));
+      for (const col of r.unavailable) {
+        if (stored && col in stored) r.values[col] = stored[col];
+        else {
+          // No earlier value anywhere: the column's default (NULL when nullable) rather than the placeholder.
+          delete r.values[col];
+          unresolved++;
+        }
+      }
+      r.unavailable = [];
+    }
+    if (unresolved > 0) this.log.warn({ table: shape.target, unresolved }, "unchanged TOAST value with no stored row to copy from");
+    return unresolved;
+  }
+
+  async insert(shape: TableShape, rows: BuiltRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    for (const r of rows) {
+      for (const [k, v] of Object.entries(r.values)) if (v === UNAVAILABLE) delete r.values[k];
+    }
+    await this.ch.insert({
+      table: `${q(this.ddl.database)}.${q(shape.target)}`,
+      values: rows.map((r) => r.values),
+      format: "JSONEachRow",
+      clickhouse_settings: { input_format_skip_unknown_fields: 0, date_time_input_format: "basic" },
+    });
+  }
+
+  async truncate(shape: Pick<TableShape, "target" | "keys">, lsn: bigint, commitTsUs: bigint): Promise<void> {
+    await this.ch.command({
+      query: truncateMarkersSql(this.ddl, shape),
+      query_params: { lsn: lsn.toString(), commit_ts: formatMicros(commitTsUs) },
+    });
+  }
+
+  async writeProgress(
+    entries: { table: string; source: string; lsn: bigint; commitTsUs: bigint }[],
+    nowUs: bigint,
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    await this.ch.insert({
+      table: `${q(this.ddl.database)}.${q(PROGRESS_TABLE)}`,
+      format: "JSONEachRow",
+      values: entries.map((e) => ({
+        table: e.table,
+        source: e.source,
+        last_lsn: e.lsn.toString(),
+        last_commit_ts: formatMicros(e.commitTsUs),
+        updated_at: formatMicros(nowUs),
+      })),
+    });
+  }
+
+  /** Known target table for a truncate whose events carry no schema (keys from system tables). */
+  async tableKeys(target: string): Promise<string[] | undefined> {
+    const rows = await queryRows<{ sorting_key: string }>(
+      this.ch,
+      "SELECT sorting_key FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+      { db: this.ddl.database, t: target },
+    );
+    const sk = rows[0]?.sorting_key;
+    if (sk === undefined) return undefined;
+    return sk.split(",").map((s) => s.trim().replace(/^`|`$/g, ""));
+  }
+}
+
+export { WATERMARK_ROW };
+
+function normaliseKey(v: unknown): unknown {
+  return typeof v === "number" ? String(v) : v;
+}
