@@ -1,0 +1,115 @@
+import { describe, expect, test } from "vitest";
+import type { ConnectSchema } from "../../src/cdc/envelope.js";
+import { ConversionError, TOAST_PLACEHOLDER, UNAVAILABLE, columnType, formatEpoch, normaliseInterval } from "../../src/cdc/types.js";
+
+const src = (type: string, length?: number, scale?: number): Record<string, string> => ({
+  "__debezium.source.column.type": type,
+  ...(length === undefined ? {} : { "__debezium.source.column.length": String(length) }),
+  ...(scale === undefined ? {} : { "__debezium.source.column.scale": String(scale) }),
+});
+const f = (s: Partial<ConnectSchema> & { type: string }): ConnectSchema => ({ field: "c", optional: true, ...s });
+
+describe("Debezium schema → ClickHouse type, one by one", () => {
+  const cases: [string, ConnectSchema, string][] = [
+    ["smallint", f({ type: "int16", parameters: src("INT2") }), "Nullable(Int16)"],
+    ["integer", f({ type: "int32", parameters: src("INT4") }), "Nullable(Int32)"],
+    ["bigint", f({ type: "int64", parameters: src("INT8") }), "Nullable(Int64)"],
+    ["numeric(12,2)", f({ type: "string", parameters: src("NUMERIC", 12, 2) }), "Nullable(Decimal(12, 2))"],
+    ["numeric(76,0)", f({ type: "string", parameters: src("NUMERIC", 76, 0) }), "Nullable(Decimal(76, 0))"],
+    ["numeric (no precision, snapshot)", f({ type: "string", parameters: src("NUMERIC", 0) }), "Nullable(String)"],
+    ["numeric (no precision, streaming)", f({ type: "string", parameters: src("NUMERIC", 131089, 0) }), "Nullable(String)"],
+    ["numeric(100,2) beyond Decimal256", f({ type: "string", parameters: src("NUMERIC", 100, 2) }), "Nullable(String)"],
+    ["money", f({ type: "string", parameters: src("MONEY") }), "Nullable(String)"],
+    ["real", f({ type: "float", parameters: src("FLOAT4") }), "Nullable(Float32)"],
+    ["double", f({ type: "double", parameters: src("FLOAT8") }), "Nullable(Float64)"],
+    ["boolean", f({ type: "boolean" }), "Nullable(Bool)"],
+    ["text", f({ type: "string", parameters: src("TEXT") }), "Nullable(String)"],
+    ["varchar", f({ type: "string", parameters: src("VARCHAR", 20) }), "Nullable(String)"],
+    ["char", f({ type: "string", parameters: src("BPCHAR", 3) }), "Nullable(String)"],
+    ["uuid", f({ type: "string", name: "io.debezium.data.Uuid" }), "Nullable(UUID)"],
+    ["date", f({ type: "int32", name: "io.debezium.time.Date" }), "Nullable(Date32)"],
+    ["time", f({ type: "int64", name: "io.debezium.time.MicroTime" }), "Nullable(Time64(6))"],
+    ["timestamp(3)", f({ type: "int64", name: "io.debezium.time.Timestamp" }), "Nullable(DateTime64(3, 'UTC'))"],
+    ["timestamp", f({ type: "int64", name: "io.debezium.time.MicroTimestamp" }), "Nullable(DateTime64(6, 'UTC'))"],
+    ["timestamptz", f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "Nullable(DateTime64(6, 'UTC'))"],
+    ["interval", f({ type: "string", name: "io.debezium.time.Interval" }), "Nullable(String)"],
+    ["json", f({ type: "string", name: "io.debezium.data.Json" }), "Nullable(String)"],
+    ["bytea", f({ type: "string", parameters: src("BYTEA") }), "Nullable(String)"],
+    ["enum", f({ type: "string", name: "io.debezium.data.Enum" }), "LowCardinality(Nullable(String))"],
+    ["int[] nullable", f({ type: "array", items: { type: "int32", optional: true } }), "Variant(Array(Nullable(Int32)))"],
+    ["text[] not null", f({ type: "array", optional: false, items: { type: "string", optional: false } }), "Array(String)"],
+    ["struct", f({ type: "struct", fields: [] }), "Nullable(String)"],
+  ];
+  test.each(cases)("%s", (_name, schema, sql) => {
+    expect(columnType(schema).sql).toBe(sql);
+  });
+
+  test("key columns are never Nullable", () => {
+    expect(columnType(f({ type: "int64" }), { key: true }).sql).toBe("Int64");
+    expect(columnType(f({ type: "string", name: "io.debezium.data.Uuid" }), { key: true }).sql).toBe("UUID");
+  });
+
+  test("binary decimals are refused with the setting to change", () => {
+    expect(() => columnType(f({ type: "bytes", name: "org.apache.kafka.connect.data.Decimal" }))).toThrow(/decimal.handling.mode=string/);
+  });
+});
+
+describe("value conversion", () => {
+  const conv = (schema: ConnectSchema, v: unknown) => columnType(schema).convert(v);
+
+  test("NULL passes in nullable columns and fails in key columns", () => {
+    expect(conv(f({ type: "int32" }), null)).toBeNull();
+    expect(() => columnType(f({ type: "int32" }), { key: true }).convert(null)).toThrow(ConversionError);
+  });
+  test("int64 stays exact, as text when past 2^53", () => {
+    expect(conv(f({ type: "int64" }), "9223372036854775807")).toBe("9223372036854775807");
+    expect(conv(f({ type: "int64" }), 42)).toBe(42);
+    expect(() => conv(f({ type: "int64" }), 1.5)).toThrow(ConversionError);
+  });
+  test("decimals stay text, never a float; NaN is refused for Decimal", () => {
+    const d = f({ type: "string", parameters: src("NUMERIC", 40, 10) });
+    expect(conv(d, "123456789012345678901234567890.0123456789")).toBe("123456789012345678901234567890.0123456789");
+    expect(() => conv(d, "NaN")).toThrow(ConversionError);
+    expect(conv(f({ type: "string", parameters: src("NUMERIC", 0) }), "NaN")).toBe("NaN");
+  });
+  test("date, time, timestamps", () => {
+    expect(conv(f({ type: "int32", name: "io.debezium.time.Date" }), 19782)).toBe("2024-02-29");
+    expect(conv(f({ type: "int32", name: "io.debezium.time.Date" }), -25567)).toBe("1900-01-01");
+    expect(() => conv(f({ type: "int32", name: "io.debezium.time.Date" }), -25568)).toThrow(/range/);
+    expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTime" }), 45296789012)).toBe("12:34:56.789012");
+    expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTime" }), 86_400_000_000)).toBe("24:00:00.000000");
+    expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTimestamp" }), 1704164645123456)).toBe("2024-01-02 03:04:05.123456");
+    expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTimestamp" }), -1)).toBe("1969-12-31 23:59:59.999999");
+    expect(conv(f({ type: "int64", name: "io.debezium.time.Timestamp" }), 1704164645123)).toBe("2024-01-02 03:04:05.123");
+    expect(conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05.120001Z")).toBe("2024-01-02 01:04:05.120001");
+    expect(conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05Z")).toBe("2024-01-02 01:04:05.000000");
+    expect(() => conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05+02:00")).toThrow(ConversionError);
+    expect(formatEpoch(0n, 9)).toBe("1970-01-01 00:00:00.000000000");
+  });
+  test("interval keeps Postgres' ISO 8601 form", () => {
+    expect(normaliseInterval("P1Y2M3DT4H5M6.789S")).toBe("P1Y2M3DT4H5M6.789S");
+    expect(normaliseInterval("P0Y0M-1DT0H0M-1.5S")).toBe("P-1DT-1.5S");
+    expect(normaliseInterval("P0Y0M0DT0H0M0S")).toBe("PT0S");
+    expect(normaliseInterval("P0Y0M3DT0H0M0S")).toBe("P3D");
+  });
+  test("bytea hex is kept exact (lowercase) and bad hex is refused", () => {
+    const b = f({ type: "string", parameters: src("BYTEA") });
+    expect(conv(b, "00FF10")).toBe("00ff10");
+    expect(conv(b, "")).toBe("");
+    expect(() => conv(b, "xyz")).toThrow(ConversionError);
+  });
+  test("uuid, bool, arrays with NULL items, struct as JSON", () => {
+    expect(conv(f({ type: "string", name: "io.debezium.data.Uuid" }), "F7897E09-DEF1-47C6-A0D6-4805237E9CB8")).toBe("f7897e09-def1-47c6-a0d6-4805237e9cb8");
+    expect(() => conv(f({ type: "string", name: "io.debezium.data.Uuid" }), "nope")).toThrow(ConversionError);
+    expect(conv(f({ type: "boolean" }), false)).toBe(false);
+    expect(conv(f({ type: "array", items: { type: "int32", optional: true } }), [1, null, 3])).toEqual([1, null, 3]);
+    expect(() => conv(f({ type: "array", items: { type: "int32", optional: false } }), [null])).toThrow(ConversionError);
+    expect(conv(f({ type: "struct" }), { a: 1 })).toBe('{"a":1}');
+  });
+  test("unchanged TOAST placeholders become UNAVAILABLE (text, json, bytea hex, arrays)", () => {
+    expect(conv(f({ type: "string" }), TOAST_PLACEHOLDER)).toBe(UNAVAILABLE);
+    expect(conv(f({ type: "string", name: "io.debezium.data.Json" }), TOAST_PLACEHOLDER)).toBe(UNAVAILABLE);
+    expect(conv(f({ type: "string", parameters: src("BYTEA") }), Buffer.from(TOAST_PLACEHOLDER).toString("hex"))).toBe(UNAVAILABLE);
+    expect(conv(f({ type: "array", items: { type: "string", optional: true } }), [TOAST_PLACEHOLDER])).toBe(UNAVAILABLE);
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, test } from "vitest";
+import { WatermarkTracker, partitionKey } from "../../src/projector/watermark.js";
+import { type BuiltRow, foldRow } from "../../src/projector/rows.js";
+import { UNAVAILABLE } from "../../src/cdc/types.js";
+
+const A = partitionKey("p.s.a", 0);
+const B = partitionKey("p.s.b", 0);
+
+describe("consistency watermark", () => {
+  test("nothing is published before any event was applied", () => {
+    const w = new WatermarkTracker();
+    expect(w.snapshotLsn()).toBeUndefined();
+    expect(w.evaluate()).toBeUndefined();
+  });
+
+  test("a candidate publishes only once every partition reached its high watermark", () => {
+    const w = new WatermarkTracker();
+    w.recordApplied(A, 10n, 500n, 1000n);
+    w.recordApplied(B, 3n);
+    const l = w.snapshotLsn();
+    expect(l).toEqual({ lsn: 500n, commitTsUs: 1000n });
+    // High watermarks fetched after L: B has 2 more events we have not applied yet.
+    w.addCandidate(l as never, new Map([[A, 10n], [B, 5n]]));
+    expect(w.evaluate()).toBeUndefined();
+    w.recordApplied(B, 5n, 450n, 900n); // older lsn on another topic: L stays 500
+    expect(w.evaluate(1234)).toEqual({ lsn: 500n, commitTsUs: 1000n, publishedAt: 1234 });
+  });
+
+  test("a partition never consumed holds the watermark back; empty partitions do not", () => {
+    const w = new WatermarkTracker();
+    w.recordApplied(A, 1n, 10n, 1n);
+    w.addCandidate(w.snapshotLsn() as never, new Map([[A, 1n], [B, 0n]]));
+    expect(w.evaluate()?.lsn).toBe(10n);
+    w.recordApplied(A, 2n, 20n, 2n);
+    w.addCandidate(w.snapshotLsn() as never, new Map([[A, 2n], [partitionKey("p.s.new", 0), 1n]]));
+    expect(w.evaluate()?.lsn).toBe(10n);
+    w.recordApplied(partitionKey("p.s.new", 0), 1n, 15n, 1n);
+    expect(w.evaluate()?.lsn).toBe(20n);
+  });
+
+  test("the newest satisfied candidate wins; the watermark never moves back", () => {
+    const w = new WatermarkTracker();
+    w.recordApplied(A, 1n, 100n, 1n);
+    w.addCandidate(w.snapshotLsn() as never, new Map([[A, 1n]]));
+    w.recordApplied(A, 2n, 200n, 2n);
+    w.addCandidate(w.snapshotLsn() as never, new Map([[A, 2n]]));
+    expect(w.pendingCandidates()).toBe(2);
+    expect(w.evaluate()?.lsn).toBe(200n);
+    expect(w.pendingCandidates()).toBe(0);
+    w.addCandidate({ lsn: 150n, commitTsUs: 0n }, new Map());
+    expect(w.evaluate()?.lsn).toBe(200n);
+  });
+
+  test("seeded offsets (the group's committed position) count as applied", () => {
+    const w = new WatermarkTracker();
+    w.seedApplied(B, 7n);
+    w.recordApplied(A, 1n, 5n, 1n);
+    w.addCandidate(w.snapshotLsn() as never, new Map([[A, 1n], [B, 7n]]));
+    expect(w.evaluate()?.lsn).toBe(5n);
+  });
+});
+
+describe("folding rows within a batch", () => {
+  const row = (lsn: bigint, values: Record<string, unknown>, unavailable: string[] = [], deleted = false): BuiltRow => ({
+    values,
+    unavailable,
+    keyId: "[1]",
+    lsn,
+    deleted,
+  });
+  test("the newest row per key wins, an older duplicate never does", () => {
+    const m = new Map<string, BuiltRow>();
+    foldRow(m, row(2n, { id: 1, v: "new" }));
+    foldRow(m, row(1n, { id: 1, v: "old" }));
+    expect(m.get("[1]")?.values.v).toBe("new");
+  });
+  test("an unchanged TOAST column takes the value of the previous row in the batch", () => {
+    const m = new Map<string, BuiltRow>();
+    foldRow(m, row(1n, { id: 1, big: "BIG", n: 1 }));
+    foldRow(m, row(2n, { id: 1, big: UNAVAILABLE, n: 2 }, ["big"]));
+    expect(m.get("[1]")).toMatchObject({ values: { id: 1, big: "BIG", n: 2 }, unavailable: [] });
+  });
+  test("still unavailable when the previous row did not know it either", () => {
+    const m = new Map<string, BuiltRow>();
+    foldRow(m, row(1n, { id: 1, big: UNAVAILABLE }, ["big"]));
+    foldRow(m, row(2n, { id: 1, big: UNAVAILABLE }, ["big"]));
+    expect(m.get("[1]")?.unavailable).toEqual(["big"]);
+  });
+});
