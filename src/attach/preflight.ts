@@ -218,7 +218,7 @@ export async function preflight(
       ? `no primary key or usable replica identity: ${tablesWithoutKey.map((t) => tableName(t) + (t.leavesWithoutKey.length ? ` (partitions ${t.leavesWithoutKey.join(", ")})` : "")).join(", ")}; updates and deletes of these cannot be matched to a row`
       : "every table has a primary key or a usable replica identity",
     fix: tablesWithoutKey.length
-      ? `choose per table: make Postgres log whole rows (attach --no-key full runs this for you)\n${tablesWithoutKey.map((t) => `ALTER TABLE ${quoteTable(t)} REPLICA IDENTITY FULL;`).join("\n")}\nor leave them out (attach --no-key skip)`
+      ? `choose per table: make Postgres log whole rows (attach --keyless full runs this for you)\n${tablesWithoutKey.map((t) => `ALTER TABLE ${quoteTable(t)} REPLICA IDENTITY FULL;`).join("\n")}\nor leave them out (attach --keyless skip)`
       : undefined,
   });
 

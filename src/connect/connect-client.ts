@@ -73,6 +73,28 @@ export class ConnectClient {
     return true;
   }
 
+  /** Stops the connector's tasks but keeps its config (needed before its offsets can be deleted). */
+  async stop(name: string): Promise<void> {
+    const res = await this.call("PUT", `/connectors/${encodeURIComponent(name)}/stop`);
+    if (!res.ok && res.status !== 404) throw new ConnectError(`stop connector ${name}: ${res.status} ${await res.text()}`, res.status);
+  }
+
+  async deleteOffsets(name: string): Promise<void> {
+    const res = await this.call("DELETE", `/connectors/${encodeURIComponent(name)}/offsets`);
+    if (!res.ok && res.status !== 404) {
+      throw new ConnectError(`delete offsets of ${name}: ${res.status} ${await res.text()}`, res.status);
+    }
+  }
+
+  async waitState(name: string, state: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.status(name))?.connector.state === state) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new ConnectError(`connector ${name} did not reach ${state} within ${timeoutMs} ms`);
+  }
+
   restart(name: string) {
     return this.json("POST", `/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`);
   }

@@ -6,6 +6,7 @@ import { pingKafka } from "../shared/kafka.js";
 import { createLogger } from "../shared/logger.js";
 import { createPgPool } from "../shared/postgres.js";
 import { migrate } from "../write/migrate.js";
+import { registerAttachCommands } from "./attach-commands.js";
 import { parseRoles, runRoles } from "./run.js";
 
 /** One entry point for every role and admin command. */
@@ -87,6 +88,8 @@ program
     await pingKafka(config.KAFKA_BROKERS);
     console.log(`kafka accepts produces at ${config.KAFKA_BROKERS.join(",")}`);
   });
+
+registerAttachCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   // Expected failures get one clear line, not a stack trace.

@@ -1,0 +1,198 @@
+import { randomUUID } from "node:crypto";
+import type { Admin } from "kafkajs";
+import { ConnectClient } from "../connect/connect-client.js";
+import type { Config } from "../shared/config.js";
+import type { PgPool } from "../shared/postgres.js";
+import { attachConnectorConfig, incrementalSnapshotSignal, removeConnector } from "./connector.js";
+import { type PreflightReport, formatReport, preflight, tablesOfSchema } from "./preflight.js";
+import { formatProgressLine, isSnapshotDone, measureProgress, rowTotals, type TableProgress } from "./progress.js";
+import { dropSlotAndPublication, ensureHelperTables, ensurePublication, publicationTables, slotLag } from "./source-setup.js";
+import { type TableRef, attachNames, quoteTable, tableName } from "./tables.js";
+
+export interface AttachIO {
+  /** Prints a line for the user. */
+  out: (line: string) => void;
+  /** Redraws progress in place (a terminal); plain lines otherwise. */
+  progress?: (rows: TableProgress[], rates: Map<string, number>) => void;
+}
+
+export interface AttachDeps {
+  pool: PgPool;
+  admin: Admin;
+  connect: ConnectClient;
+  config: Config;
+  io: AttachIO;
+}
+
+export interface AttachRequest {
+  name: string;
+  tables?: TableRef[];
+  schema?: string;
+  /** What to do with tables that have no primary key or usable replica identity. */
+  noKey?: "full" | "skip";
+  checkOnly?: boolean;
+  /** Follow the snapshot until every table is projected (default true). */
+  wait?: boolean;
+  /** Give up following after this long without progress (ms). */
+  stallMs?: number;
+}
+
+export class AttachError extends Error {}
+
+async function selectTables(pool: PgPool, req: AttachRequest): Promise<TableRef[]> {
+  if (req.tables?.length) return req.tables;
+  if (req.schema) {
+    const found = await tablesOfSchema(pool, req.schema);
+    if (!found.length) throw new AttachError(`schema ${req.schema} has no tables (or does not exist)`);
+    return found;
+  }
+  throw new AttachError("name the tables to attach: --tables schema.a,schema.b or --schema name");
+}
+
+/** Runs preflight; with a no-key choice resolves that one problem. Returns the tables to capture. */
+async function checkAndResolve(deps: AttachDeps, req: AttachRequest, refs: TableRef[]): Promise<{ report: PreflightReport; tables: TableRef[] }> {
+  const names = attachNames(req.name);
+  const report = await preflight(deps.pool, refs, names);
+  deps.io.out(formatReport(report));
+  if (req.checkOnly) return { report, tables: refs };
+  const blocking = report.checks.filter((c) => !c.ok && c.severity === "error");
+  const onlyKeys = blocking.length === 1 && blocking[0]!.id === "replica-identity";
+  if (report.ok) return { report, tables: refs };
+  if (!onlyKeys || !req.noKey) {
+    throw new AttachError(
+      onlyKeys
+        ? "tables without a key: choose --keyless full (log whole rows for them) or --keyless skip (leave them out)"
+        : "preflight failed: fix the problems above (nothing was changed), then run attach again",
+    );
+  }
+  const keyless = new Set(report.tablesWithoutKey.map(tableName));
+  if (req.noKey === "skip") {
+    deps.io.out(`leaving out (no key): ${[...keyless].join(", ")}`);
+    return { report, tables: refs.filter((t) => !keyless.has(tableName(t))) };
+  }
+  for (const t of report.tablesWithoutKey) {
+    const targets = t.leavesWithoutKey.length ? t.leavesWithoutKey : [quoteTable(t)];
+    for (const target of targets) {
+      await deps.pool.query(`ALTER TABLE ${target} REPLICA IDENTITY FULL`);
+      deps.io.out(`set REPLICA IDENTITY FULL on ${target}`);
+    }
+  }
+  return { report, tables: refs };
+}
+
+/** attach: preflight, publication, connector, then follow the snapshot until streaming. */
+export async function attach(deps: AttachDeps, req: AttachRequest): Promise<PreflightReport> {
+  const names = attachNames(req.name);
+  const refs = await selectTables(deps.pool, req);
+  const { report, tables } = await checkAndResolve(deps, req, refs);
+  if (req.checkOnly || !tables.length) return report;
+
+  await ensureHelperTables(deps.pool);
+  const pub = await ensurePublication(deps.pool, names.publication, tables);
+  deps.io.out(`publication ${names.publication} ${pub} for ${tables.length} table(s)`);
+  const totals = await rowTotals(deps.pool, tables);
+  await registerConnector(deps, req.name, tables);
+  if (req.wait !== false) await followSnapshot(deps, totals, req.stallMs);
+  return report;
+}
+
+async function registerConnector(deps: AttachDeps, name: string, tables: TableRef[]) {
+  const names = attachNames(name);
+  const config = await attachConnectorConfig({
+    databaseUrl: deps.config.CONNECT_DATABASE_URL ?? deps.config.DATABASE_URL,
+    topicPrefix: deps.config.TOPIC_PREFIX,
+    connector: names.connector,
+    slot: names.slot,
+    publication: names.publication,
+    tables,
+  });
+  await deps.connect.putConfig(names.connector, config);
+  await deps.connect.waitRunning(names.connector, 120_000);
+  deps.io.out(`connector ${names.connector} RUNNING (slot ${names.slot}, topics ${deps.config.TOPIC_PREFIX}.<schema>.<table>)`);
+}
+
+/** attach --add: widen the publication and connector, then an incremental snapshot of just the new tables. */
+export async function addTables(deps: AttachDeps, req: AttachRequest & { tables: TableRef[] }): Promise<void> {
+  const names = attachNames(req.name);
+  if (!(await deps.connect.status(names.connector))) {
+    throw new AttachError(`no attachment named ${req.name}: run attach without --add first`);
+  }
+  const current = await publicationTables(deps.pool, names.publication);
+  const known = new Set(current.map(tableName));
+  const fresh = req.tables.filter((t) => !known.has(tableName(t)));
+  if (!fresh.length) {
+    deps.io.out("those tables are attached already; nothing to do");
+    return;
+  }
+  const { tables } = await checkAndResolve(deps, req, fresh);
+  if (!tables.length) return;
+  const all = [...current, ...tables];
+  await ensurePublication(deps.pool, names.publication, all);
+  await registerConnector(deps, req.name, all);
+  const signal = incrementalSnapshotSignal(tables);
+  await deps.pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [
+    randomUUID(),
+    signal.type,
+    signal.data,
+  ]);
+  deps.io.out(`incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`);
+  if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, tables), req.stallMs);
+}
+
+async function followSnapshot(deps: AttachDeps, totals: Map<string, number>, stallMs = 180_000) {
+  const started = Date.now();
+  let last = new Map<string, { at: number; projected: number }>();
+  let lastChange = Date.now();
+  let lastPrint = 0;
+  for (;;) {
+    const rows = await measureProgress(deps.admin, deps.config.PROJECTOR_GROUP, deps.config.TOPIC_PREFIX, totals);
+    const now = Date.now();
+    const rates = new Map<string, number>();
+    for (const r of rows) {
+      const prev = last.get(r.table);
+      rates.set(r.table, prev && now > prev.at ? ((r.projected - prev.projected) * 1000) / (now - prev.at) : 0);
+      if (!prev || prev.projected !== r.projected) lastChange = now;
+    }
+    last = new Map(rows.map((r) => [r.table, { at: now, projected: r.projected }]));
+    if (deps.io.progress) deps.io.progress(rows, rates);
+    else if (now - lastPrint >= 5_000 || isSnapshotDone(rows)) {
+      for (const r of rows) deps.io.out(formatProgressLine(r, rates.get(r.table) ?? 0));
+      lastPrint = now;
+    }
+    if (isSnapshotDone(rows)) {
+      const total = rows.reduce((s, r) => s + r.total, 0);
+      deps.io.out(`snapshot done: ${total.toLocaleString("en-US")} rows in ${((now - started) / 1000).toFixed(1)} s; streaming changes now`);
+      return;
+    }
+    if (now - lastChange > stallMs) {
+      throw new AttachError(
+        `no snapshot progress for ${Math.round(stallMs / 1000)} s. Is the projector running (make status)? Its logs: make logs`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** detach: connector (and its stored offsets), slot and publication. ClickHouse data is left to the caller. */
+export async function detach(deps: Pick<AttachDeps, "pool" | "connect" | "io">, name: string): Promise<void> {
+  const names = attachNames(name);
+  const removed = await removeConnector(deps.connect, names.connector);
+  deps.io.out(removed ? `connector ${names.connector} removed (offsets deleted)` : `connector ${names.connector} was not there`);
+  await dropSlotAndPublication(deps.pool, names.slot, names.publication);
+  await deps.pool.query("DELETE FROM sidecar.heartbeat WHERE slot_name = $1", [names.slot]).catch(() => undefined);
+  const left = await slotLag(deps.pool, names.slot);
+  if (left.exists) throw new AttachError(`replication slot ${names.slot} is still there; drop it with: SELECT pg_drop_replication_slot('${names.slot}');`);
+  deps.io.out(`replication slot ${names.slot} and publication ${names.publication} dropped`);
+}
+
+export async function attachmentStatus(deps: Pick<AttachDeps, "pool" | "connect" | "admin" | "config">, name: string) {
+  const names = attachNames(name);
+  const [connector, slot, tables] = await Promise.all([
+    deps.connect.status(names.connector),
+    slotLag(deps.pool, names.slot),
+    publicationTables(deps.pool, names.publication),
+  ]);
+  const totals = await rowTotals(deps.pool, tables);
+  const progress = await measureProgress(deps.admin, deps.config.PROJECTOR_GROUP, deps.config.TOPIC_PREFIX, totals);
+  return { names, connector, slot, tables, progress };
+}

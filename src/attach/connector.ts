@@ -1,0 +1,65 @@
+import { ConnectClient } from "../connect/connect-client.js";
+import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../connect/connector-config.js";
+import { type TableRef, tableName } from "./tables.js";
+import { HELPER_TABLES } from "./source-setup.js";
+
+/**
+ * An attachment's Debezium connector: the demo connector's settings (connectors/shop.json:
+ * same type handling, heartbeats, envelope) with what differs for a database the sidecar
+ * did not create. One file of settings, so the two never drift apart.
+ */
+const ATTACH_OVERRIDES = {
+  // The attachment creates the publication itself, for exactly its tables (partitions via their root).
+  "publication.autocreate.mode": "disabled",
+  "heartbeat.action.query":
+    "INSERT INTO sidecar.heartbeat (slot_name, beat_at) VALUES ('${SLOT_NAME}', now()) ON CONFLICT (slot_name) DO UPDATE SET beat_at = EXCLUDED.beat_at",
+  // Incremental snapshots of tables added later (attach --add), signalled through this table.
+  "signal.enabled.channels": "source",
+  "signal.data.collection": "sidecar.debezium_signal",
+  "incremental.snapshot.chunk.size": "10000",
+  "snapshot.fetch.size": "10000",
+};
+
+export async function attachConnectorConfig(opts: {
+  databaseUrl: string;
+  topicPrefix: string;
+  connector: string;
+  slot: string;
+  publication: string;
+  tables: TableRef[];
+}): Promise<Record<string, string>> {
+  const { template } = await readConnectorFile("connectors/shop.json");
+  const vars = {
+    ...connectorVariables({
+      databaseUrl: opts.databaseUrl,
+      topicPrefix: opts.topicPrefix,
+      name: opts.connector,
+      tables: [...opts.tables, ...HELPER_TABLES].map(tableName),
+    }),
+    SLOT_NAME: opts.slot,
+    PUBLICATION_NAME: opts.publication,
+  };
+  return renderConnectorConfig({ ...template, ...ATTACH_OVERRIDES }, vars, `attachment ${opts.connector}`);
+}
+
+/** Asks Debezium for an incremental snapshot of these tables (the others keep streaming, no restart). */
+export function incrementalSnapshotSignal(tables: TableRef[]) {
+  return {
+    type: "execute-snapshot",
+    data: JSON.stringify({ "data-collections": tables.map(tableName), type: "incremental" }),
+  };
+}
+
+/**
+ * Removes a connector for good: stop it, delete its stored source offsets (so a later
+ * attach under the same name snapshots afresh instead of resuming from a dropped slot),
+ * then delete it. Kafka Connect 3.6+ supports offset deletion on a stopped connector.
+ */
+export async function removeConnector(client: ConnectClient, name: string): Promise<boolean> {
+  const status = await client.status(name);
+  if (!status) return false;
+  await client.stop(name);
+  await client.waitState(name, "STOPPED", 30_000);
+  await client.deleteOffsets(name);
+  return client.delete(name);
+}

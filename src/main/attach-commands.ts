@@ -1,0 +1,146 @@
+import { createInterface } from "node:readline/promises";
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { addTables, attach, attachmentStatus, detach, type AttachIO } from "../attach/attach.js";
+import type { TableProgress } from "../attach/progress.js";
+import { parseTableList } from "../attach/tables.js";
+import { ConnectClient } from "../connect/connect-client.js";
+import { type Config, loadConfig } from "../shared/config.js";
+import { createKafka } from "../shared/kafka.js";
+import { createPgPool } from "../shared/postgres.js";
+
+/** Progress bars on a terminal (cli-progress), plain lines otherwise (logs, CI). */
+function terminalIO(): AttachIO {
+  const out = (line: string) => console.log(line);
+  if (!process.stdout.isTTY) return { out };
+  let bars: cliProgress.MultiBar | undefined;
+  const byTable = new Map<string, cliProgress.SingleBar>();
+  return {
+    out: (line) => (bars ? bars.log(`${line}\n`) : out(line)),
+    progress: (rows: TableProgress[], rates: Map<string, number>) => {
+      bars ??= new cliProgress.MultiBar(
+        { format: " {bar} {percentage}% | {table} | {value}/{total} rows | {rate} rows/s | ETA {eta}s", hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      );
+      for (const r of rows) {
+        const payload = { table: r.table, rate: Math.round(rates.get(r.table) ?? 0) };
+        const bar = byTable.get(r.table) ?? bars.create(Math.max(r.total, 1), 0, payload);
+        byTable.set(r.table, bar);
+        bar.setTotal(Math.max(r.total, r.projected, 1));
+        bar.update(r.projected, payload);
+      }
+      if (rows.every((r) => r.projected >= r.total)) {
+        bars.stop();
+        bars = undefined;
+      }
+    },
+  };
+}
+
+async function withDeps<T>(config: Config, fn: (deps: Parameters<typeof attach>[0]) => Promise<T>): Promise<T> {
+  const pool = createPgPool(config.DATABASE_URL, { max: 2, applicationName: "cqrs-sidecar-attach" });
+  const admin = createKafka(config.KAFKA_BROKERS, "cqrs-sidecar-attach").admin();
+  try {
+    await pool.query("SELECT 1").catch((err: Error) => {
+      throw new Error(`cannot connect to ${redact(config.DATABASE_URL)}: ${err.message}`);
+    });
+    await admin.connect();
+    return await fn({ pool, admin, connect: new ConnectClient(config.KAFKA_CONNECT_URL), config, io: terminalIO() });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await pool.end();
+  }
+}
+
+const redact = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+
+/** --database-url overrides DATABASE_URL for this command (and Connect's view of it, unless set). */
+function configFor(opts: { databaseUrl?: string }): Config {
+  const env = { ...process.env };
+  if (opts.databaseUrl) {
+    env.DATABASE_URL = opts.databaseUrl;
+    env.CONNECT_DATABASE_URL ??= opts.databaseUrl;
+  }
+  return loadConfig(env);
+}
+
+export function registerAttachCommands(program: Command) {
+  program
+    .command("attach")
+    .description("capture tables of an existing Postgres database: preflight, publication, connector, snapshot with progress")
+    .option("--database-url <url>", "the database to attach (default DATABASE_URL)")
+    .option("--tables <list>", "schema.table,schema.table")
+    .option("--schema <name>", "every table of this schema")
+    .option("--name <name>", "name of this attachment (connector attach_<name>, slot and publication sidecar_attach_<name>)", "legacy")
+    .option("--keyless <choice>", "tables without primary key or replica identity: full (REPLICA IDENTITY FULL) or skip")
+    .option("--add <list>", "add these tables to an existing attachment (incremental snapshot, no restart)")
+    .option("--check", "run the preflight only; change nothing")
+    .option("--no-wait", "do not follow the snapshot")
+    .action(async (opts) => {
+      if (opts.keyless !== undefined && !["full", "skip"].includes(opts.keyless)) {
+        throw new Error(`--keyless takes full or skip, not "${opts.keyless}"`);
+      }
+      if (opts.tables && opts.schema) throw new Error("give --tables or --schema, not both");
+      const config = configFor(opts);
+      await withDeps(config, async (deps) => {
+        const base = { name: opts.name, noKey: opts.keyless, checkOnly: opts.check, wait: opts.wait };
+        if (opts.add) {
+          await addTables(deps, { ...base, tables: parseTableList(opts.add) });
+          return;
+        }
+        const report = await attach(deps, { ...base, tables: opts.tables ? parseTableList(opts.tables) : undefined, schema: opts.schema });
+        if (opts.check && !report.ok) process.exitCode = 1;
+      });
+    });
+
+  program
+    .command("detach")
+    .description("remove an attachment's connector, replication slot and publication")
+    .option("--database-url <url>", "the attached database (default DATABASE_URL)")
+    .option("--name <name>", "attachment name", "legacy")
+    .option("--drop-data", "also drop the attachment's ClickHouse tables (asks first on a terminal)")
+    .option("--yes", "do not ask")
+    .action(async (opts) => {
+      const config = configFor(opts);
+      await withDeps(config, async (deps) => {
+        const { tables } = await attachmentStatus(deps, opts.name);
+        await detach(deps, opts.name);
+        if (!opts.dropData) {
+          if (tables.length) console.log(`ClickHouse data kept (${tables.length} table(s)); drop it with: detach --drop-data`);
+          return;
+        }
+        if (!opts.yes && process.stdin.isTTY) {
+          const rl = createInterface({ input: process.stdin, output: process.stdout });
+          const answer = await rl.question(`Drop the ClickHouse tables of ${tables.length} table(s)? [y/N] `);
+          rl.close();
+          if (!/^y(es)?$/i.test(answer.trim())) {
+            console.log("ClickHouse data kept");
+            return;
+          }
+        }
+        const { dropProjectedTables } = await import("../attach/drop-data.js");
+        const dropped = await dropProjectedTables(config, tables);
+        console.log(`dropped ClickHouse tables: ${dropped.join(", ") || "(none)"}`);
+      });
+    });
+
+  program
+    .command("status")
+    .description("an attachment's connector, slot lag (bytes of WAL held on the source) and per-table progress")
+    .option("--database-url <url>", "the attached database (default DATABASE_URL)")
+    .option("--name <name>", "attachment name", "legacy")
+    .action(async (opts) => {
+      const config = configFor(opts);
+      await withDeps(config, async (deps) => {
+        const s = await attachmentStatus(deps, opts.name);
+        const tasks = s.connector?.tasks.map((t) => t.state).join(",") ?? "";
+        console.log(`connector ${s.names.connector}: ${s.connector ? `${s.connector.connector.state} (tasks ${tasks})` : "not registered"}`);
+        console.log(
+          s.slot.exists
+            ? `slot ${s.names.slot}: ${s.slot.active ? "active" : "INACTIVE"}, lag ${s.slot.lagBytes.toLocaleString("en-US")} bytes of WAL held`
+            : `slot ${s.names.slot}: none`,
+        );
+        for (const p of s.progress) console.log(`  ${p.table}: ${p.projected.toLocaleString("en-US")} events projected of ${p.produced.toLocaleString("en-US")} on ${p.topic}; ~${p.total.toLocaleString("en-US")} rows in Postgres`);
+      });
+    });
+}
