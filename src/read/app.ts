@@ -168,6 +168,7 @@ export function createReadApp(deps: ReadAppDeps): OpenAPIHono<ReadEnv> {
       readonly: deps.enforceReadonly ?? true,
     },
     (seconds, ok) => queryHist.observe({ outcome: ok ? "ok" : "error" }, seconds),
+    log,
   );
   const catalog = createCatalogLoader(run, database, deps.catalogTtlMs ?? 2_000);
 

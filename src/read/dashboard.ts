@@ -176,6 +176,12 @@ function bucketExpr(column: string, g: Granularity): string {
   return `toDateTime(toMonday(${t}), 'UTC')`;
 }
 
+/**
+ * Money columns as Decimal(38, 2) whatever the projection made of numeric(p, 2): Decimal when the
+ * connector propagates source types, decimal text (String) when an event carried no precision.
+ */
+const MONEY = (column: string) => `toDecimal128(${column}, 2)`;
+
 const BUCKET_TEXT = (b: string) => `formatDateTime(${b}, '%Y-%m-%dT%H:%i:%SZ', 'UTC')`;
 
 function orderFilter(p: Params, r: TimeRange, statuses: readonly string[] | undefined): string {
@@ -196,7 +202,7 @@ export function revenueSql(
   statuses: readonly string[],
 ): BuiltQuery {
   const p = new Params();
-  const sql = `SELECT ${BUCKET_TEXT("b")} AS bucket, sum(total) AS revenue, count() AS orders
+  const sql = `SELECT ${BUCKET_TEXT("b")} AS bucket, sum(${MONEY("total")}) AS revenue, count() AS orders
 FROM (SELECT ${bucketExpr("placed_at", g)} AS b, total FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)})
 GROUP BY b ORDER BY b`;
   return { sql, params: p.values };
@@ -204,7 +210,7 @@ GROUP BY b ORDER BY b`;
 
 export function ordersByStatusSql(db: string, t: DomainTables, r: TimeRange): BuiltQuery {
   const p = new Params();
-  const sql = `SELECT toString(status) AS status, count() AS orders, sum(total) AS revenue
+  const sql = `SELECT toString(status) AS status, count() AS orders, sum(${MONEY("total")}) AS revenue
 FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, undefined)}
 GROUP BY status ORDER BY status`;
   return { sql, params: p.values };
@@ -220,7 +226,7 @@ export function topProductsSql(
 ): BuiltQuery {
   const p = new Params();
   const orderBy = by === "revenue" ? "revenue DESC, units DESC" : "units DESC, revenue DESC";
-  const inner = `SELECT product_id, sum(quantity) AS units, sum(quantity * unit_price) AS revenue
+  const inner = `SELECT product_id, sum(quantity) AS units, sum(quantity * ${MONEY("unit_price")}) AS revenue
   FROM ${table(db, t.orderLines)}
   WHERE _deleted = 0 AND order_id IN (SELECT id FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)})
   GROUP BY product_id ORDER BY ${orderBy}, product_id LIMIT ${p.bind("UInt32", String(limit))}`;
@@ -238,7 +244,7 @@ export function averageOrderValueSql(
   statuses: readonly string[],
 ): BuiltQuery {
   const p = new Params();
-  const sql = `SELECT count() AS orders, sum(total) AS revenue FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)}`;
+  const sql = `SELECT count() AS orders, sum(${MONEY("total")}) AS revenue FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)}`;
   return { sql, params: p.values };
 }
 
@@ -266,7 +272,7 @@ GROUP BY o.b ORDER BY o.b`;
 
 export function lowStockSql(db: string, t: DomainTables, threshold: number, limit: number): BuiltQuery {
   const p = new Params();
-  const sql = `SELECT toString(id) AS productId, sku, name, stock, price FROM ${table(db, t.products)}
+  const sql = `SELECT toString(id) AS productId, sku, name, stock, ${MONEY("price")} AS price FROM ${table(db, t.products)}
 WHERE _deleted = 0 AND stock < ${p.bind("Int64", String(threshold))}
 ORDER BY stock ASC, sku ASC LIMIT ${p.bind("UInt32", String(limit))}`;
   return { sql, params: p.values };

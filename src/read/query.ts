@@ -1,5 +1,6 @@
 import type { ClickHouse } from "../clickhouse/client.js";
 import { ApiError } from "../http/problem.js";
+import type { Logger } from "../shared/logger.js";
 
 /**
  * Runs the read API's queries with the limits that protect the server, and turns
@@ -45,6 +46,7 @@ export function createQueryRunner(
   ch: ClickHouse,
   guard: QueryGuard,
   observe?: (seconds: number, ok: boolean) => void,
+  log?: Logger,
 ): RunQuery {
   const settings = settingsClause(guard);
   return async function runQuery<T>(sql: string, params: Record<string, unknown>): Promise<T[]> {
@@ -56,7 +58,11 @@ export function createQueryRunner(
       ok = true;
       return rows;
     } catch (err) {
-      throw translateClickHouseError(err, guard);
+      const problem = translateClickHouseError(err, guard);
+      // 4xx leave no trace in the error handler's log: keep ClickHouse's own words here, server side only.
+      if (problem.status < 500)
+        log?.info({ type: typeOf(err), err: (err as Error).message }, "ClickHouse rejected a read query");
+      throw problem;
     } finally {
       observe?.(Number(process.hrtime.bigint() - start) / 1e9, ok);
     }
