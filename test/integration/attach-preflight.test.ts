@@ -46,7 +46,7 @@ describe("attach preflight on a database with wal_level=replica", () => {
     expect(wal.fix).toBe("ALTER SYSTEM SET wal_level = logical;  -- then restart PostgreSQL");
     expect(report.tablesWithoutKey.map((t) => t.table)).toEqual(["events"]);
     expect(text).toMatch(/ALTER TABLE "legacy"\."events" REPLICA IDENTITY FULL;/);
-    expect(text).toMatch(/--no-key skip/);
+    expect(text).toMatch(/--keyless skip/);
     expect(text).toMatch(/table legacy\.missing does not exist/);
     expect(report.checks.find((c) => c.id === "replication-privilege")?.ok).toBe(true); // superuser
     expect(text).toMatch(/preflight failed/);
