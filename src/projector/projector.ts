@@ -1,7 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { Registry } from "prom-client";
-import { type ChangeEvent, EnvelopeError, toChangeEvent } from "../cdc/envelope.js";
-import { parseJsonExact } from "../cdc/json.js";
+import { type DecodedEvent, SchemaCache, decodeChangeEvent } from "../cdc/decode.js";
+import { EnvelopeError } from "../cdc/envelope.js";
 import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
 import { type ClickHouse, openClickHouse } from "../clickhouse/client.js";
@@ -57,11 +57,24 @@ interface Poison {
 
 interface TableBatch {
   shape: TableShape;
+  /** Every shape seen in the batch (a column may be added mid-batch): each is synced. */
+  shapes: Set<TableShape>;
   latest: Map<string, BuiltRow>;
   truncates: { lsn: bigint; commitTsUs: bigint }[];
 }
 
 class Abandoned extends Error {}
+
+/** Batches of one partition that may be stored while the next one is fetched and decoded. */
+const PIPELINE_DEPTH = 1;
+
+interface Lane {
+  tail: Promise<void>;
+  links: Promise<void>[];
+  /** Next offset committed by this lane (where to re-read from after a failure). */
+  committed: bigint;
+  failed?: Error;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -87,9 +100,10 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   let consumer: Consumer | undefined;
   const admin: Admin = kafka.admin();
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
-  const shapes = new Map<string, TableShape>(); // fingerprint-keyed cache
+  const shapes = new Map<string, TableShape>(); // keyed by table and schema ids
   const progress = new Map<string, { source: string; lsn: bigint; commitTsUs: bigint; dirty: boolean }>();
   const dlqLogged = new Set<string>();
+  const lanes = new Map<string, Lane>();
   const waiters = new Set<{ lsn: bigint; resolve: (w: PublishedWatermark) => void }>();
   let lastWrittenWatermark = -1n;
 
@@ -134,15 +148,16 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     }
   };
 
-  const shapeFor = (ev: ChangeEvent): TableShape => {
+  const schemaCache = new SchemaCache();
+  const shapeFor = (ev: DecodedEvent): TableShape => {
     if (!ev.rowSchema) throw new EnvelopeError("not-envelope", "change event without a row schema");
-    const k = ev.key?.schema;
-    const fp = `${ev.schema}.${ev.table}|${JSON.stringify((ev.rowSchema.fields ?? []).map((f) => [f.field, f.type, f.name, f.optional, f.parameters?.["__debezium.source.column.length"], f.parameters?.["__debezium.source.column.scale"], f.items?.type]))}|${(k?.fields ?? []).map((f) => f.field).join(",")}`;
-    let shape = shapes.get(fp);
+    // Schema ids come from the text cache; id 0 (slow path) is never cached.
+    const cacheKey = ev.valueSchemaId > 0 && ev.keySchemaId > 0 ? `${ev.schema}.${ev.table}|${ev.valueSchemaId}|${ev.keySchemaId}` : undefined;
+    let shape = cacheKey ? shapes.get(cacheKey) : undefined;
     if (!shape) {
-      shape = tableShape(ev.schema, ev.table, ev.rowSchema, k);
+      shape = tableShape(ev.schema, ev.table, ev.rowSchema, ev.key?.schema);
       if (shapes.size > 10_000) shapes.clear();
-      shapes.set(fp, shape);
+      if (cacheKey) shapes.set(cacheKey, shape);
     }
     return shape;
   };
@@ -186,7 +201,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   /** Inserts one table's rows; a batch ClickHouse refuses for its data is split to find the poison rows. */
   const storeTable = async (tb: TableBatch, alive: () => boolean, beat: () => Promise<void>, poisonOut: { row: BuiltRow; reason: string }[]) => {
     const rows = [...tb.latest.values()];
-    await backoff("schema", () => sink.ensureTable(tb.shape), alive, beat);
+    for (const shape of tb.shapes) await backoff("schema", () => sink.ensureTable(shape), alive, beat);
     if (rows.length > 0) {
       await backoff("toast", () => sink.resolveUnavailable(tb.shape, rows), alive, beat);
       let attempts = 0;
@@ -227,33 +242,37 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     if (messages.length === 0) return;
     const started = performance.now();
     const alive = () => !stopping && isRunning() && !isStale();
+    const laneKey = partitionKey(topic, partition);
+    let lane = lanes.get(laneKey);
+    if (!lane) {
+      // A new lane starts where this batch starts: the group's committed offset.
+      lane = { tail: Promise.resolve(), links: [], committed: BigInt(batch.firstOffset() ?? "0") };
+      lanes.set(laneKey, lane);
+    }
+    if (lane.failed) {
+      // A stored batch failed after kafkajs had already moved on: go back to what is committed.
+      await lane.tail;
+      log.warn({ topic, partition, offset: String(lane.committed), err: lane.failed.message }, "re-reading from the last committed offset");
+      lanes.delete(laneKey);
+      if (!stopping) (consumer as Consumer).seek({ topic, partition, offset: lane.committed.toString() });
+      return;
+    }
     const poison: Poison[] = [];
     const tables = new Map<string, TableBatch>();
     const truncatesWithoutShape: { schema: string; table: string; lsn: bigint; commitTsUs: bigint }[] = [];
     let maxLsn: bigint | undefined;
     let maxTs: bigint | undefined;
     const byOffsetRow = new Map<BuiltRow, KafkaMessage>();
+    const opCounts: Record<string, number> = {};
 
     for (const message of messages) {
       if (message.value === null || message.value.length === 0) {
-        metrics.events.inc({ topic, op: "tombstone" });
+        opCounts.tombstone = (opCounts.tombstone ?? 0) + 1;
         continue;
       }
-      let ev: ChangeEvent;
+      let ev: DecodedEvent;
       try {
-        let value: unknown;
-        let key: unknown = null;
-        try {
-          value = parseJsonExact(message.value.toString("utf8"));
-        } catch (err) {
-          throw new EnvelopeError("not-json", `value is not JSON: ${(err as Error).message}`);
-        }
-        try {
-          if (message.key && message.key.length > 0) key = parseJsonExact(message.key.toString("utf8"));
-        } catch (err) {
-          throw new EnvelopeError("not-json", `key is not JSON: ${(err as Error).message}`);
-        }
-        ev = toChangeEvent(value, key);
+        ev = decodeChangeEvent(message.value, message.key ?? null, schemaCache);
       } catch (err) {
         if (err instanceof EnvelopeError) {
           poison.push({ message, kind: err.kind, reason: err.message });
@@ -261,7 +280,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         }
         throw err;
       }
-      metrics.events.inc({ topic, op: ev.op });
+      opCounts[ev.op] = (opCounts[ev.op] ?? 0) + 1;
       if (maxLsn === undefined || ev.lsn > maxLsn) {
         maxLsn = ev.lsn;
         maxTs = ev.commitTsUs;
@@ -280,11 +299,12 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         const row = buildRow(shape, ev);
         let tb = tables.get(shape.target);
         if (!tb) {
-          tb = { shape, latest: new Map(), truncates: [] };
+          tb = { shape, shapes: new Set([shape]), latest: new Map(), truncates: [] };
           tables.set(shape.target, tb);
         } else if (tb.shape !== shape) {
-          // New columns mid-batch: widen first; rows built with the old shape simply omit them.
-          if (shape.columns.length >= tb.shape.columns.length) tb.shape = shape;
+          // Columns changed mid-batch: every shape is synced; rows built with an older shape omit new columns.
+          tb.shapes.add(shape);
+          tb.shape = shape;
         }
         foldRow(tb.latest, row);
         byOffsetRow.set(row, message);
@@ -297,7 +317,15 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       }
     }
 
-    try {
+    for (const [op, n] of Object.entries(opCounts)) metrics.events.inc({ topic, op }, n);
+    const tDecoded = performance.now();
+    if (!alive()) return;
+    const last = messages[messages.length - 1] as KafkaMessage;
+    const next = BigInt(last.offset) + 1n;
+
+    /** Stores the decoded batch, then commits its offsets: runs in the partition's lane, in order. */
+    const apply = async () => {
+      const tStart = performance.now();
       await sendToDlq(topic, partition, poison, alive, heartbeat);
       const rejected: { row: BuiltRow; reason: string }[] = [];
       for (const tb of tables.values()) await storeTable(tb, alive, heartbeat, rejected);
@@ -315,39 +343,56 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
           heartbeat,
         );
       }
-      if (!alive()) return; // abandon: nothing resolved, nothing committed
-      const last = messages[messages.length - 1] as KafkaMessage;
-      const next = BigInt(last.offset) + 1n;
-      resolveOffset(last.offset);
+      const tStored = performance.now();
+      if (!alive()) throw new Abandoned("stopping");
       await backoff(
         "commit",
         () => (consumer as Consumer).commitOffsets([{ topic, partition, offset: next.toString() }]),
         alive,
         heartbeat,
       );
+      lane.committed = next;
+      const tCommitted = performance.now();
+      log.debug(
+        { topic, partition, messages: messages.length, decodeMs: tDecoded - started, storeMs: tStored - tStart, commitMs: tCommitted - tStored },
+        "batch applied",
+      );
       tracker.recordApplied(partitionKey(topic, partition), next, maxLsn, maxTs);
       if (maxTs !== undefined && (lastCommitTsUs === undefined || maxTs > lastCommitTsUs)) lastCommitTsUs = maxTs;
       for (const tb of tables.values()) {
         let lsn = -1n;
-        let ts = 0n;
         for (const r of tb.latest.values()) if (r.lsn > lsn) lsn = r.lsn;
         for (const t of tb.truncates) if (t.lsn > lsn) lsn = t.lsn;
         if (lsn < 0n) continue;
-        ts = maxTs ?? 0n;
         const prev = progress.get(tb.shape.target);
         if (!prev || lsn > prev.lsn) {
-          progress.set(tb.shape.target, { source: `${tb.shape.schema}.${tb.shape.table}`, lsn, commitTsUs: ts, dirty: true });
+          progress.set(tb.shape.target, { source: `${tb.shape.schema}.${tb.shape.table}`, lsn, commitTsUs: maxTs ?? 0n, dirty: true });
         }
       }
       metrics.batchSize.observe(messages.length);
-      metrics.batchSeconds.observe((performance.now() - started) / 1000);
+      metrics.batchSeconds.observe((tCommitted - started) / 1000);
       const high = BigInt(batch.highWatermark);
       metrics.consumerLag.set({ topic, partition: String(partition) }, Number(high > next ? high - next : 0n));
       evaluate();
-      await heartbeat();
-    } catch (err) {
-      if (err instanceof Abandoned) return;
-      throw err;
+    };
+
+    // Pipelining: resolving the offset lets kafkajs fetch (and this function decode) the next batch
+    // while this one is stored. The Kafka commit still follows the store, in order, per partition;
+    // at most PIPELINE_DEPTH stored-but-not-yet-finished batches wait behind each other.
+    const link = lane.tail.then(async () => {
+      if (lane.failed) return;
+      try {
+        await apply();
+      } catch (err) {
+        lane.failed = err instanceof Abandoned ? new Error("batch abandoned") : (err as Error);
+      }
+    });
+    lane.tail = link;
+    lane.links.push(link);
+    resolveOffset(last.offset);
+    while (lane.links.length > PIPELINE_DEPTH) {
+      await lane.links.shift();
+      await heartbeat().catch(() => undefined);
     }
   };
 
@@ -465,6 +510,8 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     if (consumer) {
       isReady = false;
       await consumer.disconnect();
+      await Promise.all([...lanes.values()].map((l) => l.tail));
+      lanes.clear();
       consumer = undefined;
     }
     topics = found;
@@ -502,6 +549,9 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       clearInterval(progressTimer);
       await restarting.catch(() => undefined);
       await consumer?.disconnect().catch((err) => log.warn({ err: (err as Error).message }, "consumer disconnect"));
+      // Batches still being stored see `stopping` and are abandoned without a commit.
+      await Promise.all([...lanes.values()].map((l) => l.tail));
+      lanes.clear();
       await flushProgress().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);

@@ -1,0 +1,254 @@
+/**
+ * Projector throughput and memory (issue 3), against two baselines measured in the same run:
+ *   1. consume-only: kafkajs reading the same topic (eachBatch, same batch bytes), nothing else;
+ *   2. insert-only: the same rows inserted into the same ClickHouse (chDB), batches of the same size;
+ *   3. the projector itself (decode, convert, insert, commit), from offset 0 to the end of the topic.
+ * The topic holds real Debezium snapshot events of N rows (default 500,000) of a table with a
+ * typical mix of types. Target: projector ≥ 70% of the slower baseline; JS heap < 256 MB.
+ *
+ *   node --expose-gc --import tsx bench/projector.ts [--rows 500000] [--batch-mb 8]
+ *
+ * Writes bench/results/projector.json and prints a summary.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Registry } from "prom-client";
+import { toChangeEvent } from "../src/cdc/envelope.js";
+import { parseJsonExact } from "../src/cdc/json.js";
+import { tableShape } from "../src/cdc/table.js";
+import { openClickHouse } from "../src/clickhouse/client.js";
+import { ConnectClient } from "../src/connect/connect-client.js";
+import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../src/connect/connector-config.js";
+import { createDatabaseSql, createTableSql } from "../src/projector/ddl.js";
+import { startProjector } from "../src/projector/projector.js";
+import { loadConfig } from "../src/shared/config.js";
+import { createKafka } from "../src/shared/kafka.js";
+import { createLogger } from "../src/shared/logger.js";
+import { createPgPool } from "../src/shared/postgres.js";
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: "string", default: "500000" },
+    "batch-mb": { type: "string", default: "8" },
+  },
+});
+const N = Number(args.rows);
+const BATCH_BYTES = Math.round(Number(args["batch-mb"]) * 1024 * 1024);
+const base = loadConfig();
+const log = createLogger("warn");
+const id = `bench_${randomBytes(3).toString("hex")}`;
+const schema = `b_${id}`;
+const prefix = `b_${id}`;
+const topic = `${prefix}.${schema}.items`;
+const pool = createPgPool(base.DATABASE_URL, { max: 2 });
+const connect = new ConnectClient(base.KAFKA_CONNECT_URL);
+const kafka = createKafka(base.KAFKA_BROKERS, "bench-projector");
+const admin = kafka.admin();
+const chdbDir = mkdtempSync(join(os.tmpdir(), "bench-chdb-"));
+let slot = "";
+const gc = (globalThis as { gc?: () => void }).gc;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.now();
+
+async function topicEnd(): Promise<number> {
+  const offs = await admin.fetchTopicOffsets(topic).catch(() => []);
+  return offs.reduce((s, o) => s + Number(o.high), 0);
+}
+
+async function setup(): Promise<number> {
+  await pool.query(`CREATE SCHEMA ${schema}`);
+  await pool.query(`CREATE TABLE ${schema}.items (
+    id bigint PRIMARY KEY, sku text NOT NULL, name text, price numeric(12,2) NOT NULL, qty int NOT NULL,
+    created_at timestamptz NOT NULL, customer uuid, tags text[], active boolean NOT NULL)`);
+  const t0 = now();
+  await pool.query(`INSERT INTO ${schema}.items
+    SELECT g, 'SKU-' || g, 'item number ' || g, (g % 100000) / 100.0, g % 1000,
+           timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' + (g % 999983) * interval '1 microsecond',
+           md5(g::text)::uuid, ARRAY['t' || (g % 7), 'x'], g % 2 = 0
+    FROM generate_series(1, ${N}) g`);
+  console.log(`postgres: ${N} rows in ${((now() - t0) / 1000).toFixed(1)} s`);
+  const { template } = await readConnectorFile("connectors/shop.json");
+  const vars = connectorVariables({
+    databaseUrl: base.CONNECT_DATABASE_URL ?? base.DATABASE_URL,
+    topicPrefix: prefix,
+    name: id,
+    tables: [`${schema}.items`],
+    heartbeatTable: "public.sidecar_heartbeat",
+  });
+  slot = vars.SLOT_NAME ?? "";
+  const t1 = now();
+  await connect.putConfig(id, renderConnectorConfig(template, vars));
+  await connect.waitRunning(id, 120_000);
+  await admin.connect();
+  while ((await topicEnd()) < N) await sleep(500);
+  const s = (now() - t1) / 1000;
+  console.log(`debezium snapshot: ${N} events on ${topic} in ${s.toFixed(1)} s`);
+  return s;
+}
+
+async function teardown(): Promise<void> {
+  await connect.delete(id).catch(() => false);
+  for (let i = 0; i < 60; i++) {
+    const r = await pool.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+    if (r.rowCount === 0) break;
+    if (!r.rows[0].active) {
+      await pool.query("SELECT pg_drop_replication_slot($1)", [slot]).catch(() => undefined);
+      break;
+    }
+    await sleep(500);
+  }
+  await pool.query(`DROP PUBLICATION IF EXISTS ${slot}`).catch(() => undefined);
+  await pool.query("DELETE FROM public.sidecar_heartbeat WHERE slot_name = $1", [slot]).catch(() => undefined);
+  await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+  await pool.end();
+  rmSync(chdbDir, { recursive: true, force: true });
+}
+
+/** Baseline 1: kafkajs alone. */
+async function consumeOnly(): Promise<{ seconds: number; perSec: number; firstMessage: Buffer; firstKey: Buffer }> {
+  const consumer = kafka.consumer({ groupId: `${id}-consume`, maxBytesPerPartition: BATCH_BYTES, maxBytes: BATCH_BYTES * 4, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let count = 0;
+  let first: Buffer | undefined;
+  let firstKey: Buffer | undefined;
+  const t0 = now();
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (!first) {
+          first = batch.messages[0]?.value ?? undefined;
+          firstKey = batch.messages[0]?.key ?? undefined;
+        }
+        count += batch.messages.length;
+        if (count >= N) resolve();
+      },
+    });
+  });
+  const seconds = (now() - t0) / 1000;
+  await consumer.disconnect();
+  return { seconds, perSec: N / seconds, firstMessage: first as Buffer, firstKey: firstKey as Buffer };
+}
+
+/** Baseline 2: the same rows, already converted, inserted into the same ClickHouse. */
+async function insertOnly(first: Buffer, firstKey: Buffer, rowsPerInsert: number): Promise<{ seconds: number; perSec: number }> {
+  const ch = await openClickHouse(`chdb:${chdbDir}`);
+  const ev = toChangeEvent(parseJsonExact(first.toString()), parseJsonExact(firstKey.toString()));
+  const shape = tableShape(ev.schema, ev.table, ev.rowSchema as never, ev.key?.schema);
+  const ddl = { database: "bench_insert" };
+  await ch.command({ query: createDatabaseSql(ddl) });
+  await ch.command({ query: createTableSql(ddl, shape) });
+  const row = (g: number) => {
+    const ts = Date.UTC(2024, 0, 1) + g * 1000;
+    const us = String(g % 999983).padStart(6, "0");
+    return {
+      id: g,
+      sku: `SKU-${g}`,
+      name: `item number ${g}`,
+      price: ((g % 100000) / 100).toFixed(2),
+      qty: g % 1000,
+      created_at: `${new Date(ts + Math.floor((g % 999983) / 1e6) * 1000).toISOString().slice(0, 19).replace("T", " ")}.${us.slice(-6)}`,
+      customer: "00000000-0000-0000-0000-000000000000",
+      tags: [`t${g % 7}`, "x"],
+      active: g % 2 === 0,
+      _version: "26781184",
+      _deleted: 0,
+      _commit_ts: "2024-01-01 00:00:00.000000",
+      _lsn: "26781184",
+    };
+  };
+  let spent = 0;
+  for (let start = 1; start <= N; start += rowsPerInsert) {
+    const values = [];
+    for (let g = start; g < Math.min(start + rowsPerInsert, N + 1); g++) values.push(row(g));
+    const t0 = now();
+    await ch.insert({ table: "bench_insert.`" + shape.target + "`", values, format: "JSONEachRow" });
+    spent += now() - t0;
+  }
+  await ch.close();
+  return { seconds: spent / 1000, perSec: N / (spent / 1000) };
+}
+
+/** The projector, offset 0 to the end, with heap and RSS sampled every 50 ms. */
+async function projector(): Promise<{ seconds: number; perSec: number; heapPeakMb: number; rssPeakMb: number; batches: number }> {
+  gc?.();
+  const config = loadConfig({
+    ...process.env,
+    CLICKHOUSE_URL: `chdb:${chdbDir}`,
+    CLICKHOUSE_DATABASE: "bench_proj",
+    PROJECTOR_TOPICS: topic,
+    PROJECTOR_GROUP: `${id}-projector`,
+    DLQ_TOPIC: `${prefix}_dlq`,
+    PROJECTOR_MAX_BATCH_BYTES: String(BATCH_BYTES),
+    LOG_LEVEL: "warn",
+  });
+  let heapPeak = 0;
+  let rssPeak = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    heapPeak = Math.max(heapPeak, m.heapUsed);
+    rssPeak = Math.max(rssPeak, m.rss);
+  }, 50);
+  const registry = new Registry();
+  const t0 = now();
+  const p = await startProjector(config, { log, registry });
+  const started = (now() - t0) / 1000;
+  while (!p.ready()) await sleep(10);
+  const ready = (now() - t0) / 1000;
+  for (;;) {
+    const offs = await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: [topic] });
+    const done = offs[0]?.partitions.reduce((s, x) => s + Math.max(0, Number(x.offset)), 0) ?? 0;
+    if (done >= N) break;
+    await sleep(100);
+  }
+  const seconds = (now() - t0) / 1000;
+  clearInterval(sampler);
+  const batches = (await registry.getSingleMetricAsString("sidecar_projector_batch_size")).match(/_count (\d+)/)?.[1];
+  const batchSeconds = (await registry.getSingleMetricAsString("sidecar_projector_batch_duration_seconds")).match(/_sum ([\d.]+)/)?.[1];
+  console.log(`projector: started after ${started.toFixed(2)} s, in the group after ${ready.toFixed(2)} s, time inside batches ${Number(batchSeconds).toFixed(2)} s of ${seconds.toFixed(2)} s`);
+  await p.stop();
+  return { seconds, perSec: N / seconds, heapPeakMb: heapPeak / 2 ** 20, rssPeakMb: rssPeak / 2 ** 20, batches: Number(batches ?? 0) };
+}
+
+try {
+  const snapshotSeconds = await setup();
+  const consume = await consumeOnly();
+  console.log(`consume-only: ${consume.perSec.toFixed(0)} events/s`);
+  const proj = await projector();
+  console.log(`projector: ${proj.perSec.toFixed(0)} rows/s, heap peak ${proj.heapPeakMb.toFixed(0)} MB, rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`);
+  const rowsPerInsert = Math.max(1, Math.round(N / Math.max(1, proj.batches)));
+  const insert = await insertOnly(consume.firstMessage, consume.firstKey, rowsPerInsert);
+  console.log(`insert-only: ${insert.perSec.toFixed(0)} rows/s (${rowsPerInsert} rows per insert, as the projector's batches)`);
+  const slower = Math.min(consume.perSec, insert.perSec);
+  const result = {
+    benchmark: "projector",
+    at: new Date().toISOString(),
+    rows: N,
+    batchBytes: BATCH_BYTES,
+    snapshotSeconds,
+    consumeOnly: consume.perSec,
+    insertOnly: insert.perSec,
+    projector: proj.perSec,
+    ratioToSlowerBaseline: proj.perSec / slower,
+    target: 0.7,
+    heapUsedPeakMb: proj.heapPeakMb,
+    rssPeakMb: proj.rssPeakMb,
+    heapTargetMb: 256,
+    projectorBatches: proj.batches,
+    rowsPerInsertBaseline: rowsPerInsert,
+    machine: { cpus: os.cpus().length, node: process.version, clickhouse: "chdb (embedded)" },
+  };
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync("bench/results/projector.json", `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+} finally {
+  await teardown();
+}
+process.exit(0);
