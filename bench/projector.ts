@@ -112,7 +112,12 @@ async function teardown(): Promise<void> {
 
 /** Baseline 1: kafkajs alone. */
 async function consumeOnly(): Promise<{ seconds: number; perSec: number; firstMessage: Buffer; firstKey: Buffer }> {
-  const consumer = kafka.consumer({ groupId: `${id}-consume`, maxBytesPerPartition: BATCH_BYTES, maxBytes: BATCH_BYTES * 4, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId: `${id}-consume`,
+    maxBytesPerPartition: BATCH_BYTES,
+    maxBytes: BATCH_BYTES * 4,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let count = 0;
@@ -138,7 +143,11 @@ async function consumeOnly(): Promise<{ seconds: number; perSec: number; firstMe
 }
 
 /** Baseline 2: the same rows, already converted, inserted into the same ClickHouse. */
-async function insertOnly(first: Buffer, firstKey: Buffer, rowsPerInsert: number): Promise<{ seconds: number; perSec: number }> {
+async function insertOnly(
+  first: Buffer,
+  firstKey: Buffer,
+  rowsPerInsert: number,
+): Promise<{ seconds: number; perSec: number }> {
   const ch = await openClickHouse(`chdb:${chdbDir}`);
   const ev = toChangeEvent(parseJsonExact(first.toString()), parseJsonExact(firstKey.toString()));
   const shape = tableShape(ev.schema, ev.table, ev.rowSchema as never, ev.key?.schema);
@@ -177,7 +186,13 @@ async function insertOnly(first: Buffer, firstKey: Buffer, rowsPerInsert: number
 }
 
 /** The projector, offset 0 to the end, with heap and RSS sampled every 50 ms. */
-async function projector(): Promise<{ seconds: number; perSec: number; heapPeakMb: number; rssPeakMb: number; batches: number }> {
+async function projector(): Promise<{
+  seconds: number;
+  perSec: number;
+  heapPeakMb: number;
+  rssPeakMb: number;
+  batches: number;
+}> {
   gc?.();
   const config = loadConfig({
     ...process.env,
@@ -211,10 +226,20 @@ async function projector(): Promise<{ seconds: number; perSec: number; heapPeakM
   const seconds = (now() - t0) / 1000;
   clearInterval(sampler);
   const batches = (await registry.getSingleMetricAsString("sidecar_projector_batch_size")).match(/_count (\d+)/)?.[1];
-  const batchSeconds = (await registry.getSingleMetricAsString("sidecar_projector_batch_duration_seconds")).match(/_sum ([\d.]+)/)?.[1];
-  console.log(`projector: started after ${started.toFixed(2)} s, in the group after ${ready.toFixed(2)} s, time inside batches ${Number(batchSeconds).toFixed(2)} s of ${seconds.toFixed(2)} s`);
+  const batchSeconds = (await registry.getSingleMetricAsString("sidecar_projector_batch_duration_seconds")).match(
+    /_sum ([\d.]+)/,
+  )?.[1];
+  console.log(
+    `projector: started after ${started.toFixed(2)} s, in the group after ${ready.toFixed(2)} s, time inside batches ${Number(batchSeconds).toFixed(2)} s of ${seconds.toFixed(2)} s`,
+  );
   await p.stop();
-  return { seconds, perSec: N / seconds, heapPeakMb: heapPeak / 2 ** 20, rssPeakMb: rssPeak / 2 ** 20, batches: Number(batches ?? 0) };
+  return {
+    seconds,
+    perSec: N / seconds,
+    heapPeakMb: heapPeak / 2 ** 20,
+    rssPeakMb: rssPeak / 2 ** 20,
+    batches: Number(batches ?? 0),
+  };
 }
 
 try {
@@ -222,10 +247,14 @@ try {
   const consume = await consumeOnly();
   console.log(`consume-only: ${consume.perSec.toFixed(0)} events/s`);
   const proj = await projector();
-  console.log(`projector: ${proj.perSec.toFixed(0)} rows/s, heap peak ${proj.heapPeakMb.toFixed(0)} MB, rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`);
+  console.log(
+    `projector: ${proj.perSec.toFixed(0)} rows/s, heap peak ${proj.heapPeakMb.toFixed(0)} MB, rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`,
+  );
   const rowsPerInsert = Math.max(1, Math.round(N / Math.max(1, proj.batches)));
   const insert = await insertOnly(consume.firstMessage, consume.firstKey, rowsPerInsert);
-  console.log(`insert-only: ${insert.perSec.toFixed(0)} rows/s (${rowsPerInsert} rows per insert, as the projector's batches)`);
+  console.log(
+    `insert-only: ${insert.perSec.toFixed(0)} rows/s (${rowsPerInsert} rows per insert, as the projector's batches)`,
+  );
   const slower = Math.min(consume.perSec, insert.perSec);
   const result = {
     benchmark: "projector",

@@ -1,4 +1,10 @@
-import { type ChangeEvent, type ConnectSchema, EnvelopeError, connectSchema, envelopePayloadSchema } from "./envelope.js";
+import {
+  type ChangeEvent,
+  type ConnectSchema,
+  connectSchema,
+  EnvelopeError,
+  envelopePayloadSchema,
+} from "./envelope.js";
 import { parseJsonExact } from "./json.js";
 
 /**
@@ -94,7 +100,10 @@ function parsePayload(text: string, what: "value" | "key"): unknown {
       ? hasUnsafeInt(v)
       : hasUnsafeInt(v.before) ||
         hasUnsafeInt(v.after) ||
-        (typeof v.source === "object" && v.source !== null && (hasUnsafeInt((v.source as Record<string, unknown>).lsn) || hasUnsafeInt((v.source as Record<string, unknown>).ts_us)));
+        (typeof v.source === "object" &&
+          v.source !== null &&
+          (hasUnsafeInt((v.source as Record<string, unknown>).lsn) ||
+            hasUnsafeInt((v.source as Record<string, unknown>).ts_us)));
   return lossy ? parseJsonExact(text) : v;
 }
 
@@ -151,8 +160,17 @@ function splitMessage(text: string, cache: SchemaCache, what: "value" | "key"): 
     throw new EnvelopeError("not-envelope", `not a Debezium envelope: ${what} has no {schema, payload}`);
   }
   const s = connectSchema.safeParse(w.schema);
-  if (!s.success) throw new EnvelopeError("not-envelope", `not a Debezium envelope: ${what} schema is not a Connect schema`);
-  return { schema: { id: 0, bytes: Buffer.alloc(0), schema: s.data, rowSchema: s.data.fields?.find((f) => f.field === "after" || f.field === "before") }, payload: w.payload };
+  if (!s.success)
+    throw new EnvelopeError("not-envelope", `not a Debezium envelope: ${what} schema is not a Connect schema`);
+  return {
+    schema: {
+      id: 0,
+      bytes: Buffer.alloc(0),
+      schema: s.data,
+      rowSchema: s.data.fields?.find((f) => f.field === "after" || f.field === "before"),
+    },
+    payload: w.payload,
+  };
 }
 
 const OPS = new Set(["r", "c", "u", "d", "t", "m"]);
@@ -177,26 +195,33 @@ export interface DecodedEvent extends ChangeEvent {
 export function decodeChangeEvent(value: Buffer, key: Buffer | null, cache: SchemaCache): DecodedEvent {
   const v = splitBuffer(value, cache, "value");
   const p = v.payload as Record<string, unknown> | null;
-  if (!p || typeof p !== "object") throw new EnvelopeError("not-envelope", "not a Debezium envelope: payload is not an object");
+  if (!p || typeof p !== "object")
+    throw new EnvelopeError("not-envelope", "not a Debezium envelope: payload is not an object");
   const src = p.source as Record<string, unknown> | undefined;
   if (!src || typeof src !== "object" || typeof src.schema !== "string" || typeof src.table !== "string") {
     // Let zod name the first problem.
     const r = envelopePayloadSchema.safeParse(p);
     const issue = r.success ? undefined : r.error.issues[0];
-    throw new EnvelopeError("not-envelope", `not a Debezium envelope: ${issue ? `${issue.path.join(".")}: ${issue.message}` : "source"}`);
+    throw new EnvelopeError(
+      "not-envelope",
+      `not a Debezium envelope: ${issue ? `${issue.path.join(".")}: ${issue.message}` : "source"}`,
+    );
   }
   const op = p.op;
-  if (typeof op !== "string" || !OPS.has(op)) throw new EnvelopeError("not-envelope", `not a Debezium envelope: op ${JSON.stringify(op)}`);
+  if (typeof op !== "string" || !OPS.has(op))
+    throw new EnvelopeError("not-envelope", `not a Debezium envelope: op ${JSON.stringify(op)}`);
   if (!isRecordOrNull(p.before) || !isRecordOrNull(p.after)) {
     throw new EnvelopeError("not-envelope", "not a Debezium envelope: before/after are not objects");
   }
   const lsn = int64(src.lsn, "lsn");
-  const commitTsUs = src.ts_us !== undefined && src.ts_us !== null ? int64(src.ts_us, "ts_us") : int64(src.ts_ms, "ts_ms") * 1000n;
+  const commitTsUs =
+    src.ts_us !== undefined && src.ts_us !== null ? int64(src.ts_us, "ts_us") : int64(src.ts_ms, "ts_ms") * 1000n;
   let keyMsg: ChangeEvent["key"];
   let keySchemaId = 0;
   if (key !== null && key.length > 0) {
     const k = splitBuffer(key, cache, "key");
-    if (!k.payload || typeof k.payload !== "object") throw new EnvelopeError("not-envelope", "message key is not a Connect {schema, payload} struct");
+    if (!k.payload || typeof k.payload !== "object")
+      throw new EnvelopeError("not-envelope", "message key is not a Connect {schema, payload} struct");
     keyMsg = { schema: k.schema.schema, payload: k.payload as Record<string, unknown> };
     keySchemaId = k.schema.id;
   }

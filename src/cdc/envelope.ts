@@ -110,7 +110,10 @@ export function toChangeEvent(value: unknown, key: unknown): ChangeEvent {
   const parsed = valueMessageSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new EnvelopeError("not-envelope", `not a Debezium envelope: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+    throw new EnvelopeError(
+      "not-envelope",
+      `not a Debezium envelope: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
+    );
   }
   const { schema, payload } = parsed.data;
   let keyMsg: KeyMessage | undefined;

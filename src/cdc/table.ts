@@ -1,5 +1,5 @@
 import type { ConnectSchema, KeyMessage } from "./envelope.js";
-import { ConversionError, columnType, type ColumnType } from "./types.js";
+import { type ColumnType, ConversionError, columnType } from "./types.js";
 
 /** ClickHouse table name of a source table: `<schema>__<table>` (dots and odd characters kept out). */
 export function targetTableName(schema: string, table: string): string {
@@ -43,7 +43,9 @@ export function tableShape(
 ): TableShape {
   const keys = (key?.fields ?? []).map((f) => f.field).filter((f): f is string => typeof f === "string");
   if (keys.length === 0) {
-    throw new ConversionError(`${schema}.${table} has no primary key (Debezium sent no message key); it cannot be projected`);
+    throw new ConversionError(
+      `${schema}.${table} has no primary key (Debezium sent no message key); it cannot be projected`,
+    );
   }
   const fields = rowSchema.fields ?? [];
   const names = new Set(fields.map((f) => f.field));

@@ -239,7 +239,8 @@ function convertHex(v: unknown): unknown {
 
 const UUID_TEXT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 function convertUuid(v: unknown): string {
-  if (typeof v !== "string" || !UUID_TEXT.test(v)) throw new ConversionError(`expected a uuid, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || !UUID_TEXT.test(v))
+    throw new ConversionError(`expected a uuid, got ${JSON.stringify(v)}`);
   return v.toLowerCase();
 }
 
@@ -310,8 +311,16 @@ export function normaliseInterval(text: string): string {
   const [, y, mo, d, h, mi, s] = m as unknown as string[];
   const num = (v: string) => (/^-?0+(\.0+)?$/.test(v) ? "" : v.replace(/^(-?)0+(?=\d)/, "$1"));
   const sec = (v: string) => num(v.includes(".") ? v.replace(/0+$/, "").replace(/\.$/, "") : v);
-  const date = [num(y as string) && `${num(y as string)}Y`, num(mo as string) && `${num(mo as string)}M`, num(d as string) && `${num(d as string)}D`].join("");
-  const time = [num(h as string) && `${num(h as string)}H`, num(mi as string) && `${num(mi as string)}M`, sec(s as string) && `${sec(s as string)}S`].join("");
+  const date = [
+    num(y as string) && `${num(y as string)}Y`,
+    num(mo as string) && `${num(mo as string)}M`,
+    num(d as string) && `${num(d as string)}D`,
+  ].join("");
+  const time = [
+    num(h as string) && `${num(h as string)}H`,
+    num(mi as string) && `${num(mi as string)}M`,
+    sec(s as string) && `${sec(s as string)}S`,
+  ].join("");
   if (!date && !time) return "PT0S";
   return `P${date}${time ? `T${time}` : ""}`;
 }

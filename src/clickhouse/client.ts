@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
+import { type ClickHouseClient, type ClickHouseSettings, createClient } from "@clickhouse/client";
 
 /**
  * The one ClickHouse client factory, same calls either way:
@@ -52,7 +52,10 @@ const embedded = new Map<string, { client: ClickHouseClient; refs: number }>();
  * Opens ClickHouse. For chDB the same client is shared by every caller in this process that
  * asks for the same path (closing is reference counted).
  */
-export async function openClickHouse(url: string | undefined, opts: { requestTimeoutMs?: number } = {}): Promise<ClickHouse> {
+export async function openClickHouse(
+  url: string | undefined,
+  opts: { requestTimeoutMs?: number } = {},
+): Promise<ClickHouse> {
   const target = parseClickHouseUrl(url);
   if (target.kind === "http") {
     return createClient({

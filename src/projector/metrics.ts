@@ -24,40 +24,106 @@ export function projectorMetrics(
 ): ProjectorMetrics {
   const r = [registry];
   return {
-    events: getOrCreate(registry, "sidecar_projector_events_total", () =>
-      new Counter({ name: "sidecar_projector_events_total", help: "Change events consumed (rate() gives events/s)", labelNames: ["topic", "op"], registers: r }),
+    events: getOrCreate(
+      registry,
+      "sidecar_projector_events_total",
+      () =>
+        new Counter({
+          name: "sidecar_projector_events_total",
+          help: "Change events consumed (rate() gives events/s)",
+          labelNames: ["topic", "op"],
+          registers: r,
+        }),
     ),
-    rowsInserted: getOrCreate(registry, "sidecar_projector_rows_inserted_total", () =>
-      new Counter({ name: "sidecar_projector_rows_inserted_total", help: "Rows inserted into ClickHouse", labelNames: ["table"], registers: r }),
+    rowsInserted: getOrCreate(
+      registry,
+      "sidecar_projector_rows_inserted_total",
+      () =>
+        new Counter({
+          name: "sidecar_projector_rows_inserted_total",
+          help: "Rows inserted into ClickHouse",
+          labelNames: ["table"],
+          registers: r,
+        }),
     ),
-    batchSize: getOrCreate(registry, "sidecar_projector_batch_size", () =>
-      new Histogram({ name: "sidecar_projector_batch_size", help: "Messages per consumed batch", buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000, 50000], registers: r }),
+    batchSize: getOrCreate(
+      registry,
+      "sidecar_projector_batch_size",
+      () =>
+        new Histogram({
+          name: "sidecar_projector_batch_size",
+          help: "Messages per consumed batch",
+          buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000, 50000],
+          registers: r,
+        }),
     ),
-    batchSeconds: getOrCreate(registry, "sidecar_projector_batch_duration_seconds", () =>
-      new Histogram({ name: "sidecar_projector_batch_duration_seconds", help: "Time to decode, insert and commit one batch", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
+    batchSeconds: getOrCreate(
+      registry,
+      "sidecar_projector_batch_duration_seconds",
+      () =>
+        new Histogram({
+          name: "sidecar_projector_batch_duration_seconds",
+          help: "Time to decode, insert and commit one batch",
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: r,
+        }),
     ),
-    consumerLag: getOrCreate(registry, "sidecar_projector_consumer_lag", () =>
-      new Gauge({ name: "sidecar_projector_consumer_lag", help: "Messages behind the partition's high watermark", labelNames: ["topic", "partition"], registers: r }),
+    consumerLag: getOrCreate(
+      registry,
+      "sidecar_projector_consumer_lag",
+      () =>
+        new Gauge({
+          name: "sidecar_projector_consumer_lag",
+          help: "Messages behind the partition's high watermark",
+          labelNames: ["topic", "partition"],
+          registers: r,
+        }),
     ),
-    endToEndLag: getOrCreate(registry, "sidecar_projector_end_to_end_lag_seconds", () =>
-      new Gauge({
-        name: "sidecar_projector_end_to_end_lag_seconds",
-        help: "Now minus the source commit time of the newest applied event (heartbeats keep it fresh)",
-        registers: r,
-        collect() {
-          const ts = lastCommitTsUs();
-          if (ts !== undefined) this.set(Date.now() / 1000 - Number(ts) / 1e6);
-        },
-      }),
+    endToEndLag: getOrCreate(
+      registry,
+      "sidecar_projector_end_to_end_lag_seconds",
+      () =>
+        new Gauge({
+          name: "sidecar_projector_end_to_end_lag_seconds",
+          help: "Now minus the source commit time of the newest applied event (heartbeats keep it fresh)",
+          registers: r,
+          collect() {
+            const ts = lastCommitTsUs();
+            if (ts !== undefined) this.set(Date.now() / 1000 - Number(ts) / 1e6);
+          },
+        }),
     ),
-    dlq: getOrCreate(registry, "sidecar_projector_dlq_total", () =>
-      new Counter({ name: "sidecar_projector_dlq_total", help: "Messages sent to the dead-letter topic", labelNames: ["reason"], registers: r }),
+    dlq: getOrCreate(
+      registry,
+      "sidecar_projector_dlq_total",
+      () =>
+        new Counter({
+          name: "sidecar_projector_dlq_total",
+          help: "Messages sent to the dead-letter topic",
+          labelNames: ["reason"],
+          registers: r,
+        }),
     ),
-    watermarkLsn: getOrCreate(registry, "sidecar_projector_watermark_lsn", () =>
-      new Gauge({ name: "sidecar_projector_watermark_lsn", help: "Published consistency watermark (source LSN)", registers: r }),
+    watermarkLsn: getOrCreate(
+      registry,
+      "sidecar_projector_watermark_lsn",
+      () =>
+        new Gauge({
+          name: "sidecar_projector_watermark_lsn",
+          help: "Published consistency watermark (source LSN)",
+          registers: r,
+        }),
     ),
-    retries: getOrCreate(registry, "sidecar_projector_retries_total", () =>
-      new Counter({ name: "sidecar_projector_retries_total", help: "Retried operations while ClickHouse or Kafka is away", labelNames: ["stage"], registers: r }),
+    retries: getOrCreate(
+      registry,
+      "sidecar_projector_retries_total",
+      () =>
+        new Counter({
+          name: "sidecar_projector_retries_total",
+          help: "Retried operations while ClickHouse or Kafka is away",
+          labelNames: ["stage"],
+          registers: r,
+        }),
     ),
   };
 }

@@ -1,6 +1,6 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { Registry } from "prom-client";
-import { type DecodedEvent, SchemaCache, decodeChangeEvent } from "../cdc/decode.js";
+import { type DecodedEvent, decodeChangeEvent, SchemaCache } from "../cdc/decode.js";
 import { EnvelopeError } from "../cdc/envelope.js";
 import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
@@ -8,13 +8,13 @@ import { type ClickHouse, openClickHouse } from "../clickhouse/client.js";
 import { HEARTBEAT_TABLE } from "../connect/apply.js";
 import type { Config } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
-import { type Logger, createLogger } from "../shared/logger.js";
+import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
 import { WATERMARK_ROW } from "./ddl.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
 import { type BuiltRow, buildRow, foldRow } from "./rows.js";
 import { ClickHouseSink } from "./sink.js";
-import { type Watermark, WatermarkTracker, partitionKey } from "./watermark.js";
+import { partitionKey, type Watermark, WatermarkTracker } from "./watermark.js";
 
 export interface ProjectorDeps {
   log?: Logger;
@@ -90,7 +90,11 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const tracker = new WatermarkTracker();
   let lastCommitTsUs: bigint | undefined;
   const metrics: ProjectorMetrics = projectorMetrics(deps.registry, () => lastCommitTsUs);
-  const sink = new ClickHouseSink(ch, { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER }, log);
+  const sink = new ClickHouseSink(
+    ch,
+    { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER },
+    log,
+  );
   const [hbSchema, hbTable] = HEARTBEAT_TABLE.split(".") as [string, string];
 
   let stopping = false;
@@ -107,7 +111,12 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const waiters = new Set<{ lsn: bigint; resolve: (w: PublishedWatermark) => void }>();
   let lastWrittenWatermark = -1n;
 
-  const backoff = async <T>(stage: string, fn: () => Promise<T>, alive: () => boolean, beat?: () => Promise<void>): Promise<T> => {
+  const backoff = async <T>(
+    stage: string,
+    fn: () => Promise<T>,
+    alive: () => boolean,
+    beat?: () => Promise<void>,
+  ): Promise<T> => {
     let delay = 100;
     for (let attempt = 1; ; attempt++) {
       if (!alive()) throw new Abandoned(stage);
@@ -152,7 +161,10 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const shapeFor = (ev: DecodedEvent): TableShape => {
     if (!ev.rowSchema) throw new EnvelopeError("not-envelope", "change event without a row schema");
     // Schema ids come from the text cache; id 0 (slow path) is never cached.
-    const cacheKey = ev.valueSchemaId > 0 && ev.keySchemaId > 0 ? `${ev.schema}.${ev.table}|${ev.valueSchemaId}|${ev.keySchemaId}` : undefined;
+    const cacheKey =
+      ev.valueSchemaId > 0 && ev.keySchemaId > 0
+        ? `${ev.schema}.${ev.table}|${ev.valueSchemaId}|${ev.keySchemaId}`
+        : undefined;
     let shape = cacheKey ? shapes.get(cacheKey) : undefined;
     if (!shape) {
       shape = tableShape(ev.schema, ev.table, ev.rowSchema, ev.key?.schema);
@@ -162,7 +174,13 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     return shape;
   };
 
-  const sendToDlq = async (topic: string, partition: number, poison: Poison[], alive: () => boolean, beat: () => Promise<void>) => {
+  const sendToDlq = async (
+    topic: string,
+    partition: number,
+    poison: Poison[],
+    alive: () => boolean,
+    beat: () => Promise<void>,
+  ) => {
     if (poison.length === 0) return;
     await backoff(
       "dlq",
@@ -193,13 +211,21 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       if (!dlqLogged.has(id)) {
         if (dlqLogged.size > 100_000) dlqLogged.clear();
         dlqLogged.add(id);
-        log.error({ topic, partition, offset: p.message.offset, kind: p.kind, reason: p.reason, dlq: config.DLQ_TOPIC }, "message sent to the dead-letter topic");
+        log.error(
+          { topic, partition, offset: p.message.offset, kind: p.kind, reason: p.reason, dlq: config.DLQ_TOPIC },
+          "message sent to the dead-letter topic",
+        );
       }
     }
   };
 
   /** Inserts one table's rows; a batch ClickHouse refuses for its data is split to find the poison rows. */
-  const storeTable = async (tb: TableBatch, alive: () => boolean, beat: () => Promise<void>, poisonOut: { row: BuiltRow; reason: string }[]) => {
+  const storeTable = async (
+    tb: TableBatch,
+    alive: () => boolean,
+    beat: () => Promise<void>,
+    poisonOut: { row: BuiltRow; reason: string }[],
+  ) => {
     const rows = [...tb.latest.values()];
     for (const shape of tb.shapes) await backoff("schema", () => sink.ensureTable(shape), alive, beat);
     if (rows.length > 0) {
@@ -252,7 +278,10 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     if (lane.failed) {
       // A stored batch failed after kafkajs had already moved on: go back to what is committed.
       await lane.tail;
-      log.warn({ topic, partition, offset: String(lane.committed), err: lane.failed.message }, "re-reading from the last committed offset");
+      log.warn(
+        { topic, partition, offset: String(lane.committed), err: lane.failed.message },
+        "re-reading from the last committed offset",
+      );
       lanes.delete(laneKey);
       if (!stopping) (consumer as Consumer).seek({ topic, partition, offset: lane.committed.toString() });
       return;
@@ -292,7 +321,8 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
           const target = targetTableName(ev.schema, ev.table);
           const tb = [...tables.values()].find((t) => t.shape.target === target);
           if (tb) tb.truncates.push({ lsn: ev.lsn, commitTsUs: ev.commitTsUs });
-          else truncatesWithoutShape.push({ schema: ev.schema, table: ev.table, lsn: ev.lsn, commitTsUs: ev.commitTsUs });
+          else
+            truncatesWithoutShape.push({ schema: ev.schema, table: ev.table, lsn: ev.lsn, commitTsUs: ev.commitTsUs });
           continue;
         }
         const shape = shapeFor(ev);
@@ -310,7 +340,11 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         byOffsetRow.set(row, message);
       } catch (err) {
         if (err instanceof ConversionError || err instanceof EnvelopeError) {
-          poison.push({ message, kind: err instanceof ConversionError ? "unconvertible" : err.kind, reason: err.message });
+          poison.push({
+            message,
+            kind: err instanceof ConversionError ? "unconvertible" : err.kind,
+            reason: err.message,
+          });
           continue;
         }
         throw err;
@@ -332,13 +366,18 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       for (const t of truncatesWithoutShape) {
         const target = targetTableName(t.schema, t.table);
         const keys = await backoff("truncate", () => sink.tableKeys(target), alive, heartbeat);
-        if (keys) await backoff("truncate", () => sink.truncate({ target, keys }, t.lsn, t.commitTsUs), alive, heartbeat);
+        if (keys)
+          await backoff("truncate", () => sink.truncate({ target, keys }, t.lsn, t.commitTsUs), alive, heartbeat);
       }
       if (rejected.length > 0) {
         await sendToDlq(
           topic,
           partition,
-          rejected.map((r) => ({ message: byOffsetRow.get(r.row) as KafkaMessage, kind: "insert-rejected" as const, reason: r.reason })),
+          rejected.map((r) => ({
+            message: byOffsetRow.get(r.row) as KafkaMessage,
+            kind: "insert-rejected" as const,
+            reason: r.reason,
+          })),
           alive,
           heartbeat,
         );
@@ -354,7 +393,14 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       lane.committed = next;
       const tCommitted = performance.now();
       log.debug(
-        { topic, partition, messages: messages.length, decodeMs: tDecoded - started, storeMs: tStored - tStart, commitMs: tCommitted - tStored },
+        {
+          topic,
+          partition,
+          messages: messages.length,
+          decodeMs: tDecoded - started,
+          storeMs: tStored - tStart,
+          commitMs: tCommitted - tStored,
+        },
         "batch applied",
       );
       tracker.recordApplied(partitionKey(topic, partition), next, maxLsn, maxTs);
@@ -366,7 +412,12 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         if (lsn < 0n) continue;
         const prev = progress.get(tb.shape.target);
         if (!prev || lsn > prev.lsn) {
-          progress.set(tb.shape.target, { source: `${tb.shape.schema}.${tb.shape.table}`, lsn, commitTsUs: maxTs ?? 0n, dirty: true });
+          progress.set(tb.shape.target, {
+            source: `${tb.shape.schema}.${tb.shape.table}`,
+            lsn,
+            commitTsUs: maxTs ?? 0n,
+            dirty: true,
+          });
         }
       }
       metrics.batchSize.observe(messages.length);
@@ -446,11 +497,19 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   };
 
   // Start-up: ClickHouse schema, Kafka clients, topics (waiting for the first), consumer.
-  await backoff("clickhouse-init", () => sink.init(), () => !stopping);
-  await backoff("kafka-connect", async () => {
-    await admin.connect();
-    await producer.connect();
-  }, () => !stopping);
+  await backoff(
+    "clickhouse-init",
+    () => sink.init(),
+    () => !stopping,
+  );
+  await backoff(
+    "kafka-connect",
+    async () => {
+      await admin.connect();
+      await producer.connect();
+    },
+    () => !stopping,
+  );
 
   const watermarkTick = async () => {
     const l = tracker.snapshotLsn();
@@ -461,7 +520,8 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       const current = await discoverTopics();
       if (current.some((t) => !topics.includes(t))) scheduleRefresh();
       const results = await Promise.all(current.map((t) => admin.fetchTopicOffsets(t).then((o) => [t, o] as const)));
-      for (const [t, offsets] of results) for (const o of offsets) high.set(partitionKey(t, o.partition), BigInt(o.high));
+      for (const [t, offsets] of results)
+        for (const o of offsets) high.set(partitionKey(t, o.partition), BigInt(o.high));
       tracker.addCandidate(l, high);
     }
     evaluate();
@@ -482,7 +542,8 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       .filter(([, p]) => p.dirty)
       .map(([table, p]) => ({ table, source: p.source, lsn: p.lsn, commitTsUs: p.commitTsUs }));
     const w = tracker.current();
-    if (w && w.lsn > lastWrittenWatermark) entries.push({ table: WATERMARK_ROW, source: "", lsn: w.lsn, commitTsUs: w.commitTsUs });
+    if (w && w.lsn > lastWrittenWatermark)
+      entries.push({ table: WATERMARK_ROW, source: "", lsn: w.lsn, commitTsUs: w.commitTsUs });
     if (entries.length === 0) return;
     await sink.writeProgress(entries, BigInt(Date.now()) * 1000n);
     for (const e of entries) {
@@ -575,7 +636,11 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`watermark did not reach ${formatLsn(lsn)} within ${timeoutMs} ms (at ${published(tracker.current())?.lsnText ?? "none"})`));
+          reject(
+            new Error(
+              `watermark did not reach ${formatLsn(lsn)} within ${timeoutMs} ms (at ${published(tracker.current())?.lsnText ?? "none"})`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(waiter);
       });
@@ -588,5 +653,7 @@ function isDataError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   const dataCodes = new Set(["6", "26", "27", "38", "41", "53", "69", "70", "72", "117", "131", "321", "407"]);
   if (code && dataCodes.has(String(code))) return true;
-  return /Cannot parse|CANNOT_PARSE|Type mismatch|out of range|ARGUMENT_OUT_OF_BOUND|INCORRECT_DATA/i.test((err as Error).message ?? "");
+  return /Cannot parse|CANNOT_PARSE|Type mismatch|out of range|ARGUMENT_OUT_OF_BOUND|INCORRECT_DATA/i.test(
+    (err as Error).message ?? "",
+  );
 }

@@ -1,6 +1,6 @@
 import type { ChangeEvent } from "../cdc/envelope.js";
 import type { TableShape } from "../cdc/table.js";
-import { ConversionError, UNAVAILABLE, formatMicros } from "../cdc/types.js";
+import { ConversionError, formatMicros, UNAVAILABLE } from "../cdc/types.js";
 
 /** One row for ClickHouse plus the columns whose value Debezium did not send (unchanged TOAST). */
 export interface BuiltRow {

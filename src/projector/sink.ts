@@ -1,16 +1,16 @@
 import type { ColumnSpec, TableShape } from "../cdc/table.js";
-import { UNAVAILABLE, formatMicros } from "../cdc/types.js";
-import { type ClickHouse, queryRows, quoteIdent as q } from "../clickhouse/client.js";
+import { formatMicros, UNAVAILABLE } from "../cdc/types.js";
+import { type ClickHouse, quoteIdent as q, queryRows } from "../clickhouse/client.js";
 import type { Logger } from "../shared/logger.js";
 import {
-  type DdlOptions,
-  PROGRESS_TABLE,
-  WATERMARK_ROW,
   addColumnSql,
   createDatabaseSql,
   createProgressTableSql,
   createTableSql,
+  type DdlOptions,
+  PROGRESS_TABLE,
   truncateMarkersSql,
+  WATERMARK_ROW,
 } from "./ddl.js";
 import type { BuiltRow } from "./rows.js";
 
@@ -95,7 +95,8 @@ export class ClickHouseSink {
       }
       r.unavailable = [];
     }
-    if (unresolved > 0) this.log.warn({ table: shape.target, unresolved }, "unchanged TOAST value with no stored row to copy from");
+    if (unresolved > 0)
+      this.log.warn({ table: shape.target, unresolved }, "unchanged TOAST value with no stored row to copy from");
     return unresolved;
   }
 

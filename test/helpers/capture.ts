@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { readConnectorFile, connectorVariables, renderConnectorConfig } from "../../src/connect/connector-config.js";
 import { ConnectClient } from "../../src/connect/connect-client.js";
+import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../../src/connect/connector-config.js";
 import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
 import type { StackEnv } from "./stack.js";
 
@@ -31,7 +31,9 @@ export async function createCapture(env: StackEnv, label: string): Promise<Captu
   const connector = `t_${id}`;
   const pool = createPgPool(env.DATABASE_URL, { max: 4, applicationName: `test-${id}` });
   await pool.query(`CREATE SCHEMA ${schema}`);
-  await pool.query("CREATE TABLE IF NOT EXISTS public.sidecar_heartbeat (slot_name text PRIMARY KEY, beat_at timestamptz NOT NULL)");
+  await pool.query(
+    "CREATE TABLE IF NOT EXISTS public.sidecar_heartbeat (slot_name text PRIMARY KEY, beat_at timestamptz NOT NULL)",
+  );
   const connect = new ConnectClient(env.KAFKA_CONNECT_URL);
   const { template } = await readConnectorFile("connectors/shop.json");
   let slot = "";

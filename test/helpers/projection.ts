@@ -9,7 +9,12 @@ export async function currentToken(pool: PgPool): Promise<bigint> {
 }
 
 /** Rows of a projected table as FINAL sees them, without the bookkeeping columns. */
-export async function finalRows(ch: ClickHouse, db: string, table: string, orderBy = "1"): Promise<Record<string, unknown>[]> {
+export async function finalRows(
+  ch: ClickHouse,
+  db: string,
+  table: string,
+  orderBy = "1",
+): Promise<Record<string, unknown>[]> {
   return queryRows(
     ch,
     `SELECT * EXCEPT (_version, _deleted, _commit_ts, _lsn) FROM ${quoteIdent(db)}.${quoteIdent(table)} FINAL ORDER BY ${orderBy}`,

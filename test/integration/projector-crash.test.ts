@@ -20,7 +20,9 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   cap = await createCapture(stackEnv(), "crash");
-  await cap.pool.query(`CREATE TABLE ${cap.schema}.load (id int PRIMARY KEY, v text NOT NULL, amount numeric(12,2), touched int NOT NULL DEFAULT 0)`);
+  await cap.pool.query(
+    `CREATE TABLE ${cap.schema}.load (id int PRIMARY KEY, v text NOT NULL, amount numeric(12,2), touched int NOT NULL DEFAULT 0)`,
+  );
   await cap.pool.query(`INSERT INTO ${cap.schema}.load VALUES (0, 'seed', 0, 0)`);
   await cap.start(["load"]);
   await waitForTopics(stackEnv().KAFKA_BROKERS.split(","), [cap.topic("load"), cap.heartbeatTopic]);
@@ -92,7 +94,11 @@ test("SIGKILL mid-load, restart: FINAL equals Postgres, nothing lost or duplicat
         `INSERT INTO ${t} (id, v, amount) SELECT g, 'row ' || g, (g * 1.25)::numeric(12,2) FROM generate_series($1::int, $2::int) g`,
         [start, start + 249],
       );
-      if (start > 1000) await cap.pool.query(`UPDATE ${t} SET touched = touched + 1, amount = amount + 1 WHERE id BETWEEN $1 AND $2`, [start - 1000, start - 900]);
+      if (start > 1000)
+        await cap.pool.query(`UPDATE ${t} SET touched = touched + 1, amount = amount + 1 WHERE id BETWEEN $1 AND $2`, [
+          start - 1000,
+          start - 900,
+        ]);
       inserted = start + 249;
     }
   })();
@@ -116,9 +122,14 @@ test("SIGKILL mid-load, restart: FINAL equals Postgres, nothing lost or duplicat
     const rows = await finalRows(ch, "crash", `${cap.schema}__load`, "id");
     expect(rows.length).toBe(pg.length);
     expect(rows).toEqual(pg);
-    const dup = await queryRows<{ n: string; d: string }>(ch, `SELECT count() AS n, uniqExact(id) AS d FROM crash.\`${cap.schema}__load\` FINAL`);
+    const dup = await queryRows<{ n: string; d: string }>(
+      ch,
+      `SELECT count() AS n, uniqExact(id) AS d FROM crash.\`${cap.schema}__load\` FINAL`,
+    );
     expect(dup[0]).toEqual({ n: "20001", d: "20001" });
-    expect(parseLsn((await cap.pool.query("SELECT pg_current_wal_insert_lsn()::text AS l")).rows[0].l)).toBeGreaterThanOrEqual(token);
+    expect(
+      parseLsn((await cap.pool.query("SELECT pg_current_wal_insert_lsn()::text AS l")).rows[0].l),
+    ).toBeGreaterThanOrEqual(token);
   } finally {
     await ch.close();
   }

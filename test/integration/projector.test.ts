@@ -59,7 +59,10 @@ beforeAll(async () => {
   await cap.pool.query(`INSERT INTO ${s}.trunc VALUES (1, 'a', 'x'), (2, 'b', 'y')`);
   await cap.start(tables);
   // toasty has no rows yet, so no topic: the projector must pick it up when it appears.
-  await waitForTopics(env.KAFKA_BROKERS.split(","), [...tables.filter((t) => t !== "toasty").map((t) => cap.topic(t)), cap.heartbeatTopic]);
+  await waitForTopics(env.KAFKA_BROKERS.split(","), [
+    ...tables.filter((t) => t !== "toasty").map((t) => cap.topic(t)),
+    cap.heartbeatTopic,
+  ]);
   chdbDir = mkdtempSync(join(tmpdir(), "proj-chdb-"));
   config = loadConfig({
     KAFKA_BROKERS: env.KAFKA_BROKERS,
@@ -84,7 +87,8 @@ afterAll(async () => {
 /** Postgres rows of all_types rendered the way ClickHouse returns them (JSONEachRow, normalised settings). */
 async function pgAllTypes(): Promise<Record<string, unknown>[]> {
   await cap.pool.query("SET intervalstyle = iso_8601");
-  const r = await cap.pool.query(`SELECT id::text AS id, s, i, big::text AS big, n12::text AS n12, n::text AS n, nbig::text AS nbig,
+  const r =
+    await cap.pool.query(`SELECT id::text AS id, s, i, big::text AS big, n12::text AS n12, n::text AS n, nbig::text AS nbig,
       r::float8 AS r, d, b, t, vc, c, u::text AS u, to_char(dt, 'YYYY-MM-DD') AS dt,
       CASE WHEN tm IS NULL THEN NULL ELSE to_char('2000-01-01'::date + tm, 'HH24:MI:SS.US') END AS tm,
       to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US') AS ts, to_char(ts3, 'YYYY-MM-DD HH24:MI:SS.MS') AS ts3,
@@ -107,7 +111,9 @@ describe("projector on the real stack", () => {
   test("every type: snapshot, insert, update, delete → FINAL equals Postgres value for value", async () => {
     await cap.pool.query(`INSERT INTO ${S()}.all_types (id, s, n12, t, tstz, ai, jb, by)
       VALUES (4, 7, 0.01, 'four', '2030-05-06 07:08:09.000001Z', '{5}', '{"k": null}', '\\xdeadbeef')`);
-    await cap.pool.query(`UPDATE ${S()}.all_types SET i = 42, n = 1e-20, t = 'changed', ai = NULL, tstz = '2024-06-01 00:00:00.5+00' WHERE id = 1`);
+    await cap.pool.query(
+      `UPDATE ${S()}.all_types SET i = 42, n = 1e-20, t = 'changed', ai = NULL, tstz = '2024-06-01 00:00:00.5+00' WHERE id = 1`,
+    );
     await cap.pool.query(`UPDATE ${S()}.all_types SET t = 'set', big = 1 WHERE id = 2`);
     await cap.pool.query(`DELETE FROM ${S()}.all_types WHERE id = 4`);
     await cap.pool.query(`INSERT INTO ${S()}.all_types (id, t) VALUES (5, 'five')`);
@@ -156,11 +162,15 @@ describe("projector on the real stack", () => {
   });
 
   test("an unchanged TOASTed value survives updates that do not touch it (across batches and within one)", async () => {
-    await cap.pool.query(`INSERT INTO ${S()}.toasty SELECT 1, string_agg(md5(random()::text), ''), 1 FROM generate_series(1, 4000)`);
+    await cap.pool.query(
+      `INSERT INTO ${S()}.toasty SELECT 1, string_agg(md5(random()::text), ''), 1 FROM generate_series(1, 4000)`,
+    );
     await catchUp();
     await cap.pool.query(`UPDATE ${S()}.toasty SET n = 2 WHERE id = 1`);
     // Same key inserted and updated in one go: the placeholder is resolved from the batch itself.
-    await cap.pool.query(`INSERT INTO ${S()}.toasty SELECT 2, string_agg(md5(random()::text), ''), 1 FROM generate_series(1, 4000)`);
+    await cap.pool.query(
+      `INSERT INTO ${S()}.toasty SELECT 2, string_agg(md5(random()::text), ''), 1 FROM generate_series(1, 4000)`,
+    );
     await cap.pool.query(`UPDATE ${S()}.toasty SET n = 3 WHERE id = 2`);
     await cap.pool.query(`UPDATE ${S()}.toasty SET n = 4 WHERE id = 2`);
     await catchUp();
@@ -171,7 +181,9 @@ describe("projector on the real stack", () => {
   });
 
   test("a column added with ALTER TABLE appears; old rows show the default", async () => {
-    await cap.pool.query(`ALTER TABLE ${S()}.evolving ADD COLUMN score int, ADD COLUMN note text NOT NULL DEFAULT 'n/a'`);
+    await cap.pool.query(
+      `ALTER TABLE ${S()}.evolving ADD COLUMN score int, ADD COLUMN note text NOT NULL DEFAULT 'n/a'`,
+    );
     await cap.pool.query(`INSERT INTO ${S()}.evolving VALUES (3, 'three', 5, 'new')`);
     await catchUp();
     const chRows = await finalRows(ch, config.CLICKHOUSE_DATABASE, `${S()}__evolving`, "id");
@@ -284,7 +296,10 @@ describe("projector on the real stack", () => {
     projector = await startProjector(config, { clickhouse: ch, log });
     await catchUp();
     for (const t of tables) {
-      expect({ t, rows: await finalRows(ch, config.CLICKHOUSE_DATABASE, `${S()}__${t}`, orderBy[t]) }).toEqual({ t, rows: before[t] });
+      expect({ t, rows: await finalRows(ch, config.CLICKHOUSE_DATABASE, `${S()}__${t}`, orderBy[t]) }).toEqual({
+        t,
+        rows: before[t],
+      });
     }
   });
 });

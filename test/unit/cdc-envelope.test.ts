@@ -17,12 +17,26 @@ const message = (payload: Record<string, unknown>) => ({
   schema: { type: "struct", fields: [{ ...rowSchema, field: "before" }, rowSchema] },
   payload,
 });
-const source = { schema: "shop", table: "t", lsn: 26781184, ts_ms: 1700000000000, ts_us: 1700000000123456, snapshot: "false" };
-const key = { schema: { type: "struct", fields: [{ type: "int64", optional: false, field: "id" }] }, payload: { id: 1 } };
+const source = {
+  schema: "shop",
+  table: "t",
+  lsn: 26781184,
+  ts_ms: 1700000000000,
+  ts_us: 1700000000123456,
+  snapshot: "false",
+};
+const key = {
+  schema: { type: "struct", fields: [{ type: "int64", optional: false, field: "id" }] },
+  payload: { id: 1 },
+};
 
 describe("JSON with exact 64-bit integers", () => {
   test("big integers outside strings become strings; floats, strings and small numbers are untouched", () => {
-    expect(parseJsonExact('{"a":9223372036854775807,"b":-9223372036854775808,"c":1.2345678901234567,"d":"12345678901234567890","e":5}')).toEqual({
+    expect(
+      parseJsonExact(
+        '{"a":9223372036854775807,"b":-9223372036854775808,"c":1.2345678901234567,"d":"12345678901234567890","e":5}',
+      ),
+    ).toEqual({
       a: "9223372036854775807",
       b: "-9223372036854775808",
       c: 1.2345678901234567,
@@ -36,13 +50,23 @@ describe("JSON with exact 64-bit integers", () => {
 describe("envelope parsing", () => {
   test("a create event", () => {
     const ev = toChangeEvent(message({ before: null, after: { id: 1, name: "a" }, source, op: "c" }), key);
-    expect(ev).toMatchObject({ op: "c", schema: "shop", table: "t", lsn: 26781184n, commitTsUs: 1700000000123456n, snapshot: false });
+    expect(ev).toMatchObject({
+      op: "c",
+      schema: "shop",
+      table: "t",
+      lsn: 26781184n,
+      commitTsUs: 1700000000123456n,
+      snapshot: false,
+    });
     expect(ev.rowSchema?.fields?.map((f) => f.field)).toEqual(["id", "name"]);
     expect(ev.key?.payload).toEqual({ id: 1 });
   });
   test("snapshot flag and ts_ms fallback", () => {
     const { ts_us: _drop, ...noUs } = source;
-    const ev = toChangeEvent(message({ before: null, after: { id: 1, name: null }, source: { ...noUs, snapshot: "first" }, op: "r" }), key);
+    const ev = toChangeEvent(
+      message({ before: null, after: { id: 1, name: null }, source: { ...noUs, snapshot: "first" }, op: "r" }),
+      key,
+    );
     expect(ev.snapshot).toBe(true);
     expect(ev.commitTsUs).toBe(1700000000000000n);
   });
@@ -54,7 +78,9 @@ describe("envelope parsing", () => {
   test("not an envelope", () => {
     expect(() => toChangeEvent({ hello: "world" }, null)).toThrow(EnvelopeError);
     expect(() => toChangeEvent(message({ after: {}, source, op: "x" }), null)).toThrow(/op/);
-    expect(() => toChangeEvent(message({ after: {}, source: { ...source, lsn: "abc" }, op: "c" }), null)).toThrow(EnvelopeError);
+    expect(() => toChangeEvent(message({ after: {}, source: { ...source, lsn: "abc" }, op: "c" }), null)).toThrow(
+      EnvelopeError,
+    );
   });
 });
 

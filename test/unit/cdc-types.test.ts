@@ -1,6 +1,13 @@
 import { describe, expect, test } from "vitest";
 import type { ConnectSchema } from "../../src/cdc/envelope.js";
-import { ConversionError, TOAST_PLACEHOLDER, UNAVAILABLE, columnType, formatEpoch, normaliseInterval } from "../../src/cdc/types.js";
+import {
+  ConversionError,
+  columnType,
+  formatEpoch,
+  normaliseInterval,
+  TOAST_PLACEHOLDER,
+  UNAVAILABLE,
+} from "../../src/cdc/types.js";
 
 const src = (type: string, length?: number, scale?: number): Record<string, string> => ({
   "__debezium.source.column.type": type,
@@ -17,7 +24,11 @@ describe("Debezium schema → ClickHouse type, one by one", () => {
     ["numeric(12,2)", f({ type: "string", parameters: src("NUMERIC", 12, 2) }), "Nullable(Decimal(12, 2))"],
     ["numeric(76,0)", f({ type: "string", parameters: src("NUMERIC", 76, 0) }), "Nullable(Decimal(76, 0))"],
     ["numeric (no precision, snapshot)", f({ type: "string", parameters: src("NUMERIC", 0) }), "Nullable(String)"],
-    ["numeric (no precision, streaming)", f({ type: "string", parameters: src("NUMERIC", 131089, 0) }), "Nullable(String)"],
+    [
+      "numeric (no precision, streaming)",
+      f({ type: "string", parameters: src("NUMERIC", 131089, 0) }),
+      "Nullable(String)",
+    ],
     ["numeric(100,2) beyond Decimal256", f({ type: "string", parameters: src("NUMERIC", 100, 2) }), "Nullable(String)"],
     ["money", f({ type: "string", parameters: src("MONEY") }), "Nullable(String)"],
     ["real", f({ type: "float", parameters: src("FLOAT4") }), "Nullable(Float32)"],
@@ -36,8 +47,16 @@ describe("Debezium schema → ClickHouse type, one by one", () => {
     ["json", f({ type: "string", name: "io.debezium.data.Json" }), "Nullable(String)"],
     ["bytea", f({ type: "string", parameters: src("BYTEA") }), "Nullable(String)"],
     ["enum", f({ type: "string", name: "io.debezium.data.Enum" }), "LowCardinality(Nullable(String))"],
-    ["int[] nullable", f({ type: "array", items: { type: "int32", optional: true } }), "Variant(Array(Nullable(Int32)))"],
-    ["text[] not null", f({ type: "array", optional: false, items: { type: "string", optional: false } }), "Array(String)"],
+    [
+      "int[] nullable",
+      f({ type: "array", items: { type: "int32", optional: true } }),
+      "Variant(Array(Nullable(Int32)))",
+    ],
+    [
+      "text[] not null",
+      f({ type: "array", optional: false, items: { type: "string", optional: false } }),
+      "Array(String)",
+    ],
     ["struct", f({ type: "struct", fields: [] }), "Nullable(String)"],
   ];
   test.each(cases)("%s", (_name, schema, sql) => {
@@ -50,7 +69,9 @@ describe("Debezium schema → ClickHouse type, one by one", () => {
   });
 
   test("binary decimals are refused with the setting to change", () => {
-    expect(() => columnType(f({ type: "bytes", name: "org.apache.kafka.connect.data.Decimal" }))).toThrow(/decimal.handling.mode=string/);
+    expect(() => columnType(f({ type: "bytes", name: "org.apache.kafka.connect.data.Decimal" }))).toThrow(
+      /decimal.handling.mode=string/,
+    );
   });
 });
 
@@ -78,12 +99,22 @@ describe("value conversion", () => {
     expect(() => conv(f({ type: "int32", name: "io.debezium.time.Date" }), -25568)).toThrow(/range/);
     expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTime" }), 45296789012)).toBe("12:34:56.789012");
     expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTime" }), 86_400_000_000)).toBe("24:00:00.000000");
-    expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTimestamp" }), 1704164645123456)).toBe("2024-01-02 03:04:05.123456");
+    expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTimestamp" }), 1704164645123456)).toBe(
+      "2024-01-02 03:04:05.123456",
+    );
     expect(conv(f({ type: "int64", name: "io.debezium.time.MicroTimestamp" }), -1)).toBe("1969-12-31 23:59:59.999999");
-    expect(conv(f({ type: "int64", name: "io.debezium.time.Timestamp" }), 1704164645123)).toBe("2024-01-02 03:04:05.123");
-    expect(conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05.120001Z")).toBe("2024-01-02 01:04:05.120001");
-    expect(conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05Z")).toBe("2024-01-02 01:04:05.000000");
-    expect(() => conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05+02:00")).toThrow(ConversionError);
+    expect(conv(f({ type: "int64", name: "io.debezium.time.Timestamp" }), 1704164645123)).toBe(
+      "2024-01-02 03:04:05.123",
+    );
+    expect(conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05.120001Z")).toBe(
+      "2024-01-02 01:04:05.120001",
+    );
+    expect(conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05Z")).toBe(
+      "2024-01-02 01:04:05.000000",
+    );
+    expect(() =>
+      conv(f({ type: "string", name: "io.debezium.time.ZonedTimestamp" }), "2024-01-02T01:04:05+02:00"),
+    ).toThrow(ConversionError);
     expect(formatEpoch(0n, 9)).toBe("1970-01-01 00:00:00.000000000");
   });
   test("interval keeps Postgres' ISO 8601 form", () => {
@@ -99,17 +130,25 @@ describe("value conversion", () => {
     expect(() => conv(b, "xyz")).toThrow(ConversionError);
   });
   test("uuid, bool, arrays with NULL items, struct as JSON", () => {
-    expect(conv(f({ type: "string", name: "io.debezium.data.Uuid" }), "F7897E09-DEF1-47C6-A0D6-4805237E9CB8")).toBe("f7897e09-def1-47c6-a0d6-4805237e9cb8");
+    expect(conv(f({ type: "string", name: "io.debezium.data.Uuid" }), "F7897E09-DEF1-47C6-A0D6-4805237E9CB8")).toBe(
+      "f7897e09-def1-47c6-a0d6-4805237e9cb8",
+    );
     expect(() => conv(f({ type: "string", name: "io.debezium.data.Uuid" }), "nope")).toThrow(ConversionError);
     expect(conv(f({ type: "boolean" }), false)).toBe(false);
     expect(conv(f({ type: "array", items: { type: "int32", optional: true } }), [1, null, 3])).toEqual([1, null, 3]);
-    expect(() => conv(f({ type: "array", items: { type: "int32", optional: false } }), [null])).toThrow(ConversionError);
+    expect(() => conv(f({ type: "array", items: { type: "int32", optional: false } }), [null])).toThrow(
+      ConversionError,
+    );
     expect(conv(f({ type: "struct" }), { a: 1 })).toBe('{"a":1}');
   });
   test("unchanged TOAST placeholders become UNAVAILABLE (text, json, bytea hex, arrays)", () => {
     expect(conv(f({ type: "string" }), TOAST_PLACEHOLDER)).toBe(UNAVAILABLE);
     expect(conv(f({ type: "string", name: "io.debezium.data.Json" }), TOAST_PLACEHOLDER)).toBe(UNAVAILABLE);
-    expect(conv(f({ type: "string", parameters: src("BYTEA") }), Buffer.from(TOAST_PLACEHOLDER).toString("hex"))).toBe(UNAVAILABLE);
-    expect(conv(f({ type: "array", items: { type: "string", optional: true } }), [TOAST_PLACEHOLDER])).toBe(UNAVAILABLE);
+    expect(conv(f({ type: "string", parameters: src("BYTEA") }), Buffer.from(TOAST_PLACEHOLDER).toString("hex"))).toBe(
+      UNAVAILABLE,
+    );
+    expect(conv(f({ type: "array", items: { type: "string", optional: true } }), [TOAST_PLACEHOLDER])).toBe(
+      UNAVAILABLE,
+    );
   });
 });

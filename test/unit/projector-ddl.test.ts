@@ -10,11 +10,26 @@ const shape = tableShape(
     fields: [
       { type: "string", optional: false, name: "io.debezium.data.Uuid", field: "order_id" },
       { type: "int32", optional: false, field: "line_no" },
-      { type: "string", optional: false, field: "unit_price", parameters: { "__debezium.source.column.type": "NUMERIC", "__debezium.source.column.length": "12", "__debezium.source.column.scale": "2" } },
+      {
+        type: "string",
+        optional: false,
+        field: "unit_price",
+        parameters: {
+          "__debezium.source.column.type": "NUMERIC",
+          "__debezium.source.column.length": "12",
+          "__debezium.source.column.scale": "2",
+        },
+      },
       { type: "string", optional: true, field: "note" },
     ],
   },
-  { type: "struct", fields: [{ type: "string", field: "order_id" }, { type: "int32", field: "line_no" }] },
+  {
+    type: "struct",
+    fields: [
+      { type: "string", field: "order_id" },
+      { type: "int32", field: "line_no" },
+    ],
+  },
 );
 
 describe("DDL text", () => {
@@ -51,7 +66,9 @@ describe("DDL text", () => {
   });
   test("truncate writes version-aware delete markers with typed parameters", () => {
     const sql = truncateMarkersSql({ database: "sidecar" }, shape);
-    expect(sql).toContain("INSERT INTO `sidecar`.`shop__order_lines` (`order_id`, `line_no`, _version, _deleted, _commit_ts, _lsn)");
+    expect(sql).toContain(
+      "INSERT INTO `sidecar`.`shop__order_lines` (`order_id`, `line_no`, _version, _deleted, _commit_ts, _lsn)",
+    );
     expect(sql).toContain("FINAL WHERE _version < {lsn:UInt64}");
     expect(sql).not.toMatch(/\d{5,}/);
   });

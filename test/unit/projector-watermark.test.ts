@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { WatermarkTracker, partitionKey } from "../../src/projector/watermark.js";
-import { type BuiltRow, foldRow } from "../../src/projector/rows.js";
 import { UNAVAILABLE } from "../../src/cdc/types.js";
+import { type BuiltRow, foldRow } from "../../src/projector/rows.js";
+import { partitionKey, WatermarkTracker } from "../../src/projector/watermark.js";
 
 const A = partitionKey("p.s.a", 0);
 const B = partitionKey("p.s.b", 0);
@@ -20,7 +20,13 @@ describe("consistency watermark", () => {
     const l = w.snapshotLsn();
     expect(l).toEqual({ lsn: 500n, commitTsUs: 1000n });
     // High watermarks fetched after L: B has 2 more events we have not applied yet.
-    w.addCandidate(l as never, new Map([[A, 10n], [B, 5n]]));
+    w.addCandidate(
+      l as never,
+      new Map([
+        [A, 10n],
+        [B, 5n],
+      ]),
+    );
     expect(w.evaluate()).toBeUndefined();
     w.recordApplied(B, 5n, 450n, 900n); // older lsn on another topic: L stays 500
     expect(w.evaluate(1234)).toEqual({ lsn: 500n, commitTsUs: 1000n, publishedAt: 1234 });
@@ -29,10 +35,22 @@ describe("consistency watermark", () => {
   test("a partition never consumed holds the watermark back; empty partitions do not", () => {
     const w = new WatermarkTracker();
     w.recordApplied(A, 1n, 10n, 1n);
-    w.addCandidate(w.snapshotLsn() as never, new Map([[A, 1n], [B, 0n]]));
+    w.addCandidate(
+      w.snapshotLsn() as never,
+      new Map([
+        [A, 1n],
+        [B, 0n],
+      ]),
+    );
     expect(w.evaluate()?.lsn).toBe(10n);
     w.recordApplied(A, 2n, 20n, 2n);
-    w.addCandidate(w.snapshotLsn() as never, new Map([[A, 2n], [partitionKey("p.s.new", 0), 1n]]));
+    w.addCandidate(
+      w.snapshotLsn() as never,
+      new Map([
+        [A, 2n],
+        [partitionKey("p.s.new", 0), 1n],
+      ]),
+    );
     expect(w.evaluate()?.lsn).toBe(10n);
     w.recordApplied(partitionKey("p.s.new", 0), 1n, 15n, 1n);
     expect(w.evaluate()?.lsn).toBe(20n);
@@ -55,13 +73,24 @@ describe("consistency watermark", () => {
     const w = new WatermarkTracker();
     w.seedApplied(B, 7n);
     w.recordApplied(A, 1n, 5n, 1n);
-    w.addCandidate(w.snapshotLsn() as never, new Map([[A, 1n], [B, 7n]]));
+    w.addCandidate(
+      w.snapshotLsn() as never,
+      new Map([
+        [A, 1n],
+        [B, 7n],
+      ]),
+    );
     expect(w.evaluate()?.lsn).toBe(5n);
   });
 });
 
 describe("folding rows within a batch", () => {
-  const row = (lsn: bigint, values: Record<string, unknown>, unavailable: string[] = [], deleted = false): BuiltRow => ({
+  const row = (
+    lsn: bigint,
+    values: Record<string, unknown>,
+    unavailable: string[] = [],
+    deleted = false,
+  ): BuiltRow => ({
     values,
     unavailable,
     keyId: "[1]",
