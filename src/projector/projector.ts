@@ -5,7 +5,7 @@ import { EnvelopeError } from "../cdc/envelope.js";
 import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
 import { type ClickHouse, openClickHouse } from "../clickhouse/client.js";
-import { HEARTBEAT_TABLE } from "../connect/apply.js";
+import { isInternalTable } from "../cdc/internal.js";
 import type { Config } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger, type Logger } from "../shared/logger.js";
@@ -95,7 +95,6 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER },
     log,
   );
-  const [hbSchema, hbTable] = HEARTBEAT_TABLE.split(".") as [string, string];
 
   let stopping = false;
   let isReady = false;
@@ -314,7 +313,8 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         maxLsn = ev.lsn;
         maxTs = ev.commitTsUs;
       }
-      if (ev.schema === hbSchema && ev.table === hbTable) continue; // heartbeats only move the watermark
+      // The sidecar's own tables (heartbeats, Debezium signals) only move the watermark.
+      if (isInternalTable(ev.schema, ev.table)) continue;
       try {
         if (ev.op === "m") continue; // logical decoding messages carry no row
         if (ev.op === "t") {
