@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Admin } from "kafkajs";
+import type { ClickHouse } from "../clickhouse/client.js";
 import { ConnectClient } from "../connect/connect-client.js";
 import type { Config } from "../shared/config.js";
 import type { PgPool } from "../shared/postgres.js";
+import { createProjectedTables, openProjectionClickHouse } from "./clickhouse-tables.js";
 import { attachConnectorConfig, incrementalSnapshotSignal, removeConnector } from "./connector.js";
 import { type PreflightReport, formatReport, preflight, tablesOfSchema } from "./preflight.js";
 import { formatProgressLine, isSnapshotDone, measureProgress, rowTotals, type TableProgress } from "./progress.js";
@@ -22,6 +24,11 @@ export interface AttachDeps {
   connect: ConnectClient;
   config: Config;
   io: AttachIO;
+  /**
+   * The projection's ClickHouse, to create the attached tables from the Postgres catalog.
+   * Absent: opened from CLICKHOUSE_URL if possible (a server, or a chDB directory no process holds).
+   */
+  clickhouse?: ClickHouse;
 }
 
 export interface AttachRequest {
@@ -42,8 +49,12 @@ export class AttachError extends Error {}
 async function selectTables(pool: PgPool, req: AttachRequest): Promise<TableRef[]> {
   if (req.tables?.length) return req.tables;
   if (req.schema) {
-    const found = await tablesOfSchema(pool, req.schema);
-    if (!found.length) throw new AttachError(`schema ${req.schema} has no tables (or does not exist)`);
+    const found: TableRef[] = [];
+    for (const schema of req.schema.split(",").map((s) => s.trim()).filter(Boolean)) {
+      const tables = await tablesOfSchema(pool, schema);
+      if (!tables.length) throw new AttachError(`schema ${schema} has no tables (or does not exist)`);
+      found.push(...tables);
+    }
     return found;
   }
   throw new AttachError("name the tables to attach: --tables schema.a,schema.b or --schema name");
@@ -90,10 +101,33 @@ export async function attach(deps: AttachDeps, req: AttachRequest): Promise<Pref
   await ensureHelperTables(deps.pool);
   const pub = await ensurePublication(deps.pool, names.publication, tables);
   deps.io.out(`publication ${names.publication} ${pub} for ${tables.length} table(s)`);
+  await createTables(deps, tables);
   const totals = await rowTotals(deps.pool, tables);
   await registerConnector(deps, req.name, tables);
   if (req.wait !== false) await followSnapshot(deps, totals, req.stallMs);
   return report;
+}
+
+/** ClickHouse tables from the Postgres catalog, before any event (see createProjectedTables). */
+async function createTables(deps: AttachDeps, tables: TableRef[]) {
+  const ch = deps.clickhouse ?? (await openProjectionClickHouse(deps.config));
+  if (!ch) {
+    deps.io.out(
+      "ClickHouse tables: the embedded ClickHouse directory is held by the running sidecar, so the projector creates each table from the first event of its topic (an empty table appears with its first row)",
+    );
+    return;
+  }
+  try {
+    const { created, keyless } = await createProjectedTables(deps.pool, ch, deps.config, tables);
+    deps.io.out(`ClickHouse tables from the Postgres catalog: ${created.join(", ") || "(none)"}`);
+    if (keyless.length) {
+      deps.io.out(
+        `not projected (no primary key; their changes are captured on Kafka and dead-lettered by the projector): ${keyless.join(", ")}`,
+      );
+    }
+  } finally {
+    if (!deps.clickhouse) await ch.close();
+  }
 }
 
 async function registerConnector(deps: AttachDeps, name: string, tables: TableRef[]) {
@@ -128,6 +162,7 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
   if (!tables.length) return;
   const all = [...current, ...tables];
   await ensurePublication(deps.pool, names.publication, all);
+  await createTables(deps, tables);
   await registerConnector(deps, req.name, all);
   const signal = incrementalSnapshotSignal(tables);
   await deps.pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [

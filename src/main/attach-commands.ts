@@ -70,7 +70,7 @@ export function registerAttachCommands(program: Command) {
     .description("capture tables of an existing Postgres database: preflight, publication, connector, snapshot with progress")
     .option("--database-url <url>", "the database to attach (default DATABASE_URL)")
     .option("--tables <list>", "schema.table,schema.table")
-    .option("--schema <name>", "every table of this schema")
+    .option("--schema <names>", "every table of these schemas (comma separated)")
     .option("--name <name>", "name of this attachment (connector attach_<name>, slot and publication sidecar_attach_<name>)", "legacy")
     .option("--keyless <choice>", "tables without primary key or replica identity: full (REPLICA IDENTITY FULL) or skip")
     .option("--add <list>", "add these tables to an existing attachment (incremental snapshot, no restart)")
