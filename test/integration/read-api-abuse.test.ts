@@ -327,6 +327,22 @@ describe("read API abuse on a real ClickHouse", () => {
   test("dashboard parameters: payloads and huge ranges are 400, defaults work", async () => {
     const ok = await get("/api/dashboard/revenue?from=2024-03-01T00:00:00Z&to=2024-04-01T00:00:00Z&granularity=week");
     expect(ok.status).toBe(200);
+    // The fixture's numbers: non-cancelled current orders, per ISO week (Monday) of their placed_at.
+    const weeks = new Map<string, { revenue: number; orders: number }>();
+    ids.forEach((_, i) => {
+      if (i === 2) return; // deleted
+      const status = i === 1 ? "paid" : ["placed", "paid", "shipped", "cancelled"][i % 4];
+      if (status === "cancelled") return;
+      const day = i === 1 ? 2 : (i % 28) + 1;
+      const d = new Date(Date.UTC(2024, 2, day));
+      const monday = new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * 86_400_000).toISOString().replace(".000Z", "Z");
+      const w = weeks.get(monday) ?? { revenue: 0, orders: 0 };
+      weeks.set(monday, {
+        revenue: Math.round((w.revenue + (i === 1 ? 999.99 : (i + 1) * 10 + 0.25)) * 100) / 100,
+        orders: w.orders + 1,
+      });
+    });
+    expect(ok.json().data).toEqual([...weeks.entries()].sort().map(([bucket, v]) => ({ bucket, ...v })));
     for (const p of PAYLOADS) {
       for (const path of [
         `/api/dashboard/revenue?from=${encodeURIComponent(p)}`,

@@ -10,7 +10,9 @@ import {
   type DomainTables,
   dashboardSchemas,
   lowStockSql,
+  type MoneyExpr,
   money,
+  moneyExprFor,
   ordersByStatusSql,
   resolveRange,
   revenueSql,
@@ -48,10 +50,15 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
   const { database, tables, run } = deps;
   const s = dashboardSchemas(deps.limits);
 
-  /** The domain tables must exist before a dashboard query can run. */
-  async function ensureTables(...names: string[]): Promise<void> {
+  /**
+   * The domain tables must exist before a dashboard query can run; answers the money expression
+   * for their columns (a cast only where the projection did not make a Decimal).
+   */
+  async function ensureTables(...names: string[]): Promise<MoneyExpr> {
+    const decimals = new Set<string>();
     for (const n of names) {
-      if (!(await deps.catalog.table(n))) {
+      const t = await deps.catalog.table(n);
+      if (!t) {
         throw new ApiError({
           status: 503,
           title: "Projection Not Ready",
@@ -59,7 +66,9 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
           headers: { "Retry-After": "2" },
         });
       }
+      for (const c of t.columns) if (c.scalar.family === "decimal") decimals.add(c.name);
     }
+    return moneyExprFor(decimals);
   }
   const rangeOut = (r: { from: Date; to: Date }) => ({ from: r.from.toISOString(), to: r.to.toISOString() });
 
@@ -78,9 +87,16 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
     }),
     async (c) => {
       const q = c.req.valid("query");
-      await ensureTables(tables.orders);
+      const moneyExpr = await ensureTables(tables.orders);
       const r = resolveRange(q.from, q.to);
-      const { sql, params } = revenueSql(database, tables, r, q.granularity, q.statuses ?? DEFAULT_REVENUE_STATUSES);
+      const { sql, params } = revenueSql(
+        database,
+        tables,
+        r,
+        q.granularity,
+        q.statuses ?? DEFAULT_REVENUE_STATUSES,
+        moneyExpr,
+      );
       const rows = await run<{ bucket: string; revenue: unknown; orders: unknown }>(sql, params);
       const data = rows.map((x) => ({ bucket: x.bucket, revenue: money(x.revenue), orders: count(x.orders) }));
       return c.json({ data, range: rangeOut(r), granularity: q.granularity, freshness: c.get("freshness") }, 200);
@@ -102,9 +118,9 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
     }),
     async (c) => {
       const q = c.req.valid("query");
-      await ensureTables(tables.orders);
+      const moneyExpr = await ensureTables(tables.orders);
       const r = resolveRange(q.from, q.to);
-      const { sql, params } = ordersByStatusSql(database, tables, r);
+      const { sql, params } = ordersByStatusSql(database, tables, r, moneyExpr);
       const rows = await run<{ status: string; orders: unknown; revenue: unknown }>(sql, params);
       const data = rows.map((x) => ({ status: x.status, orders: count(x.orders), revenue: money(x.revenue) }));
       return c.json({ data, range: rangeOut(r), freshness: c.get("freshness") }, 200);
@@ -134,7 +150,7 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
     }),
     async (c) => {
       const q = c.req.valid("query");
-      await ensureTables(tables.orders, tables.orderLines, tables.products);
+      const moneyExpr = await ensureTables(tables.orders, tables.orderLines, tables.products);
       const r = resolveRange(q.from, q.to);
       const { sql, params } = topProductsSql(
         database,
@@ -143,6 +159,7 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
         q.statuses ?? DEFAULT_REVENUE_STATUSES,
         q.by,
         q.limit,
+        moneyExpr,
       );
       const rows = await run<{ productId: string; sku: string; name: string; units: unknown; revenue: unknown }>(
         sql,
@@ -174,9 +191,15 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
     }),
     async (c) => {
       const q = c.req.valid("query");
-      await ensureTables(tables.orders);
+      const moneyExpr = await ensureTables(tables.orders);
       const r = resolveRange(q.from, q.to);
-      const { sql, params } = averageOrderValueSql(database, tables, r, q.statuses ?? DEFAULT_REVENUE_STATUSES);
+      const { sql, params } = averageOrderValueSql(
+        database,
+        tables,
+        r,
+        q.statuses ?? DEFAULT_REVENUE_STATUSES,
+        moneyExpr,
+      );
       const [row] = await run<{ orders: unknown; revenue: unknown }>(sql, params);
       const orders = row ? count(row.orders) : 0;
       const revenue = row ? money(row.revenue) : 0;
@@ -232,8 +255,8 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
     }),
     async (c) => {
       const q = c.req.valid("query");
-      await ensureTables(tables.products);
-      const { sql, params } = lowStockSql(database, tables, q.threshold, q.limit);
+      const moneyExpr = await ensureTables(tables.products);
+      const { sql, params } = lowStockSql(database, tables, q.threshold, q.limit, moneyExpr);
       const rows = await run<{ productId: string; sku: string; name: string; stock: unknown; price: unknown }>(
         sql,
         params,
