@@ -328,8 +328,13 @@ export async function startReadApi(config: Config, deps: StartReadApiDeps = {}):
     limits: readLimitsFromConfig(config),
     token: config.READ_API_TOKEN,
     corsOrigins: config.CORS_ORIGINS,
-    // A separate read URL is the read-only user (its profile pins readonly); embedded or shared: enforce per query.
-    enforceReadonly: !(config.CLICKHOUSE_READ_URL && parseClickHouseUrl(config.CLICKHOUSE_READ_URL).kind === "http"),
+    // Only the read-only server user of CLICKHOUSE_READ_URL has readonly pinned by its profile (and may not
+    // change it); any other client (embedded, or the projector's shared one) gets readonly = 2 per query.
+    enforceReadonly: !(
+      ownClient &&
+      config.CLICKHOUSE_READ_URL &&
+      parseClickHouseUrl(config.CLICKHOUSE_READ_URL).kind === "http"
+    ),
     domainTables: deps.domainTables,
     registry: deps.registry,
   });
