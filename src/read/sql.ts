@@ -268,6 +268,10 @@ export function buildSelect(database: string, table: TableInfo, req: SelectReque
       const c = column(table, o.column, "order");
       if (!c.scalar.bindType)
         throw badRequest([{ field: "after", reason: "cursor over a column that cannot be compared" }]);
+      if (c.scalar.nullable)
+        throw badRequest([
+          { field: "after", reason: `keyset paging cannot order by the nullable column ${c.name}; page with offset` },
+        ]);
       const checked = checkValue(c.scalar, values[i] ?? "");
       if (!checked.ok) throw badRequest([{ field: "after", reason: "is not a cursor this API returned" }]);
       return params.bind(c.scalar.bindType, checked.value);

@@ -208,7 +208,12 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
       const page = more ? rows.slice(0, q.limit) : rows;
       const last = page[page.length - 1];
       const keyNames = built.keyOrder.map((_, i) => `${built.keyAlias}${i}`);
-      const nextCursor = more && last && keyNames.length ? encodeCursor(keyNames.map((k) => String(last[k]))) : null;
+      // No cursor when a key value is NULL (keyset paging over nullable columns is refused; offset works).
+      const keyValues = last ? keyNames.map((k) => last[k]) : [];
+      const nextCursor =
+        more && keyValues.length && keyValues.every((v) => typeof v === "string")
+          ? encodeCursor(keyValues as string[])
+          : null;
       const data = page.map((r) => Object.fromEntries(built.columns.map((col) => [col, r[col]])));
       return c.json({ data, columns: built.columns, nextCursor, freshness: c.get("freshness") }, 200);
     },

@@ -190,6 +190,11 @@ describe("buildSelect", () => {
     expect(
       fieldErrors(() => buildSelect("sidecar", orders, { ...base, offset: 5, after: cursor }, 100))[0]?.field,
     ).toBe("after");
+    const nullable = encodeCursor(["x", "6f1c2e1a-8a52-4d9e-9a57-2f2f4b0f3c11"]);
+    expect(
+      fieldErrors(() => buildSelect("sidecar", orders, { ...base, order: parseOrder("note"), after: nullable }, 100))[0]
+        ?.reason,
+    ).toMatch(/nullable/);
   });
 });
 
