@@ -56,6 +56,7 @@ export function readApp(
   freshness: FreshnessSource,
   token: string,
   limits: Partial<ReadAppLimits> = {},
+  corsOrigins: string[] = [],
 ) {
   return createReadApp({
     clickhouse: ch,
@@ -66,5 +67,6 @@ export function readApp(
     token,
     registry: new Registry(),
     catalogTtlMs: 0,
+    corsOrigins,
   });
 }

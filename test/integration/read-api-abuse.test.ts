@@ -390,6 +390,33 @@ describe("read API abuse on a real ClickHouse", () => {
     expect((await get("/metrics", {})).text).toMatch(/sidecar_read_http_requests_total/);
   });
 
+  test("CORS: only configured origins, GET only, the consistency headers allowed", async () => {
+    const open = readApp(
+      ch,
+      DB,
+      memoryFreshness(() => watermark),
+      TOKEN,
+      {},
+      ["https://dash.example"],
+    );
+    const preflight = await open.request("/api/tables", {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://dash.example",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization, x-consistency-token",
+      },
+    });
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://dash.example");
+    expect(preflight.headers.get("access-control-allow-methods")).toMatch(/GET/);
+    expect(preflight.headers.get("access-control-allow-methods")).not.toMatch(/POST|DELETE/);
+    expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toMatch(/x-consistency-token/);
+    const other = await open.request("/api/tables", { headers: { ...auth, origin: "https://evil.example" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const off = await app.request("/api/tables", { headers: { ...auth, origin: "https://dash.example" } });
+    expect(off.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
   test("consistency token: waits for the watermark, else 503 + Retry-After; malformed is 400", async () => {
     const behind = await get("/api/tables", { ...auth, "X-Consistency-Token": "0/1001" });
     expect(behind.status).toBe(503);
