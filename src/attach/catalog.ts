@@ -132,13 +132,7 @@ export function debeziumField(c: CatalogColumn, opts: { key: boolean }): Connect
   return { ...base, field: c.name, optional: opts.key ? false : !c.notNull, parameters: params };
 }
 
-function scalarSchema(
-  type: string,
-  kind: string,
-  typmod: number,
-  elemType?: string,
-  elemKind?: string,
-): ConnectSchema {
+function scalarSchema(type: string, kind: string, typmod: number, elemType?: string, elemKind?: string): ConnectSchema {
   if (kind === "e") return { type: "string", name: "io.debezium.data.Enum" };
   if (elemType) {
     // Debezium: SchemaBuilder.array(<element schema>.optional())

@@ -125,6 +125,42 @@ export function registerAttachCommands(program: Command) {
     });
 
   program
+    .command("verify")
+    .description("compare every attached table in Postgres and ClickHouse (row counts, checksums, differing keys); exit 1 when they differ")
+    .option("--database-url <url>", "the attached database (default DATABASE_URL)")
+    .option("--name <name>", "attachment name", "legacy")
+    .option("--tables <list>", "only these attached tables (schema.table,…)")
+    .option("--via <source>", "how to read ClickHouse: auto | clickhouse | read-api (READ_API_URL)", "auto")
+    .option("--examples <n>", "differences shown per table", "10")
+    .option("--wait <seconds>", "wait at most this long for the projection to reach the source's current LSN", "60")
+    .action(async (opts) => {
+      if (!["auto", "clickhouse", "read-api"].includes(opts.via)) throw new Error(`--via takes auto, clickhouse or read-api, not "${opts.via}"`);
+      const config = configFor(opts);
+      const { verifyAttachment, formatVerifyReport } = await import("../attach/verify.js");
+      const { openProjectionClickHouse } = await import("../attach/clickhouse-tables.js");
+      const ch = opts.via === "read-api" ? undefined : await openProjectionClickHouse(config);
+      if (opts.via === "clickhouse" && !ch) throw new Error("cannot open the embedded ClickHouse (the running sidecar holds it): use --via read-api");
+      const reader = ch
+        ? ({ kind: "clickhouse", client: ch, database: config.CLICKHOUSE_DATABASE } as const)
+        : ({ kind: "read-api", url: config.READ_API_URL, token: config.READ_API_TOKEN || undefined } as const);
+      const pool = createPgPool(config.DATABASE_URL, { max: 2, applicationName: "cqrs-sidecar-verify" });
+      try {
+        console.log(`reading ClickHouse ${reader.kind === "clickhouse" ? "directly" : `through the read API at ${config.READ_API_URL}`}`);
+        const report = await verifyAttachment(pool, reader, opts.name, {
+          tables: opts.tables ? parseTableList(opts.tables) : undefined,
+          examples: Number(opts.examples),
+          waitMs: Number(opts.wait) * 1000,
+          chunkRows: reader.kind === "read-api" ? 5_000 : 10_000,
+        });
+        console.log(formatVerifyReport(report));
+        if (!report.ok) process.exitCode = 1;
+      } finally {
+        await pool.end();
+        await ch?.close();
+      }
+    });
+
+  program
     .command("status")
     .description("an attachment's connector, slot lag (bytes of WAL held on the source) and per-table progress")
     .option("--database-url <url>", "the attached database (default DATABASE_URL)")

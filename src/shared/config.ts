@@ -40,6 +40,8 @@ export const configSchema = z.object({
   CAPTURE_TABLES: csv.default(["shop.customers", "shop.products", "shop.orders", "shop.order_lines"]),
   /** Consumer group of the projector. */
   PROJECTOR_GROUP: z.string().min(1).default("cqrs-sidecar-projector"),
+  /** Kafka Connect's offset.storage.topic: the projector follows Debezium's committed source position there. */
+  CONNECT_OFFSETS_TOPIC: z.string().min(1).default("_connect_offsets"),
   /** Dead-letter topic for messages the projector cannot use. */
   DLQ_TOPIC: z.string().min(1).default("sidecar.dlq"),
   /** Topics the projector consumes, comma separated; empty: every `<TOPIC_PREFIX>.<schema>.<table>` topic (re-listed every 10 s). */
@@ -75,6 +77,8 @@ export const configSchema = z.object({
     .string()
     .regex(/^(https?:\/\/|chdb:)/, "must be http(s)://… for a server or chdb:PATH for embedded")
     .optional(),
+  /** The read API as admin commands (verify) reach it, when the embedded ClickHouse belongs to the running sidecar. */
+  READ_API_URL: z.string().url().default("http://127.0.0.1:3001"),
   /** Longest time a read carrying X-Consistency-Token waits for the projection to include it, in ms; then 503 + Retry-After. */
   READ_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Most rows one read API answer may hold (also the largest accepted `limit`). */

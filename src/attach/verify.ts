@@ -1,0 +1,615 @@
+import { createHash } from "node:crypto";
+import type { ColumnSpec } from "../cdc/table.js";
+import { normaliseInterval } from "../cdc/types.js";
+import { type ClickHouse, queryRows, quoteIdent as chq } from "../clickhouse/client.js";
+import { PROGRESS_TABLE, WATERMARK_ROW } from "../projector/ddl.js";
+import { formatLsn, parseLsn } from "../shared/lsn.js";
+import type { PgPool } from "../shared/postgres.js";
+import { type CatalogColumn, type CatalogTable, catalogShape, readCatalog } from "./catalog.js";
+import { publicationTables } from "./source-setup.js";
+import { type TableRef, attachNames, quoteIdent as pgq, quoteTable, tableName } from "./tables.js";
+
+/**
+ * verify: every attached table compared between Postgres and ClickHouse, row by row.
+ *
+ * Both sides are read in primary-key order, in keyset chunks (memory stays bounded whatever the
+ * table size), each value turned into one canonical text per column type, then merged by key:
+ * missing (in Postgres, not in ClickHouse), extra (the other way) and different rows are counted
+ * and the first examples kept. A per-table checksum (sha256 over the canonical rows in key order,
+ * primary key included) is computed for each side.
+ *
+ * Postgres is read in one REPEATABLE READ snapshot with every value as its text output (UTC,
+ * ISO dates, iso_8601 intervals, hex bytea), arrays as JSON arrays of element texts. ClickHouse is
+ * read `FINAL WHERE _deleted = 0` (64-bit integers and decimals as strings), either directly or
+ * through the read API's keyset endpoint when the embedded data directory belongs to the running
+ * sidecar. The canonical forms follow the projector's type mapping (src/cdc/types.ts).
+ *
+ * Order: ClickHouse orders by its sorting key natively, so Postgres orders the same way: text keys
+ * `COLLATE "C"` (bytes, like ClickHouse's String), enum keys by label, uuid keys by their second
+ * then first 8 bytes (ClickHouse's UUID order); numbers, dates and times natively.
+ */
+
+export type ValueKind =
+  | "int"
+  | "decimal"
+  | "float32"
+  | "float64"
+  | "bool"
+  | "date"
+  | "time"
+  | "timestamp"
+  | "uuid"
+  | "bytea"
+  | "interval"
+  | "text";
+
+export interface ColumnPlan {
+  name: string;
+  kind: ValueKind;
+  /** Array of `kind` elements. */
+  array: boolean;
+  catalog: CatalogColumn;
+  spec: ColumnSpec;
+}
+
+function scalarKind(type: string, typeKind: string | undefined): ValueKind {
+  if (typeKind === "e") return "text";
+  switch (type) {
+    case "int2":
+    case "int4":
+    case "int8":
+    case "oid":
+      return "int";
+    case "numeric":
+    case "money":
+      return "decimal";
+    case "float4":
+      return "float32";
+    case "float8":
+      return "float64";
+    case "bool":
+      return "bool";
+    case "date":
+      return "date";
+    case "time":
+      return "time";
+    case "timestamp":
+    case "timestamptz":
+      return "timestamp";
+    case "uuid":
+      return "uuid";
+    case "bytea":
+      return "bytea";
+    case "interval":
+      return "interval";
+    default:
+      return "text";
+  }
+}
+
+export function planColumn(c: CatalogColumn, spec: ColumnSpec): ColumnPlan {
+  const array = c.elemType !== undefined;
+  const kind = array ? scalarKind(c.elemType as string, c.elemKind) : scalarKind(c.baseType, c.baseKind);
+  return { name: c.name, kind, array, catalog: c, spec };
+}
+
+const pad6 = (frac: string | undefined) => (frac ?? "").padEnd(6, "0").slice(0, 6);
+
+/** Decimal text without insignificant zeros ("1.50" → "1.5", "-0.0" → "0"). */
+export function normDecimal(text: string): string {
+  let t = text.trim();
+  if (!/^[+-]?\d+(\.\d*)?$/.test(t)) return t; // NaN, Infinity
+  if (t.startsWith("+")) t = t.slice(1);
+  const neg = t.startsWith("-");
+  if (neg) t = t.slice(1);
+  let [int = "0", frac = ""] = t.split(".");
+  int = int.replace(/^0+(?=\d)/, "");
+  frac = frac.replace(/0+$/, "");
+  const out = frac ? `${int}.${frac}` : int;
+  return neg && out !== "0" ? `-${out}` : out;
+}
+
+/** 'YYYY-MM-DD HH:MM:SS.ffffff' from Postgres (UTC, ISO), to_json or ClickHouse text. */
+export function normTimestamp(text: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(?:Z|[+-]00(?::?00)?)?$/.exec(text);
+  if (!m) return text;
+  return `${m[1]} ${m[2]}.${pad6(m[3])}`;
+}
+
+export function normTime(text: string): string {
+  const m = /^(\d{2}:\d{2}:\d{2})(?:\.(\d+))?$/.exec(text);
+  return m ? `${m[1]}.${pad6(m[2])}` : text;
+}
+
+/** One value in its canonical text (null stays null), the same for either side. */
+export function canonical(kind: ValueKind, v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  const s = typeof v === "string" ? v : String(v);
+  switch (kind) {
+    case "int":
+      return /^-?\d+$/.test(s) ? BigInt(s).toString() : s;
+    case "decimal":
+      return normDecimal(s);
+    case "float32":
+      return String(Math.fround(Number(s)));
+    case "float64":
+      return String(Number(s));
+    case "bool":
+      return v === true || s === "t" || s === "true" ? "true" : "false";
+    case "date":
+      return s.slice(0, 10);
+    case "time":
+      return normTime(s);
+    case "timestamp":
+      return normTimestamp(s);
+    case "uuid":
+      return s.toLowerCase();
+    case "bytea":
+      return s.replace(/^\\x/, "").toLowerCase();
+    case "interval":
+      return normaliseInterval(s);
+    default:
+      return s;
+  }
+}
+
+function canonicalValue(col: ColumnPlan, v: unknown, side: "pg" | "ch"): string | null {
+  if (!col.array) return canonical(col.kind, v);
+  if (v === null || v === undefined) return null;
+  const list = side === "pg" ? (JSON.parse(String(v)) as unknown[]) : (v as unknown[]);
+  if (!Array.isArray(list)) return String(v);
+  return JSON.stringify(list.map((x) => canonical(col.kind, x)));
+}
+
+/** Key order as ClickHouse sorts (see the header comment). */
+export function compareKeys(kinds: ValueKind[], a: (string | null)[], b: (string | null)[]): number {
+  for (let i = 0; i < kinds.length; i++) {
+    const c = compareOne(kinds[i] as ValueKind, a[i] ?? "", b[i] ?? "");
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+function compareOne(kind: ValueKind, a: string, b: string): number {
+  switch (kind) {
+    case "int": {
+      const x = BigInt(a);
+      const y = BigInt(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    case "decimal":
+      return compareDecimal(a, b);
+    case "float32":
+    case "float64":
+      return Number(a) - Number(b);
+    case "uuid":
+      return Buffer.compare(Buffer.from(a.slice(19) + a.slice(0, 18)), Buffer.from(b.slice(19) + b.slice(0, 18)));
+    default:
+      return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  }
+}
+
+function compareDecimal(a: string, b: string): number {
+  const [ai = "0", af = ""] = a.split(".");
+  const [bi = "0", bf = ""] = b.split(".");
+  const scale = Math.max(af.length, bf.length);
+  const x = BigInt(ai + af.padEnd(scale, "0"));
+  const y = BigInt(bi + bf.padEnd(scale, "0"));
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+export interface CanonicalRow {
+  key: (string | null)[];
+  values: (string | null)[];
+}
+
+interface Page {
+  rows: Record<string, unknown>[];
+  done: boolean;
+}
+
+/** Postgres: SQL per column and per key part (order expression, cast of the cursor value). */
+function pgSelect(col: ColumnPlan): string {
+  const id = pgq(col.name);
+  if (col.array) {
+    return `CASE WHEN ${id} IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(x.v::text ORDER BY x.o), '[]'::json)::text FROM unnest(${id}) WITH ORDINALITY AS x(v, o)) END AS ${id}`;
+  }
+  if (col.catalog.baseType === "money") return `${id}::numeric::text AS ${id}`;
+  return id;
+}
+
+interface PgKeyPart {
+  expr: string;
+  param: (raw: string, n: number) => { sql: string; value: string };
+}
+
+function pgKeyParts(col: ColumnPlan): PgKeyPart[] {
+  const id = pgq(col.name);
+  const chBase = col.spec.type.baseSql;
+  if (col.kind === "uuid") {
+    return [
+      {
+        expr: `(substr(${id}::text, 20) COLLATE "C")`,
+        param: (raw, n) => ({ sql: `($${n}::text COLLATE "C")`, value: raw.slice(19) }),
+      },
+      {
+        expr: `(substr(${id}::text, 1, 18) COLLATE "C")`,
+        param: (raw, n) => ({ sql: `($${n}::text COLLATE "C")`, value: raw.slice(0, 18) }),
+      },
+    ];
+  }
+  if (col.kind === "text" && /String/.test(chBase)) {
+    return [
+      { expr: `(${id}::text COLLATE "C")`, param: (raw, n) => ({ sql: `($${n}::text COLLATE "C")`, value: raw }) },
+    ];
+  }
+  if (col.kind === "decimal" && chBase === "String") {
+    // numeric without precision is text in ClickHouse: ordered as text there.
+    return [
+      { expr: `(${id}::text COLLATE "C")`, param: (raw, n) => ({ sql: `($${n}::text COLLATE "C")`, value: raw }) },
+    ];
+  }
+  return [{ expr: id, param: (raw, n) => ({ sql: `$${n}::${col.catalog.formatted}`, value: raw }) }];
+}
+
+const RAW_TEXT = { getTypeParser: () => (v: string) => v };
+
+async function* pgRows(pool: PgPool, ref: TableRef, cols: ColumnPlan[], keys: ColumnPlan[], chunk: number) {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    for (const s of [
+      "SET LOCAL TimeZone = 'UTC'",
+      "SET LOCAL DateStyle = 'ISO, YMD'",
+      "SET LOCAL IntervalStyle = 'iso_8601'",
+      "SET LOCAL extra_float_digits = 1",
+      "SET LOCAL bytea_output = 'hex'",
+    ])
+      await client.query(s);
+    const parts = keys.flatMap((k) => pgKeyParts(k).map((p) => ({ key: k, ...p })));
+    const select = cols.map(pgSelect).join(", ");
+    const order = parts.map((p) => p.expr).join(", ");
+    let last: Record<string, unknown> | undefined;
+    for (;;) {
+      const values: string[] = [];
+      let where = "";
+      if (last) {
+        const bound = parts.map((p) => {
+          const b = p.param(String(last?.[p.key.name]), values.length + 1);
+          values.push(b.value);
+          return b.sql;
+        });
+        where = ` WHERE (${order}) > (${bound.join(", ")})`;
+      }
+      const { rows } = await client.query({
+        text: `SELECT ${select} FROM ${quoteTable(ref)}${where} ORDER BY ${order} LIMIT ${chunk}`,
+        values,
+        types: RAW_TEXT,
+      });
+      for (const r of rows) yield r as Record<string, unknown>;
+      if (rows.length < chunk) break;
+      last = rows[rows.length - 1];
+    }
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Where ClickHouse rows come from: the engine itself, or the read API's keyset endpoint. */
+export type ProjectionReader =
+  | { kind: "clickhouse"; client: ClickHouse; database: string }
+  | { kind: "read-api"; url: string; token?: string };
+
+const stripLowCardinality = (t: string) => t.replace(/^LowCardinality\((.*)\)$/, "$1");
+
+async function* chRows(
+  reader: ProjectionReader,
+  target: string,
+  cols: ColumnPlan[],
+  keys: ColumnPlan[],
+  chunk: number,
+) {
+  let fetchPage: (cursor: unknown) => Promise<Page & { cursor: unknown }>;
+  if (reader.kind === "clickhouse") {
+    const from = `${chq(reader.database)}.${chq(target)} FINAL`;
+    const select = cols.map((c) => chq(c.name)).join(", ");
+    const keyList = keys.map((k) => chq(k.name)).join(", ");
+    fetchPage = async (cursor) => {
+      const last = cursor as Record<string, unknown> | undefined;
+      const params: Record<string, unknown> = {};
+      let where = "`_deleted` = 0";
+      if (last) {
+        const bound = keys.map((k, i) => {
+          params[`k${i}`] = last[k.name];
+          return `{k${i}:${stripLowCardinality(k.spec.type.baseSql)}}`;
+        });
+        where += ` AND (${keyList}) > (${bound.join(", ")})`;
+      }
+      const rows = await queryRows<Record<string, unknown>>(
+        reader.client,
+        `SELECT ${select} FROM ${from} WHERE ${where} ORDER BY ${keyList} LIMIT ${chunk}`,
+        params,
+      );
+      return { rows, done: rows.length < chunk, cursor: rows[rows.length - 1] };
+    };
+  } else {
+    fetchPage = async (cursor) => {
+      const qs = new URLSearchParams({
+        columns: cols.map((c) => c.name).join(","),
+        order: keys.map((k) => k.name).join(","),
+        limit: String(chunk),
+      });
+      if (cursor) qs.set("after", String(cursor));
+      const body = await readApiGet(reader, `/api/tables/${encodeURIComponent(target)}/rows?${qs}`);
+      const page = body as { data: Record<string, unknown>[]; nextCursor: string | null };
+      return { rows: page.data, done: !page.nextCursor, cursor: page.nextCursor };
+    };
+  }
+  let cursor: unknown;
+  for (;;) {
+    const page = await fetchPage(cursor);
+    for (const r of page.rows) yield r;
+    if (page.done || page.rows.length === 0) break;
+    cursor = page.cursor;
+  }
+}
+
+async function readApiGet(
+  reader: Extract<ProjectionReader, { kind: "read-api" }>,
+  path: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 60_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${reader.url.replace(/\/$/, "")}${path}`, {
+      headers: { ...(reader.token ? { authorization: `Bearer ${reader.token}` } : {}), ...headers },
+    });
+    if (res.ok) return res.json();
+    const text = await res.text();
+    if (res.status === 503 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    throw new Error(`read API ${path.split("?")[0]}: ${res.status} ${text.slice(0, 300)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Comparing
+
+export interface Difference {
+  kind: "missing" | "extra" | "different";
+  key: Record<string, string | null>;
+  /** Columns whose values differ (different only). */
+  columns?: string[];
+  postgres?: Record<string, string | null>;
+  clickhouse?: Record<string, string | null>;
+}
+
+export interface TableVerification {
+  table: string;
+  target: string;
+  postgresRows: number;
+  clickhouseRows: number;
+  postgresChecksum: string;
+  clickhouseChecksum: string;
+  missing: number;
+  extra: number;
+  different: number;
+  examples: Difference[];
+  /** Set when the table could not be compared (no primary key, no ClickHouse table, …). */
+  problem?: string;
+  ok: boolean;
+}
+
+export interface VerifyReport {
+  tables: TableVerification[];
+  ok: boolean;
+  /** The source LSN the projection was awaited to (every change up to it is in ClickHouse), if reached. */
+  waitedForLsn?: string;
+  projectionBehind?: boolean;
+}
+
+export interface VerifyOptions {
+  /** Rows per keyset chunk (default 10,000; the read API's READ_MAX_ROWS caps it there). */
+  chunkRows?: number;
+  /** Differences kept per table (default 10). */
+  examples?: number;
+  /** Wait for the projection to reach the source's current LSN first, at most this long (default 60 s; 0: no wait). */
+  waitMs?: number;
+}
+
+export async function verifyTable(
+  pool: PgPool,
+  reader: ProjectionReader,
+  ref: TableRef,
+  opts: VerifyOptions = {},
+): Promise<TableVerification> {
+  const chunk = opts.chunkRows ?? 10_000;
+  const maxExamples = opts.examples ?? 10;
+  const cat: CatalogTable = await readCatalog(pool, ref);
+  const base: TableVerification = {
+    table: tableName(ref),
+    target: "",
+    postgresRows: 0,
+    clickhouseRows: 0,
+    postgresChecksum: "",
+    clickhouseChecksum: "",
+    missing: 0,
+    extra: 0,
+    different: 0,
+    examples: [],
+    ok: false,
+  };
+  if (cat.primaryKey.length === 0) {
+    return { ...base, problem: "no primary key: not projected (attach with --keyless skip to leave it out)" };
+  }
+  const shape = catalogShape(cat);
+  base.target = shape.target;
+  const cols = cat.columns.map((c) => planColumn(c, shape.columns.find((s) => s.name === c.name) as ColumnSpec));
+  const keys = cat.primaryKey.map((k) => cols.find((c) => c.name === k) as ColumnPlan);
+  const keyKinds = keys.map((k) => k.kind);
+  const keyIdx = keys.map((k) => cols.indexOf(k));
+
+  const toCanon = (r: Record<string, unknown>, side: "pg" | "ch"): CanonicalRow => {
+    const values = cols.map((c) => canonicalValue(c, r[c.name], side));
+    return { values, key: keyIdx.map((i) => values[i] ?? null) };
+  };
+  const named = (row: CanonicalRow, which: number[] = cols.map((_, i) => i)) =>
+    Object.fromEntries(which.map((i) => [cols[i]?.name as string, row.values[i] ?? null]));
+  const keyObj = (row: CanonicalRow) => Object.fromEntries(keys.map((k, i) => [k.name, row.key[i] ?? null]));
+
+  const pgHash = createHash("sha256");
+  const chHash = createHash("sha256");
+  const pgIt = pgRows(pool, ref, cols, keys, chunk)[Symbol.asyncIterator]();
+  const chIt = chRows(reader, shape.target, cols, keys, chunk)[Symbol.asyncIterator]();
+  const next = async (it: AsyncIterator<Record<string, unknown>>, side: "pg" | "ch") => {
+    const r = await it.next();
+    if (r.done) return undefined;
+    const row = toCanon(r.value, side);
+    const text = `${JSON.stringify(row.values)}\n`;
+    if (side === "pg") {
+      pgHash.update(text);
+      base.postgresRows++;
+    } else {
+      chHash.update(text);
+      base.clickhouseRows++;
+    }
+    return row;
+  };
+  const example = (d: Difference) => {
+    if (base.examples.length < maxExamples) base.examples.push(d);
+  };
+
+  try {
+    let a = await next(pgIt, "pg");
+    let b = await next(chIt, "ch");
+    while (a || b) {
+      const c = !a ? 1 : !b ? -1 : compareKeys(keyKinds, a.key, b.key);
+      if (c < 0 && a) {
+        base.missing++;
+        example({ kind: "missing", key: keyObj(a), postgres: named(a) });
+        a = await next(pgIt, "pg");
+      } else if (c > 0 && b) {
+        base.extra++;
+        example({ kind: "extra", key: keyObj(b), clickhouse: named(b) });
+        b = await next(chIt, "ch");
+      } else if (a && b) {
+        const diff = cols.map((_, i) => i).filter((i) => a?.values[i] !== b?.values[i]);
+        if (diff.length) {
+          base.different++;
+          example({
+            kind: "different",
+            key: keyObj(a),
+            columns: diff.map((i) => cols[i]?.name as string),
+            postgres: named(a, diff),
+            clickhouse: named(b, diff),
+          });
+        }
+        a = await next(pgIt, "pg");
+        b = await next(chIt, "ch");
+      }
+    }
+  } catch (err) {
+    await pgIt.return?.();
+    return { ...base, problem: (err as Error).message.split("\n")[0]?.slice(0, 500) };
+  }
+  base.postgresChecksum = pgHash.digest("hex").slice(0, 16);
+  base.clickhouseChecksum = chHash.digest("hex").slice(0, 16);
+  base.ok =
+    base.missing === 0 && base.extra === 0 && base.different === 0 && base.postgresChecksum === base.clickhouseChecksum;
+  return base;
+}
+
+/** Waits until the projection includes every change up to the source's current LSN. */
+async function waitForProjection(
+  pool: PgPool,
+  reader: ProjectionReader,
+  waitMs: number,
+): Promise<{ lsn: string; reached: boolean }> {
+  const { rows } = await pool.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+  const lsnText = rows[0]?.lsn as string;
+  const lsn = parseLsn(lsnText);
+  if (waitMs <= 0) return { lsn: lsnText, reached: false };
+  const deadline = Date.now() + waitMs;
+  if (reader.kind === "read-api") {
+    try {
+      await readApiGet(reader, "/api/tables", { "x-consistency-token": lsnText }, waitMs);
+      return { lsn: lsnText, reached: true };
+    } catch {
+      return { lsn: lsnText, reached: false };
+    }
+  }
+  for (;;) {
+    const found = await queryRows<{ lsn: string }>(
+      reader.client,
+      `SELECT toString(max(last_lsn)) AS lsn FROM ${chq(reader.database)}.${chq(PROGRESS_TABLE)} WHERE \`table\` = {w:String}`,
+      { w: WATERMARK_ROW },
+    ).catch(() => []);
+    const at = found[0]?.lsn ? BigInt(found[0].lsn) : 0n;
+    if (at >= lsn) return { lsn: formatLsn(lsn), reached: true };
+    if (Date.now() > deadline) return { lsn: formatLsn(lsn), reached: false };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** verify for an attachment: every table of its publication. */
+export async function verifyAttachment(
+  pool: PgPool,
+  reader: ProjectionReader,
+  name: string,
+  opts: VerifyOptions & { tables?: TableRef[] } = {},
+): Promise<VerifyReport> {
+  const tables = opts.tables ?? (await publicationTables(pool, attachNames(name).publication));
+  if (!tables.length)
+    throw new Error(`attachment ${name} has no tables (publication ${attachNames(name).publication} missing or empty)`);
+  const waited = await waitForProjection(pool, reader, opts.waitMs ?? 60_000);
+  const out: TableVerification[] = [];
+  for (const t of tables) out.push(await verifyTable(pool, reader, t, opts));
+  return {
+    tables: out,
+    ok: out.every((t) => t.ok),
+    waitedForLsn: waited.lsn,
+    projectionBehind: !waited.reached && (opts.waitMs ?? 60_000) > 0,
+  };
+}
+
+export function formatVerifyReport(r: VerifyReport): string {
+  const lines: string[] = [];
+  if (r.projectionBehind)
+    lines.push(
+      `warning: the projection did not reach the source's LSN ${r.waitedForLsn} in time; recent changes may show as differences`,
+    );
+  for (const t of r.tables) {
+    if (t.problem) {
+      lines.push(`DIFF  ${t.table}: ${t.problem}`);
+      continue;
+    }
+    const head = `${t.ok ? "ok  " : "DIFF"}  ${t.table} → ${t.target}: Postgres ${t.postgresRows.toLocaleString("en-US")} rows (checksum ${t.postgresChecksum}), ClickHouse ${t.clickhouseRows.toLocaleString("en-US")} rows (checksum ${t.clickhouseChecksum})`;
+    lines.push(head);
+    if (!t.ok) {
+      lines.push(`      missing in ClickHouse ${t.missing}, extra in ClickHouse ${t.extra}, different ${t.different}`);
+      for (const e of t.examples) {
+        const detail =
+          e.kind === "different"
+            ? ` columns ${e.columns?.join(", ")}: Postgres ${JSON.stringify(e.postgres)} ClickHouse ${JSON.stringify(e.clickhouse)}`
+            : "";
+        lines.push(`      ${e.kind} ${JSON.stringify(e.key)}${detail}`);
+      }
+    }
+  }
+  lines.push(
+    r.ok
+      ? `verify: ${r.tables.length} table(s) identical`
+      : `verify: differences in ${r.tables.filter((t) => !t.ok).length} of ${r.tables.length} table(s)`,
+  );
+  return lines.join("\n");
+}
