@@ -1,0 +1,78 @@
+import { describe, expect, test } from "vitest";
+import { type CatalogColumn, debeziumField } from "../../src/attach/catalog.js";
+import { canonical, compareKeys, normDecimal, normTime, normTimestamp } from "../../src/attach/verify.js";
+import { columnType } from "../../src/cdc/types.js";
+
+const col = (c: Partial<CatalogColumn>): CatalogColumn => ({
+  name: "c",
+  notNull: false,
+  typeName: c.baseType ?? "text",
+  baseType: "text",
+  baseKind: "b",
+  typmod: -1,
+  formatted: "text",
+  ...c,
+});
+const chType = (c: Partial<CatalogColumn>, key = false) => columnType(debeziumField(col(c), { key }), { key }).sql;
+
+describe("catalog column → the projector's ClickHouse type", () => {
+  test.each([
+    [{ baseType: "int8" }, "Nullable(Int64)"],
+    [{ baseType: "numeric", typmod: ((14 << 16) | 2) + 4 }, "Nullable(Decimal(14, 2))"],
+    [{ baseType: "numeric" }, "Nullable(String)"],
+    [{ baseType: "timestamptz" }, "Nullable(DateTime64(6, 'UTC'))"],
+    [{ baseType: "timestamp", typmod: 3 }, "Nullable(DateTime64(3, 'UTC'))"],
+    [{ baseType: "time" }, "Nullable(Time64(6))"],
+    [{ baseType: "date", notNull: true }, "Date32"],
+    [{ baseType: "uuid" }, "Nullable(UUID)"],
+    [{ baseType: "bytea" }, "Nullable(String)"],
+    [{ baseType: "status", typeName: "status", baseKind: "e" }, "LowCardinality(Nullable(String))"],
+    [{ baseType: "_int4", typeName: "_int4", elemType: "int4", elemKind: "b", notNull: true }, "Array(Nullable(Int32))"],
+    [{ baseType: "_text", typeName: "_text", elemType: "text", elemKind: "b" }, "Variant(Array(Nullable(String)))"],
+    [{ baseType: "jsonb" }, "Nullable(String)"],
+    [{ baseType: "bool" }, "Nullable(Bool)"],
+    [{ baseType: "float4" }, "Nullable(Float32)"],
+    // a domain over numeric(12,2) keeps the domain's name, as Debezium reports it: text in ClickHouse
+    [{ baseType: "numeric", typeName: "amount", baseKind: "b", typmod: ((12 << 16) | 2) + 4 }, "Nullable(String)"],
+  ])("%j → %s", (c, sql) => expect(chType(c)).toBe(sql));
+  test("key columns are never Nullable", () => expect(chType({ baseType: "int4" }, true)).toBe("Int32"));
+});
+
+describe("verify's canonical values", () => {
+  test("decimals without insignificant zeros", () => {
+    expect(normDecimal("12.50")).toBe("12.5");
+    expect(normDecimal("12.00")).toBe("12");
+    expect(normDecimal("-0.00")).toBe("0");
+    expect(normDecimal("007.10")).toBe("7.1");
+    expect(normDecimal("NaN")).toBe("NaN");
+  });
+  test("timestamps from Postgres text, to_json and ClickHouse agree", () => {
+    const ch = "2024-01-01 00:00:00.123400";
+    expect(normTimestamp("2024-01-01 00:00:00.1234+00")).toBe(ch);
+    expect(normTimestamp("2024-01-01T00:00:00.1234+00:00")).toBe(ch);
+    expect(normTimestamp(ch)).toBe(ch);
+    expect(normTimestamp("2024-01-01 00:00:00")).toBe("2024-01-01 00:00:00.000000");
+    expect(normTime("08:00:01.5")).toBe("08:00:01.500000");
+  });
+  test("per kind", () => {
+    expect(canonical("int", "0042")).toBe("42");
+    expect(canonical("int", 42)).toBe("42");
+    expect(canonical("bool", "t")).toBe("true");
+    expect(canonical("bool", true)).toBe("true");
+    expect(canonical("bool", "f")).toBe("false");
+    expect(canonical("bytea", "\\x00FF")).toBe("00ff");
+    expect(canonical("float32", "0.1")).toBe(canonical("float32", 0.1));
+    expect(canonical("float64", "1e+100")).toBe(canonical("float64", 1e100));
+    expect(canonical("interval", "P0Y0M1DT-2H0M3.5S")).toBe("P1DT-2H3.5S");
+    expect(canonical("text", null)).toBeNull();
+  });
+  test("key order is ClickHouse's: text by bytes, numbers by value, UUIDs by their second half first", () => {
+    expect(compareKeys(["text"], ["Zeta"], ["a b"])).toBeLessThan(0);
+    expect(compareKeys(["text"], ["sms"], ["ßms"])).toBeLessThan(0);
+    expect(compareKeys(["int"], ["9"], ["10"])).toBeLessThan(0);
+    expect(compareKeys(["decimal"], ["-1.5"], ["-1.25"])).toBeLessThan(0);
+    expect(compareKeys(["int", "text"], ["1", "b"], ["1", "a"])).toBeGreaterThan(0);
+    const u = (s: string) => [s];
+    expect(compareKeys(["uuid"], u("10000000-0000-0000-0000-000000000000"), u("00000000-0000-0000-0000-000000000001"))).toBeLessThan(0);
+  });
+});
