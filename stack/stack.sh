@@ -183,8 +183,9 @@ status.storage.topic=_connect_status
 config.storage.replication.factor=1
 offset.storage.replication.factor=1
 status.storage.replication.factor=1
-# Flush source offsets often: after a Connect crash Debezium resumes from here (the slot keeps the rest).
-offset.flush.interval.ms=1000
+# Commit source offsets often: after a Connect crash Debezium resumes from here (the slot keeps the rest),
+# and the projector's consistency watermark follows them (src/projector/connect-offsets.ts).
+offset.flush.interval.ms=100
 CONF
   if pid_alive connect; then say "kafka connect already running"; return; fi
   port_free_or_die "$CONNECT_PORT" CONNECT_PORT "Kafka Connect"

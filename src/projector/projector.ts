@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { Registry } from "prom-client";
 import { type DecodedEvent, decodeChangeEvent, SchemaCache } from "../cdc/decode.js";
@@ -14,6 +15,7 @@ import { WATERMARK_ROW } from "./ddl.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
 import { type BuiltRow, buildRow, foldRow } from "./rows.js";
 import { ClickHouseSink } from "./sink.js";
+import { ConnectOffsets } from "./connect-offsets.js";
 import { partitionKey, type Watermark, WatermarkTracker } from "./watermark.js";
 
 export interface ProjectorDeps {
@@ -511,8 +513,17 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     () => !stopping,
   );
 
+  // Candidate watermarks come from what Debezium has durably produced (Connect's committed
+  // offsets), never from the LSNs of consumed events: see connect-offsets.ts for why.
+  const sourceOffsets = new ConnectOffsets(
+    kafka,
+    { topic: config.CONNECT_OFFSETS_TOPIC, server: config.TOPIC_PREFIX, groupId: `${config.PROJECTOR_GROUP}.offsets.${randomUUID()}` },
+    log,
+  );
+  await backoff("connect-offsets", () => sourceOffsets.start(), () => !stopping);
+
   const watermarkTick = async () => {
-    const l = tracker.snapshotLsn();
+    const l = sourceOffsets.current();
     if (l && topics.length > 0) {
       const high = new Map<string, bigint>();
       // H covers every captured topic that exists now, subscribed or not: a table whose topic
@@ -606,6 +617,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       if (stopping) return;
       stopping = true;
       clearInterval(watermarkTimer);
+      await sourceOffsets.stop();
       clearInterval(topicTimer);
       clearInterval(progressTimer);
       await restarting.catch(() => undefined);

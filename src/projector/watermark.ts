@@ -1,17 +1,17 @@
 /**
  * The consistency watermark (pure logic; the projector drives it on a timer).
  *
- * A write's token is pg_current_wal_insert_lsn() read right after its COMMIT. Any change event
- * with lsn ≥ token was written after that commit, so its transaction commits later; Debezium
- * emits in commit order, so by the time such an event exists on Kafka, all of the write's events
- * were already produced. Topics are separate partitions, so:
+ * A write's token is pg_current_wal_insert_lsn() read right after its COMMIT. The projector
+ * pairs two readings each tick:
  *
- *   every tick: L = max lsn of all applied events (every topic, heartbeats included);
- *               H = high-watermark offsets of every subscribed partition, fetched AFTER L was taken.
+ *   L = the source position Debezium has durably produced up to (Kafka Connect's committed
+ *       offset, lsn_proc; see connect-offsets.ts): every event of a write with token ≤ L is in Kafka;
+ *   H = high-watermark offsets of every captured partition, fetched AFTER L was read.
  *   (L, H) is a candidate; it is published once every partition's applied next-offset ≥ H.
  *
- * Then every event produced before H — in particular every event of any write with token ≤ L —
- * is in ClickHouse. The published watermark only moves forward.
+ * Then every event of any write with token ≤ L is in ClickHouse. The published watermark only
+ * moves forward. (L must not be taken from the LSNs of consumed events: a producer does not keep
+ * the order of records across partitions, so a later heartbeat can land before earlier rows.)
  */
 export type PartitionKey = string; // `${topic}:${partition}`
 

@@ -1,0 +1,88 @@
+import type { Consumer, Kafka } from "kafkajs";
+import type { Logger } from "../shared/logger.js";
+
+/**
+ * How far Debezium has durably produced, read from Kafka Connect's offsets topic.
+ *
+ * Connect commits a source offset only once every record before it has been acked by
+ * Kafka. Debezium's Postgres offset carries `lsn_proc`, the WAL position of the last
+ * change it processed. A write's token is pg_current_wal_insert_lsn() after its COMMIT;
+ * a change at lsn_proc ≥ token belongs to a transaction that began after that commit, and
+ * Debezium streams transactions in commit order, so every event of the write is already
+ * in Kafka. The order of records across topics is not kept by the producer (one batch per
+ * partition per request), which is why the projector must not infer this from the LSNs of
+ * events it happens to have consumed.
+ */
+export interface SourcePosition {
+  lsn: bigint;
+  /** Source commit time of that position (µs since the epoch). */
+  commitTsUs: bigint;
+}
+
+export function parseOffsetRecord(
+  key: Buffer | null,
+  value: Buffer | null,
+): { connector: string; server: string; position: SourcePosition | null } | undefined {
+  if (!key) return undefined;
+  let k: unknown;
+  try {
+    k = JSON.parse(key.toString());
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(k) || typeof k[0] !== "string" || typeof k[1]?.server !== "string") return undefined;
+  if (!value) return { connector: k[0], server: k[1].server, position: null }; // tombstone: offsets deleted
+  try {
+    const v = JSON.parse(value.toString()) as Record<string, unknown>;
+    const lsn = v.lsn_proc ?? v.lsn;
+    if (typeof lsn !== "number" && typeof lsn !== "string") return undefined;
+    const ts = typeof v.ts_usec === "number" || typeof v.ts_usec === "string" ? BigInt(v.ts_usec) : 0n;
+    return { connector: k[0], server: k[1].server, position: { lsn: BigInt(lsn), commitTsUs: ts } };
+  } catch {
+    return undefined;
+  }
+}
+
+export class ConnectOffsets {
+  private readonly positions = new Map<string, SourcePosition>();
+  private consumer: Consumer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly opts: { topic: string; server: string; groupId: string },
+    private readonly log: Logger,
+  ) {}
+
+  apply(record: ReturnType<typeof parseOffsetRecord>): void {
+    if (!record || record.server !== this.opts.server) return;
+    if (record.position === null) this.positions.delete(record.connector);
+    else this.positions.set(record.connector, record.position);
+  }
+
+  /**
+   * The position every connector of this topic prefix has reached (the lowest of them:
+   * a token may belong to any of their databases). Undefined before the first offset.
+   */
+  current(): SourcePosition | undefined {
+    let low: SourcePosition | undefined;
+    for (const p of this.positions.values()) if (!low || p.lsn < low.lsn) low = p;
+    return low;
+  }
+
+  async start(): Promise<void> {
+    // A throwaway group that always reads the whole (compacted) topic and never commits.
+    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 50 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => this.apply(parseOffsetRecord(message.key, message.value)),
+    });
+    this.consumer = consumer;
+    this.log.info({ topic: this.opts.topic, server: this.opts.server }, "following Kafka Connect's source offsets");
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+}

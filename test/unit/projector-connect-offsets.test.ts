@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { ConnectOffsets, parseOffsetRecord } from "../../src/projector/connect-offsets.js";
+import { createLogger } from "../../src/shared/logger.js";
+
+const key = (connector: string, server: string) => Buffer.from(JSON.stringify([connector, { server }]));
+const value = (lsnProc: number, ts: number) =>
+  Buffer.from(JSON.stringify({ lsn_proc: lsnProc, lsn_commit: lsnProc - 56, lsn: lsnProc, txId: 9, ts_usec: ts }));
+
+describe("Kafka Connect source offsets", () => {
+  it("parses Debezium's Postgres offset: lsn_proc and the commit time", () => {
+    expect(parseOffsetRecord(key("shop", "sidecar"), value(31069912, 1795723480809833))).toEqual({
+      connector: "shop",
+      server: "sidecar",
+      position: { lsn: 31069912n, commitTsUs: 1795723480809833n },
+    });
+    expect(parseOffsetRecord(key("shop", "sidecar"), null)?.position).toBeNull();
+    expect(parseOffsetRecord(Buffer.from("not json"), value(1, 1))).toBeUndefined();
+    expect(parseOffsetRecord(Buffer.from('["x"]'), value(1, 1))).toBeUndefined();
+    expect(parseOffsetRecord(key("shop", "sidecar"), Buffer.from('{"snapshot":true}'))).toBeUndefined();
+  });
+
+  it("follows the lowest connector of its topic prefix; deleted offsets drop out", () => {
+    const o = new ConnectOffsets({} as never, { topic: "_connect_offsets", server: "sidecar", groupId: "g" }, createLogger("silent"));
+    expect(o.current()).toBeUndefined();
+    o.apply(parseOffsetRecord(key("shop", "sidecar"), value(500, 1)));
+    o.apply(parseOffsetRecord(key("attach_crm", "sidecar"), value(300, 2)));
+    o.apply(parseOffsetRecord(key("other", "elsewhere"), value(100, 3)));
+    expect(o.current()).toEqual({ lsn: 300n, commitTsUs: 2n });
+    o.apply(parseOffsetRecord(key("attach_crm", "sidecar"), value(900, 4)));
+    expect(o.current()).toEqual({ lsn: 500n, commitTsUs: 1n });
+    o.apply(parseOffsetRecord(key("shop", "sidecar"), null));
+    expect(o.current()).toEqual({ lsn: 900n, commitTsUs: 4n });
+  });
+});
