@@ -533,6 +533,10 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       const results = await Promise.all(current.map((t) => admin.fetchTopicOffsets(t).then((o) => [t, o] as const)));
       for (const [t, offsets] of results)
         for (const o of offsets) high.set(partitionKey(t, o.partition), BigInt(o.high));
+      // Partitions another projector process of the group owns count as applied up to the
+      // group's committed offset (commits happen only after the rows are stored).
+      for (const t of await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: current }))
+        for (const p of t.partitions) if (p.offset !== "-1") tracker.seedApplied(partitionKey(t.topic, p.partition), BigInt(p.offset));
       tracker.addCandidate(l, high);
     }
     evaluate();
