@@ -174,6 +174,12 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
   if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, tables), req.stallMs);
 }
 
+/** Follows an attachment's snapshot (all its tables) until projected, e.g. after attach --no-wait. */
+export async function followAttachment(deps: AttachDeps, name: string, stallMs?: number): Promise<void> {
+  const tables = await publicationTables(deps.pool, attachNames(name).publication);
+  await followSnapshot(deps, await rowTotals(deps.pool, tables), stallMs);
+}
+
 async function followSnapshot(deps: AttachDeps, totals: Map<string, number>, stallMs = 180_000) {
   const started = Date.now();
   let last = new Map<string, { at: number; projected: number }>();
