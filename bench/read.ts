@@ -236,6 +236,7 @@ const round = (n: number) => Math.round(n * 100) / 100;
 
 await loadPostgres();
 await loadClickHouse();
+const loadAtStart = os.loadavg();
 
 const api = await startReadApi(config, {
   clickhouse: ch,
@@ -311,6 +312,8 @@ const out = {
   range: { from: FROM, to: TO },
   clickhouse: "embedded chDB through the read API over HTTP (FINAL, _deleted = 0)",
   cpus: os.cpus().length,
+  // Other processes share this machine (tests of other roles, the stack): load average at start and end.
+  load_average: { start: loadAtStart.map(round), end: os.loadavg().map(round) },
   node: process.version,
   same_numbers_as_postgres: sameNumbers,
   all_meet_20x: results.every((r) => r.meets_20x),
