@@ -4,6 +4,7 @@ import {
   connectSchema,
   EnvelopeError,
   envelopePayloadSchema,
+  incrementalSnapshotLsn,
 } from "./envelope.js";
 import { parseJsonExact } from "./json.js";
 
@@ -213,7 +214,8 @@ export function decodeChangeEvent(value: Buffer, key: Buffer | null, cache: Sche
   if (!isRecordOrNull(p.before) || !isRecordOrNull(p.after)) {
     throw new EnvelopeError("not-envelope", "not a Debezium envelope: before/after are not objects");
   }
-  const lsn = int64(src.lsn, "lsn");
+  const lsn =
+    src.lsn === null || src.lsn === undefined ? incrementalSnapshotLsn(src.lsn, src.sequence) : int64(src.lsn, "lsn");
   const commitTsUs =
     src.ts_us !== undefined && src.ts_us !== null ? int64(src.ts_us, "ts_us") : int64(src.ts_ms, "ts_ms") * 1000n;
   let keyMsg: ChangeEvent["key"];

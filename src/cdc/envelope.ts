@@ -47,7 +47,8 @@ export const sourceSchema = z
     db: z.string().optional(),
     schema: z.string(),
     table: z.string(),
-    lsn: int64,
+    lsn: int64.nullish(),
+    sequence: z.string().nullish(),
     ts_us: int64.optional(),
     ts_ms: int64,
     snapshot: z.union([z.string(), z.boolean()]).nullish(),
@@ -105,6 +106,30 @@ export class EnvelopeError extends Error {
   }
 }
 
+/**
+ * The event's LSN. Incremental snapshot reads (attach --add, source.snapshot = "incremental") carry
+ * no source.lsn; their source.sequence ["<last committed LSN>", "<current LSN>"] is the stream
+ * position when the chunk was emitted. Debezium drops a chunk's row when the row changed inside the
+ * chunk's window, so every earlier change of the key has a lower LSN and every later one a higher
+ * LSN than that position: it is the row's version.
+ */
+export function incrementalSnapshotLsn(lsn: unknown, sequence: unknown): bigint {
+  if (typeof lsn === "bigint") return lsn;
+  if ((lsn === null || lsn === undefined) && typeof sequence === "string") {
+    let parts: unknown;
+    try {
+      parts = JSON.parse(sequence);
+    } catch {
+      parts = undefined;
+    }
+    if (Array.isArray(parts)) {
+      const last = [...parts].reverse().find((x) => typeof x === "string" && /^\d+$/.test(x));
+      if (typeof last === "string") return BigInt(last);
+    }
+  }
+  throw new EnvelopeError("not-envelope", "not a Debezium envelope: source.lsn is not an integer");
+}
+
 /** Parsed value (and key) → a change event; throws EnvelopeError naming what is wrong. */
 export function toChangeEvent(value: unknown, key: unknown): ChangeEvent {
   const parsed = valueMessageSchema.safeParse(value);
@@ -128,7 +153,7 @@ export function toChangeEvent(value: unknown, key: unknown): ChangeEvent {
     op: payload.op,
     schema: src.schema,
     table: src.table,
-    lsn: src.lsn,
+    lsn: incrementalSnapshotLsn(src.lsn, src.sequence),
     commitTsUs: src.ts_us ?? src.ts_ms * 1000n,
     snapshot: src.snapshot !== undefined && src.snapshot !== null && src.snapshot !== "false" && src.snapshot !== false,
     before: payload.before ?? null,
