@@ -50,6 +50,7 @@ clean:
 	bash stack/stack.sh clean
 
 test: deps
+	bash stack/stack.sh install-test
 	bash stack/stack.sh up
 	$(CLI) migrate
 	$(CLI) connectors

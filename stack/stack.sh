@@ -61,6 +61,11 @@ install_prereqs() {
   fi
 }
 
+# What the tests need beyond the stack: Debian's Chromium for the dashboard page test.
+install_test_prereqs() {
+  [ -x /usr/bin/chromium ] || apt_install "Chromium (the dashboard page test drives it headless)" chromium
+}
+
 # --- Postgres ---------------------------------------------------------------
 # Postgres refuses to run as root: as root we run it as the 'postgres' OS user
 # that Debian's package creates, in a data directory under $STACK_DIR.
@@ -185,7 +190,7 @@ offset.storage.replication.factor=1
 status.storage.replication.factor=1
 # Commit source offsets often: after a Connect crash Debezium resumes from here (the slot keeps the rest),
 # and the projector's consistency watermark follows them (src/projector/connect-offsets.ts).
-offset.flush.interval.ms=100
+offset.flush.interval.ms=${CONNECT_OFFSET_FLUSH_MS:-100}
 CONF
   if pid_alive connect; then say "kafka connect already running"; return; fi
   port_free_or_die "$CONNECT_PORT" CONNECT_PORT "Kafka Connect"
@@ -230,6 +235,7 @@ cmd=${1:-}
 mkdir -p "$RUN" "$LOGS"
 case "$cmd" in
   install) install_prereqs ;;
+  install-test) install_test_prereqs ;;
   up)
     install_prereqs
     pg_up
