@@ -183,29 +183,43 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     beat: () => Promise<void>,
   ) => {
     if (poison.length === 0) return;
-    await backoff(
-      "dlq",
-      () =>
-        producer.send({
-          topic: config.DLQ_TOPIC,
-          acks: -1,
-          messages: poison.map((p) => ({
-            key: p.message.key,
-            value: p.message.value,
-            headers: {
-              ...(p.message.headers ?? {}),
-              "dlq.reason": p.reason,
-              "dlq.kind": p.kind,
-              "dlq.topic": topic,
-              "dlq.partition": String(partition),
-              "dlq.offset": p.message.offset,
-              "dlq.at": new Date().toISOString(),
-            },
-          })),
-        }),
-      alive,
-      beat,
-    );
+    // One produce request per ~512 KB: a whole batch of poison in one request can pass the
+    // broker's max message size and would then be refused forever.
+    const chunks: Poison[][] = [[]];
+    let bytes = 0;
+    for (const p of poison) {
+      const size = (p.message.value?.length ?? 0) + (p.message.key?.length ?? 0) + 1024;
+      if (bytes + size > 512 * 1024 && (chunks[chunks.length - 1] as Poison[]).length > 0) {
+        chunks.push([]);
+        bytes = 0;
+      }
+      (chunks[chunks.length - 1] as Poison[]).push(p);
+      bytes += size;
+    }
+    for (const chunk of chunks)
+      await backoff(
+        "dlq",
+        () =>
+          producer.send({
+            topic: config.DLQ_TOPIC,
+            acks: -1,
+            messages: chunk.map((p) => ({
+              key: p.message.key,
+              value: p.message.value,
+              headers: {
+                ...(p.message.headers ?? {}),
+                "dlq.reason": p.reason,
+                "dlq.kind": p.kind,
+                "dlq.topic": topic,
+                "dlq.partition": String(partition),
+                "dlq.offset": p.message.offset,
+                "dlq.at": new Date().toISOString(),
+              },
+            })),
+          }),
+        alive,
+        beat,
+      );
     for (const p of poison) {
       metrics.dlq.inc({ reason: p.kind });
       const id = `${topic}:${partition}:${p.message.offset}`;
