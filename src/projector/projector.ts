@@ -491,7 +491,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       maxBytes: config.PROJECTOR_MAX_BATCH_BYTES * 4,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: config.PROJECTOR_FETCH_WAIT_MS,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: config.PROJECTOR_MAX_BACKOFF_MS },
     });
     c.on(c.events.GROUP_JOIN, () => {

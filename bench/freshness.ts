@@ -1,0 +1,229 @@
+/**
+ * Freshness (issue 7): at a steady write load through the write API, the time from commit
+ * (the write answered) to visible in the read API, measured by a probe that writes a customer
+ * every 250 ms (one at a time) and reads it (a) once with its X-Consistency-Token (the read API waits for the
+ * watermark) and (b) without the token, polling every 25 ms until the row shows up.
+ * Everything real, on a private native stack (Postgres, Kafka, Connect + Debezium, the sidecar's
+ * write and project+read processes): the shared stack is never touched.
+ *
+ *   node --import tsx bench/freshness.ts [--rate 200] [--seconds 60] [--sweep] [--sweep-seconds 20]
+ *
+ * --sweep also measures one setting changed at a time (Debezium poll.interval.ms and heartbeat,
+ * Connect offset.flush.interval.ms, kafkajs maxWaitTimeInMs, the projector's watermark interval)
+ * and writes bench/results/freshness-sweep.json. Targets: p50 < 300 ms, p99 < 1 s.
+ */
+import { parseArgs } from "node:util";
+import {
+  benchStack,
+  cpuSampler,
+  type Dist,
+  FreshnessProbe,
+  machine,
+  RateLoad,
+  request,
+  round,
+  sleep,
+  startSidecar,
+  waitCaughtUp,
+  writeResult,
+} from "./lib.js";
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: "string", default: "200" },
+    seconds: { type: "string", default: "60" },
+    sweep: { type: "boolean", default: false },
+    "sweep-seconds": { type: "string", default: "20" },
+    "base-port": { type: "string", default: "56300" },
+  },
+});
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const SWEEP_SECONDS = Number(args["sweep-seconds"]);
+
+const machineAtStart = machine();
+const st = await benchStack(Number(args["base-port"]));
+const side = await startSidecar(st);
+
+interface Measured {
+  setting: string;
+  seconds: number;
+  targetRate: number;
+  achievedRate: number;
+  writeErrors: number;
+  writeP99Ms: number;
+  withToken: Dist;
+  withoutToken: Dist;
+  probeFailures: number;
+  cpu: ReturnType<ReturnType<typeof cpuSampler>["stop"]>;
+  loadavg: number[];
+}
+
+async function measure(setting: string, seconds: number): Promise<Measured> {
+  const load = new RateLoad(side.writeUrl, RATE);
+  await load.seed();
+  await waitCaughtUp(side.writeUrl, side.readUrl);
+  load.start();
+  await sleep(3000); // warm-up at the target rate
+  load.reset();
+  const probe = new FreshnessProbe(side.writeUrl, side.readUrl);
+  const cpu = cpuSampler(() => ({ ...st.pids(), ...side.pids() }));
+  const t0 = performance.now();
+  probe.start();
+  await sleep(seconds * 1000);
+  const p = await probe.stop();
+  const secs = (performance.now() - t0) / 1000;
+  const ok = load.ok;
+  const lat = [...load.latencies].sort((a, b) => a - b);
+  await load.stop();
+  const m: Measured = {
+    setting,
+    seconds: round(secs),
+    targetRate: RATE,
+    achievedRate: round(ok / secs),
+    writeErrors: load.errors,
+    writeP99Ms: round(lat[Math.floor(lat.length * 0.99)] ?? Number.NaN),
+    withToken: p.withToken,
+    withoutToken: p.withoutToken,
+    probeFailures: p.failures,
+    cpu: cpu.stop(),
+    loadavg: (await import("node:os")).loadavg().map((x) => round(x, 2)),
+  };
+  console.log(
+    `${setting.padEnd(44)} ${String(m.achievedRate).padStart(6)} cmd/s | token p50 ${m.withToken.p50} p95 ${m.withToken.p95} p99 ${m.withToken.p99} max ${m.withToken.max} | no token p50 ${m.withoutToken.p50} p95 ${m.withoutToken.p95} p99 ${m.withoutToken.p99} max ${m.withoutToken.max} (n=${m.withToken.n}, failed ${m.probeFailures})`,
+  );
+  return m;
+}
+
+function table(rows: Measured[]): void {
+  console.table(
+    Object.fromEntries(
+      rows.map((r) => [
+        r.setting,
+        {
+          "cmd/s": r.achievedRate,
+          "token p50": r.withToken.p50,
+          "token p95": r.withToken.p95,
+          "token p99": r.withToken.p99,
+          "token max": r.withToken.max,
+          "no-token p50": r.withoutToken.p50,
+          "no-token p99": r.withoutToken.p99,
+          "no-token max": r.withoutToken.max,
+          probes: r.withToken.n,
+        },
+      ]),
+    ),
+  );
+}
+
+async function connectorConfig(): Promise<Record<string, string>> {
+  const r = await request(`${st.env.KAFKA_CONNECT_URL}/connectors/shop/config`);
+  return r.json as Record<string, string>;
+}
+async function putConnector(cfg: Record<string, string>): Promise<void> {
+  const r = await request(`${st.env.KAFKA_CONNECT_URL}/connectors/shop/config`, { method: "PUT", body: cfg });
+  if (r.status >= 300) throw new Error(`PUT connector: ${r.status} ${JSON.stringify(r.json)}`);
+  for (let i = 0; i < 240; i++) {
+    const s = await request(`${st.env.KAFKA_CONNECT_URL}/connectors/shop/status`);
+    if (s.json?.connector?.state === "RUNNING" && s.json?.tasks?.[0]?.state === "RUNNING") return;
+    await sleep(500);
+  }
+  throw new Error("connector not RUNNING after config change");
+}
+async function restartConnect(flushMs: number): Promise<void> {
+  await st.stack("stop", "connect");
+  process.env.CONNECT_OFFSET_FLUSH_MS = String(flushMs); // stack.sh writes it into connect.properties
+  await st.stack("up");
+  for (let i = 0; i < 240; i++) {
+    const s = await request(`${st.env.KAFKA_CONNECT_URL}/connectors/shop/status`).catch(() => ({ json: undefined }));
+    if (s.json?.tasks?.[0]?.state === "RUNNING") return;
+    await sleep(500);
+  }
+  throw new Error("connector not RUNNING after Connect restart");
+}
+
+const results: Measured[] = [];
+const sweep: Measured[] = [];
+try {
+  const defaults = "defaults (poll 50 ms, flush 100 ms, fetch wait 100 ms, watermark 75 ms)";
+  results.push(await measure(defaults, SECONDS));
+  console.log(
+    `\nfreshness at ${RATE} commands/s for ${SECONDS} s, ${machineAtStart.cpus} CPUs (ms from commit to visible)\n`,
+  );
+  table(results);
+  const main = results[0] as Measured;
+  const meets = main.withToken.p50 < 300 && main.withToken.p99 < 1000;
+  console.log(
+    `with token: p50 ${main.withToken.p50} ms (target < 300), p99 ${main.withToken.p99} ms (target < 1000): ${meets ? "met" : "NOT met"}`,
+  );
+  writeResult("freshness", {
+    benchmark: "freshness",
+    at: new Date().toISOString(),
+    machine: { ...machineAtStart, loadavgEnd: machine().loadavg },
+    settings: {
+      "debezium poll.interval.ms": 50,
+      "debezium heartbeat.interval.ms": 1000,
+      "connect offset.flush.interval.ms": 100,
+      PROJECTOR_FETCH_WAIT_MS: 100,
+      PROJECTOR_WATERMARK_INTERVAL_MS: 75,
+    },
+    probe:
+      "a customer written every 250 ms; token read once (re-sent on 503), plain read polled every 25 ms; one probe at a time",
+    result: main,
+    targets: { p50Ms: 300, p99Ms: 1000 },
+    meetsTargets: meets,
+  });
+
+  if (args.sweep) {
+    sweep.push(main);
+    const orig = await connectorConfig();
+    const variants: [string, () => Promise<void>, () => Promise<void>][] = [
+      [
+        "debezium poll.interval.ms 500 (its default)",
+        () => putConnector({ ...orig, "poll.interval.ms": "500" }),
+        () => putConnector(orig),
+      ],
+      [
+        "debezium heartbeat.interval.ms 10000",
+        () => putConnector({ ...orig, "heartbeat.interval.ms": "10000" }),
+        () => putConnector(orig),
+      ],
+      ["connect offset.flush.interval.ms 1000", () => restartConnect(1000), () => restartConnect(100)],
+      ["connect offset.flush.interval.ms 5000", () => restartConnect(5000), () => restartConnect(100)],
+      [
+        "kafkajs maxWaitTimeInMs 1000",
+        () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: "1000" }),
+        () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: "100" }),
+      ],
+      [
+        "projector watermark interval 500 ms",
+        () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: "500" }),
+        () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: "75" }),
+      ],
+      [
+        "projector watermark interval 20 ms",
+        () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: "20" }),
+        () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: "75" }),
+      ],
+    ];
+    for (const [name, apply, undo] of variants) {
+      await apply();
+      sweep.push(await measure(name, SWEEP_SECONDS));
+      await undo();
+    }
+    console.log(`\nfreshness settings sweep, one change at a time, ${SWEEP_SECONDS} s each at ${RATE} commands/s\n`);
+    table(sweep);
+    writeResult("freshness-sweep", {
+      benchmark: "freshness-sweep",
+      at: new Date().toISOString(),
+      machine: { ...machineAtStart, loadavgEnd: machine().loadavg },
+      secondsEach: SWEEP_SECONDS,
+      rate: RATE,
+      results: sweep,
+    });
+  }
+} finally {
+  await side.stop();
+  await st.close();
+}
+process.exit(0);

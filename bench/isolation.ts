@@ -1,0 +1,273 @@
+/**
+ * CQRS isolation (issue 7), the reason the pattern exists. On a private native stack with the
+ * whole pipeline running (write API, Debezium, Kafka, projector), place-order throughput and
+ * latency through the write API, three times:
+ *   1. writes alone;
+ *   2. writes + a heavy dashboard load on the read API (ClickHouse): --dash-clients loops, each
+ *      requesting the dashboard endpoints back to back;
+ *   3. writes + the same dashboard queries sent to Postgres directly (the CRUD way).
+ * The dashboard data set is bench/read.ts's (--lines order lines, default 1,000,000) in both
+ * stores. The dashboard load runs in a process of its own, so it never shares the write
+ * driver's event loop. Target: read-side load costs writes < 10% of their throughput.
+ *
+ *   node --import tsx bench/isolation.ts [--seconds 20] [--clients 16] [--dash-clients 4] [--lines 1000000]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { Registry } from "prom-client";
+import { openClickHouse } from "../src/clickhouse/client.js";
+import { startReadApi } from "../src/read/app.js";
+import { memoryFreshness } from "../src/read/freshness.js";
+import { loadConfig } from "../src/shared/config.js";
+import { createLogger } from "../src/shared/logger.js";
+import { DB, dashboardData, TABLES } from "./dashboard-data.js";
+import { benchStack, cpuSampler, dist, machine, request, round, sleep, startSidecar, writeResult } from "./lib.js";
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "20" },
+    clients: { type: "string", default: "16" },
+    "dash-clients": { type: "string", default: "4" },
+    lines: { type: "string", default: "1000000" },
+    "base-port": { type: "string", default: "56340" },
+    // child modes
+    "serve-read": { type: "boolean", default: false },
+    dash: { type: "string" },
+    chdb: { type: "string" },
+    url: { type: "string" },
+  },
+});
+const LINES = Number(args.lines);
+
+/** Child: the read API over the dashboard data set in chDB; prints PORT. */
+async function serveRead(): Promise<void> {
+  const config = loadConfig({ ...process.env, CLICKHOUSE_DATABASE: DB, READ_API_TOKEN: "", LOG_LEVEL: "warn" });
+  const ch = await openClickHouse(`chdb:${resolve(args.chdb as string)}`);
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1 });
+  await dashboardData(LINES, pool, ch).loadClickHouse();
+  await pool.end();
+  const api = await startReadApi(config, {
+    clickhouse: ch,
+    freshness: memoryFreshness(() => ({ lsn: 1n, commitTime: new Date(), updatedAt: new Date() })),
+    domainTables: TABLES,
+    log: createLogger("warn"),
+    registry: new Registry(),
+    port: 0,
+    hostname: "127.0.0.1",
+  });
+  process.stdout.write(`PORT ${new URL(api.url).port}\n`);
+}
+
+/** Child: dashboard load (api or pg) until SIGTERM; prints DONE <queries> <errors> on exit. */
+async function dashLoad(kind: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(args["dash-clients"]) });
+  const { CASES } = dashboardData(LINES, pool, undefined as never);
+  let done = 0;
+  let errors = 0;
+  let running = true;
+  process.on("SIGTERM", () => {
+    running = false;
+  });
+  process.stdout.write("READY\n");
+  await Promise.all(
+    Array.from({ length: Number(args["dash-clients"]) }, async (_, w) => {
+      for (let i = w; running; i++) {
+        const c = CASES[i % CASES.length] as (typeof CASES)[number];
+        try {
+          if (kind === "api") {
+            const r = await request(`${args.url}${c.path}`);
+            if (r.status !== 200) throw new Error(String(r.status));
+          } else await pool.query(c.sql, c.params);
+          done++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  process.stdout.write(`DONE ${done} ${errors}\n`);
+  await pool.end();
+  process.exit(0);
+}
+
+function child(
+  extra: string[],
+  env: Record<string, string>,
+): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
+  const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), ...extra], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let buf = "";
+  const waiters: [RegExp, (m: RegExpExecArray) => void][] = [];
+  proc.stdout?.on("data", (d: Buffer) => {
+    buf += d.toString();
+    for (const [re, res] of [...waiters]) {
+      const m = re.exec(buf);
+      if (m) {
+        waiters.splice(waiters.indexOf([re, res] as never), 1);
+        res(m);
+      }
+    }
+  });
+  return {
+    proc,
+    line: (re) =>
+      new Promise((res, rej) => {
+        const m = re.exec(buf);
+        if (m) return res(m);
+        waiters.push([re, res]);
+        proc.once("exit", (code) => rej(new Error(`child exited with ${code}`)));
+      }),
+  };
+}
+
+async function main(): Promise<void> {
+  const machineAtStart = machine();
+  const st = await benchStack(Number(args["base-port"]));
+  const pool = new pg.Pool({ connectionString: st.env.DATABASE_URL, max: 1 });
+  const t0 = Date.now();
+  await dashboardData(LINES, pool, undefined as never).loadPostgres();
+  await pool.end();
+  const reader = child(["--serve-read", "--chdb", join(st.dir, "isolation-read-chdb"), "--lines", String(LINES)], {
+    ...st.env,
+  });
+  const port = Number((await reader.line(/PORT (\d+)/))[1]);
+  const readUrl = `http://127.0.0.1:${port}`;
+  console.log(
+    `[isolation] data set ready (${LINES} order lines in both stores) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
+  const side = await startSidecar(st);
+
+  // Fixtures for the writes.
+  const customer = (
+    await request(`${side.writeUrl}/customers`, {
+      method: "POST",
+      body: { email: `iso-${Date.now()}@example.test`, name: "Iso" },
+    })
+  ).json.id as string;
+  const products: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const r = await request(`${side.writeUrl}/products`, {
+      method: "POST",
+      body: { sku: `ISO-${Date.now()}-${i}`, name: `Iso ${i}`, price: "3.50", stock: 1_000_000_000 },
+    });
+    products.push(r.json.id);
+  }
+  const order = (i: number) => ({
+    customerId: customer,
+    lines: [
+      { productId: products[(i * 7) % products.length], quantity: 1 },
+      { productId: products[(i * 13 + 1) % products.length], quantity: 2 },
+    ],
+  });
+  const CLIENTS = Number(args.clients);
+  const SECONDS = Number(args.seconds);
+  const drive = async (seconds: number) => {
+    const lat: number[] = [];
+    let errors = 0;
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, w) => {
+        for (let i = w; performance.now() < end; i += CLIENTS) {
+          const t = performance.now();
+          const r = await request(`${side.writeUrl}/orders`, { method: "POST", body: order(i) }).catch(() => ({
+            status: 0,
+          }));
+          if (r.status === 201) lat.push(performance.now() - t);
+          else errors++;
+        }
+      }),
+    );
+    const secs = (performance.now() - start) / 1000;
+    const d = dist(lat);
+    return { ordersPerSec: round(lat.length / secs), p50Ms: d.p50, p99Ms: d.p99, maxMs: d.max, errors };
+  };
+  const phase = async (name: string, dash?: "api" | "pg") => {
+    let load: ReturnType<typeof child> | undefined;
+    if (dash) {
+      load = child(
+        ["--dash", dash, "--url", readUrl, "--dash-clients", String(args["dash-clients"]), "--lines", String(LINES)],
+        {
+          ...st.env,
+        },
+      );
+      await load.line(/READY/);
+      await sleep(2000); // the dashboard load is running before the writes start
+    }
+    const pids = () => ({
+      ...st.pids(),
+      ...side.pids(),
+      "read API (dashboards)": reader.proc.pid ?? 0,
+      "dashboard client": load?.proc.pid ?? 0,
+    });
+    const cpu = cpuSampler(pids, "bench (write driver)");
+    const w = await drive(SECONDS);
+    const usage = cpu.stop();
+    let dashQps = 0;
+    if (load) {
+      load.proc.kill("SIGTERM");
+      const m = await load.line(/DONE (\d+) (\d+)/);
+      dashQps = round(Number(m[1]) / (SECONDS + 2));
+    }
+    const r = { phase: name, ...w, dashboardQueriesPerSec: dashQps, cpu: usage, loadavg: machine().loadavg };
+    console.log(`${name.padEnd(48)} ${w.ordersPerSec} orders/s  p99 ${w.p99Ms} ms  dashboards ${dashQps}/s`);
+    return r;
+  };
+  try {
+    await drive(3); // warm-up
+    const alone = await phase("writes alone");
+    const api = await phase("writes + dashboards on the read API (ClickHouse)", "api");
+    const crud = await phase("writes + same dashboards on Postgres (CRUD)", "pg");
+    const cost = (x: { ordersPerSec: number }) => round((1 - x.ordersPerSec / alone.ordersPerSec) * 100);
+    console.log(
+      `\nCQRS isolation: place-order through the write API, ${CLIENTS} clients, ${SECONDS} s per phase, ${args["dash-clients"]} dashboard clients, ${machineAtStart.cpus} CPUs\n`,
+    );
+    console.table(
+      Object.fromEntries(
+        [alone, api, crud].map((p) => [
+          p.phase,
+          {
+            "orders/s": p.ordersPerSec,
+            "p50 ms": p.p50Ms,
+            "p99 ms": p.p99Ms,
+            "throughput cost %": cost(p),
+            "dashboard q/s": p.dashboardQueriesPerSec,
+          },
+        ]),
+      ),
+    );
+    console.log(
+      `read-side (ClickHouse) dashboards cost writes ${cost(api)}% (target < 10%); the CRUD way costs ${cost(crud)}%`,
+    );
+    writeResult("isolation", {
+      benchmark: "isolation",
+      at: new Date().toISOString(),
+      machine: { ...machineAtStart, loadavgEnd: machine().loadavg },
+      clients: CLIENTS,
+      secondsPerPhase: SECONDS,
+      dashboardClients: Number(args["dash-clients"]),
+      orderLines: LINES,
+      phases: [alone, api, crud],
+      costPercent: { readApi: cost(api), postgresCrud: cost(crud) },
+      target: "< 10% with dashboards on the read API",
+      meetsTarget: cost(api) < 10,
+      note: "one 2-core machine holds everything (Postgres, Kafka, Connect, the sidecar, chDB, the load): the read side competes with the write side for CPU here, which it would not on its own machine",
+    });
+  } finally {
+    reader.proc.kill("SIGTERM");
+    await side.stop();
+    await st.close();
+  }
+}
+
+if (args["serve-read"]) await serveRead();
+else if (args.dash) await dashLoad(args.dash);
+else {
+  await main();
+  process.exit(0);
+}
