@@ -1,7 +1,7 @@
 import type { ConnectSchema } from "../cdc/envelope.js";
 import { type TableShape, tableShape } from "../cdc/table.js";
 import type { PgPool } from "../shared/postgres.js";
-import { type TableRef, quoteTable } from "./tables.js";
+import { quoteTable, type TableRef } from "./tables.js";
 
 /**
  * A source table's shape read from the Postgres catalog, as the Debezium schema the connector

@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import type { ColumnSpec } from "../cdc/table.js";
 import { normaliseInterval } from "../cdc/types.js";
-import { type ClickHouse, queryRows, quoteIdent as chq } from "../clickhouse/client.js";
+import { type ClickHouse, quoteIdent as chq, queryRows } from "../clickhouse/client.js";
 import { PROGRESS_TABLE, WATERMARK_ROW } from "../projector/ddl.js";
 import { formatLsn, parseLsn } from "../shared/lsn.js";
 import type { PgPool } from "../shared/postgres.js";
 import { type CatalogColumn, type CatalogTable, catalogShape, readCatalog } from "./catalog.js";
 import { publicationTables } from "./source-setup.js";
-import { type TableRef, attachNames, quoteIdent as pgq, quoteTable, tableName } from "./tables.js";
+import { attachNames, quoteIdent as pgq, quoteTable, type TableRef, tableName } from "./tables.js";
 
 /**
  * verify: every attached table compared between Postgres and ClickHouse, row by row.

@@ -27,7 +27,10 @@ describe("catalog column → the projector's ClickHouse type", () => {
     [{ baseType: "uuid" }, "Nullable(UUID)"],
     [{ baseType: "bytea" }, "Nullable(String)"],
     [{ baseType: "status", typeName: "status", baseKind: "e" }, "LowCardinality(Nullable(String))"],
-    [{ baseType: "_int4", typeName: "_int4", elemType: "int4", elemKind: "b", notNull: true }, "Array(Nullable(Int32))"],
+    [
+      { baseType: "_int4", typeName: "_int4", elemType: "int4", elemKind: "b", notNull: true },
+      "Array(Nullable(Int32))",
+    ],
     [{ baseType: "_text", typeName: "_text", elemType: "text", elemKind: "b" }, "Variant(Array(Nullable(String)))"],
     [{ baseType: "jsonb" }, "Nullable(String)"],
     [{ baseType: "bool" }, "Nullable(Bool)"],
@@ -73,6 +76,8 @@ describe("verify's canonical values", () => {
     expect(compareKeys(["decimal"], ["-1.5"], ["-1.25"])).toBeLessThan(0);
     expect(compareKeys(["int", "text"], ["1", "b"], ["1", "a"])).toBeGreaterThan(0);
     const u = (s: string) => [s];
-    expect(compareKeys(["uuid"], u("10000000-0000-0000-0000-000000000000"), u("00000000-0000-0000-0000-000000000001"))).toBeLessThan(0);
+    expect(
+      compareKeys(["uuid"], u("10000000-0000-0000-0000-000000000000"), u("00000000-0000-0000-0000-000000000001")),
+    ).toBeLessThan(0);
   });
 });

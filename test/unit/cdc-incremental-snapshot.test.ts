@@ -17,16 +17,31 @@ const source = {
   txId: null,
   lsn: null,
 };
-const rowSchema = { type: "struct", optional: true, field: "after", fields: [{ type: "int32", optional: false, field: "id" }] };
+const rowSchema = {
+  type: "struct",
+  optional: true,
+  field: "after",
+  fields: [{ type: "int32", optional: false, field: "id" }],
+};
 const value = {
-  schema: { type: "struct", fields: [{ ...rowSchema, field: "before" }, rowSchema, { type: "struct", field: "source", fields: [] }] },
+  schema: {
+    type: "struct",
+    fields: [{ ...rowSchema, field: "before" }, rowSchema, { type: "struct", field: "source", fields: [] }],
+  },
   payload: { before: null, after: { id: 1 }, source, op: "r", ts_ms: 1 },
 };
-const key = { schema: { type: "struct", fields: [{ type: "int32", optional: false, field: "id" }] }, payload: { id: 1 } };
+const key = {
+  schema: { type: "struct", fields: [{ type: "int32", optional: false, field: "id" }] },
+  payload: { id: 1 },
+};
 
 describe("incremental snapshot reads (no source.lsn)", () => {
   test("take the stream position of source.sequence as their LSN", () => {
-    const ev = decodeChangeEvent(Buffer.from(JSON.stringify(value)), Buffer.from(JSON.stringify(key)), new SchemaCache());
+    const ev = decodeChangeEvent(
+      Buffer.from(JSON.stringify(value)),
+      Buffer.from(JSON.stringify(key)),
+      new SchemaCache(),
+    );
     expect(ev.lsn).toBe(1569869897n);
     expect(ev.op).toBe("r");
     expect(ev.snapshot).toBe(true);
