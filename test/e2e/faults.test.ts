@@ -119,7 +119,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
   });
 
   it("a burst of malformed messages on a captured topic: all in the DLQ, the rest projected", async () => {
-    const kafka = createKafka([s.env.KAFKA_BROKERS], "fault-test");
+    const kafka = createKafka([s.env.KAFKA_BROKERS!], "fault-test");
     const producer = kafka.producer({ allowAutoTopicCreation: true });
     await producer.connect();
     const dlqBefore = await topicSize(kafka, "sidecar.dlq");
