@@ -6,13 +6,14 @@ SHELL := /bin/bash
 CLI := node_modules/.bin/tsx src/main/cli.ts
 DOCKER := $(shell [ -z "$(NATIVE)" ] && docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down status logs clean test test-unit bench lint typecheck
+.PHONY: help deps up down status logs clean test test-unit bench lint typecheck attach verify detach
 
 help:
 	@echo "make up      start the whole pipeline with the demo domain (idempotent)"
 	@echo "make test    install what is missing, start the stack, run all tests"
 	@echo "make down    stop what make up started    make status / make logs / make clean"
 	@echo "make bench   run the benchmarks (results in bench/results/)"
+	@echo "make attach DATABASE_URL=… SCHEMA=…|TABLES=…   capture an existing database; make verify / make detach"
 
 # npm packages, installed when package.json or the lock changed since the last install.
 # `npm install` (not `npm ci`): the lock holds only the platform packages of chdb that
@@ -64,6 +65,18 @@ bench: deps
 	$(CLI) migrate
 	$(CLI) connectors
 	bash bench/run.sh
+
+# Attach to an existing database (README, "Attach to an existing database"):
+#   make attach DATABASE_URL=postgres://… SCHEMA=crm,billing [NAME=erp] [KEYLESS=skip|full] [CHECK=1]
+#   make attach DATABASE_URL=… TABLES=crm.orders,crm.lines [NAME=erp]     (ADD=billing.refunds: add tables)
+#   make verify [NAME=erp] [DATABASE_URL=…]     make detach [NAME=erp] [DATABASE_URL=…] [DROP_DATA=1]
+ATTACH_ARGS = $(if $(DATABASE_URL),--database-url '$(DATABASE_URL)') --name $(or $(NAME),legacy)
+attach: deps
+	$(CLI) attach $(ATTACH_ARGS) $(if $(ADD),--add $(ADD),$(if $(TABLES),--tables $(TABLES)) $(if $(SCHEMA),--schema $(SCHEMA))) $(if $(KEYLESS),--keyless $(KEYLESS)) $(if $(CHECK),--check)
+verify: deps
+	$(CLI) verify $(ATTACH_ARGS)
+detach: deps
+	$(CLI) detach $(ATTACH_ARGS) $(if $(DROP_DATA),--drop-data)
 
 lint: deps
 	node_modules/.bin/biome check src test bench
