@@ -14,9 +14,11 @@ export function createPgPool(connectionString: string, opts: { max?: number; app
     query_timeout: 15_000,
     application_name: opts.applicationName ?? "cqrs-sidecar",
   });
-  // An idle client that loses its connection emits 'error' on the pool; without a
-  // listener that would crash the process when Postgres restarts.
+  // A client that loses its connection emits 'error' (on the pool when idle, on the client
+  // itself when checked out); without listeners that crashes the process when Postgres
+  // restarts. The failure still reaches the caller as a rejected query (then a 503).
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
