@@ -501,14 +501,20 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       log.error({ err: e.payload.error?.message, restart: e.payload.restart }, "consumer crashed");
       if (!e.payload.restart) isHealthy = false;
     });
-    await c.connect();
-    await c.subscribe({ topics: list, fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.PROJECTOR_CONCURRENCY,
-      eachBatch,
-    });
+    try {
+      await c.connect();
+      await c.subscribe({ topics: list, fromBeginning: true });
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: config.PROJECTOR_CONCURRENCY,
+        eachBatch,
+      });
+    } catch (err) {
+      // A consumer that did not start must not linger connected; the next refresh retries.
+      await c.disconnect().catch(() => undefined);
+      throw err;
+    }
     consumer = c;
   };
 
@@ -595,7 +601,8 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   let restarting: Promise<void> = Promise.resolve();
   const refreshTopics = async () => {
     const found = await discoverTopics();
-    if (found.length === 0 || found.join(",") === topics.join(",")) return;
+    // Without a running consumer (a failed restart) always start one, even for the same topics.
+    if (found.length === 0 || (consumer && found.join(",") === topics.join(","))) return;
     log.info({ topics: found }, consumer ? "new topics found; resubscribing" : "subscribing");
     if (consumer) {
       isReady = false;
@@ -604,9 +611,9 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       lanes.clear();
       consumer = undefined;
     }
-    topics = found;
     await seedOffsets(found);
     if (!stopping) await startConsumer(found);
+    topics = found;
   };
   let refreshQueued = false;
   function scheduleRefresh() {
