@@ -209,7 +209,8 @@ app_up() {
   port_free_or_die "${WRITE_API_PORT:-3000}" WRITE_API_PORT "the write API"
   port_free_or_die "${READ_API_PORT:-3001}" READ_API_PORT "the read API"
   say "starting the sidecar roles (write, project, read)"
-  (cd "$ROOT" && nohup node_modules/.bin/tsx src/main/cli.ts run >>"$LOGS/app.log" 2>&1 & echo $! >"$RUN/app.pid")
+  # node --import tsx, not the tsx wrapper (which forks): the recorded pid is the process to stop.
+  (cd "$ROOT" || exit 1; nohup node --import tsx src/main/cli.ts run >>"$LOGS/app.log" 2>&1 & echo $! >"$RUN/app.pid")
   wait_for 60 app curl -sf "http://127.0.0.1:${READ_API_PORT:-3001}/health" \
     || die "the sidecar's read API did not answer within 60 s (see $LOGS/app.log)."
   wait_for 30 app curl -sf "http://127.0.0.1:${WRITE_API_PORT:-3000}/health" \
