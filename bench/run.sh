@@ -63,7 +63,7 @@ fi
 if [ -n "$LONG" ]; then
   bench freshness $NODE bench/freshness.ts --seconds 60 --sweep --sweep-seconds 30
   bench peers $NODE bench/peers.ts --rows 500000 --fresh-seconds 60
-  bench isolation $NODE bench/isolation.ts --seconds 30 --lines 5000000
+  bench isolation $NODE bench/isolation.ts --seconds 30 --rounds 3 --lines 5000000
   bench cost-curve $NODE bench/cost-curve.ts --seconds 30 --until-saturated
 else
   bench freshness $NODE bench/freshness.ts --seconds 60
