@@ -1,15 +1,21 @@
 import { randomUUID } from "node:crypto";
 import type { Admin } from "kafkajs";
 import type { ClickHouse } from "../clickhouse/client.js";
-import { ConnectClient } from "../connect/connect-client.js";
+import type { ConnectClient } from "../connect/connect-client.js";
 import type { Config } from "../shared/config.js";
 import type { PgPool } from "../shared/postgres.js";
 import { createProjectedTables, openProjectionClickHouse } from "./clickhouse-tables.js";
 import { attachConnectorConfig, incrementalSnapshotSignal, removeConnector } from "./connector.js";
-import { type PreflightReport, formatReport, preflight, tablesOfSchema } from "./preflight.js";
+import { formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
 import { formatProgressLine, isSnapshotDone, measureProgress, rowTotals, type TableProgress } from "./progress.js";
-import { dropSlotAndPublication, ensureHelperTables, ensurePublication, publicationTables, slotLag } from "./source-setup.js";
-import { type TableRef, attachNames, quoteTable, tableName } from "./tables.js";
+import {
+  dropSlotAndPublication,
+  ensureHelperTables,
+  ensurePublication,
+  publicationTables,
+  slotLag,
+} from "./source-setup.js";
+import { attachNames, quoteTable, type TableRef, tableName } from "./tables.js";
 
 export interface AttachIO {
   /** Prints a line for the user. */
@@ -50,7 +56,10 @@ async function selectTables(pool: PgPool, req: AttachRequest): Promise<TableRef[
   if (req.tables?.length) return req.tables;
   if (req.schema) {
     const found: TableRef[] = [];
-    for (const schema of req.schema.split(",").map((s) => s.trim()).filter(Boolean)) {
+    for (const schema of req.schema
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const tables = await tablesOfSchema(pool, schema);
       if (!tables.length) throw new AttachError(`schema ${schema} has no tables (or does not exist)`);
       found.push(...tables);
@@ -61,7 +70,11 @@ async function selectTables(pool: PgPool, req: AttachRequest): Promise<TableRef[
 }
 
 /** Runs preflight; with a no-key choice resolves that one problem. Returns the tables to capture. */
-async function checkAndResolve(deps: AttachDeps, req: AttachRequest, refs: TableRef[]): Promise<{ report: PreflightReport; tables: TableRef[] }> {
+async function checkAndResolve(
+  deps: AttachDeps,
+  req: AttachRequest,
+  refs: TableRef[],
+): Promise<{ report: PreflightReport; tables: TableRef[] }> {
   const names = attachNames(req.name);
   const report = await preflight(deps.pool, refs, names);
   deps.io.out(formatReport(report));
@@ -142,7 +155,9 @@ async function registerConnector(deps: AttachDeps, name: string, tables: TableRe
   });
   await deps.connect.putConfig(names.connector, config);
   await deps.connect.waitRunning(names.connector, 120_000);
-  deps.io.out(`connector ${names.connector} RUNNING (slot ${names.slot}, topics ${deps.config.TOPIC_PREFIX}.<schema>.<table>)`);
+  deps.io.out(
+    `connector ${names.connector} RUNNING (slot ${names.slot}, topics ${deps.config.TOPIC_PREFIX}.<schema>.<table>)`,
+  );
 }
 
 /** attach --add: widen the publication and connector, then an incremental snapshot of just the new tables. */
@@ -170,7 +185,9 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
     signal.type,
     signal.data,
   ]);
-  deps.io.out(`incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`);
+  deps.io.out(
+    `incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`,
+  );
   if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, tables), req.stallMs);
 }
 
@@ -202,7 +219,9 @@ async function followSnapshot(deps: AttachDeps, totals: Map<string, number>, sta
     }
     if (isSnapshotDone(rows)) {
       const total = rows.reduce((s, r) => s + r.total, 0);
-      deps.io.out(`snapshot done: ${total.toLocaleString("en-US")} rows in ${((now - started) / 1000).toFixed(1)} s; streaming changes now`);
+      deps.io.out(
+        `snapshot done: ${total.toLocaleString("en-US")} rows in ${((now - started) / 1000).toFixed(1)} s; streaming changes now`,
+      );
       return;
     }
     if (now - lastChange > stallMs) {
@@ -218,11 +237,16 @@ async function followSnapshot(deps: AttachDeps, totals: Map<string, number>, sta
 export async function detach(deps: Pick<AttachDeps, "pool" | "connect" | "io">, name: string): Promise<void> {
   const names = attachNames(name);
   const removed = await removeConnector(deps.connect, names.connector);
-  deps.io.out(removed ? `connector ${names.connector} removed (offsets deleted)` : `connector ${names.connector} was not there`);
+  deps.io.out(
+    removed ? `connector ${names.connector} removed (offsets deleted)` : `connector ${names.connector} was not there`,
+  );
   await dropSlotAndPublication(deps.pool, names.slot, names.publication);
   await deps.pool.query("DELETE FROM sidecar.heartbeat WHERE slot_name = $1", [names.slot]).catch(() => undefined);
   const left = await slotLag(deps.pool, names.slot);
-  if (left.exists) throw new AttachError(`replication slot ${names.slot} is still there; drop it with: SELECT pg_drop_replication_slot('${names.slot}');`);
+  if (left.exists)
+    throw new AttachError(
+      `replication slot ${names.slot} is still there; drop it with: SELECT pg_drop_replication_slot('${names.slot}');`,
+    );
   deps.io.out(`replication slot ${names.slot} and publication ${names.publication} dropped`);
 }
 

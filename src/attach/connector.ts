@@ -1,7 +1,7 @@
-import { ConnectClient } from "../connect/connect-client.js";
+import type { ConnectClient } from "../connect/connect-client.js";
 import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../connect/connector-config.js";
-import { type TableRef, tableName } from "./tables.js";
 import { HELPER_TABLES } from "./source-setup.js";
+import { type TableRef, tableName } from "./tables.js";
 
 /**
  * An attachment's Debezium connector: the demo connector's settings (connectors/shop.json:

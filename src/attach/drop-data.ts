@@ -1,7 +1,7 @@
-import { openClickHouse, quoteIdent } from "../clickhouse/client.js";
 import { targetTableName } from "../cdc/table.js";
+import { openClickHouse, quoteIdent } from "../clickhouse/client.js";
 import type { Config } from "../shared/config.js";
-import { type TableRef } from "./tables.js";
+import type { TableRef } from "./tables.js";
 
 /**
  * Drops an attachment's projected tables. With embedded ClickHouse the data directory
@@ -21,7 +21,9 @@ export async function dropProjectedTables(config: Config, tables: TableRef[]): P
     for (const t of tables) {
       const name = targetTableName(t.schema, t.table);
       const cluster = config.CLICKHOUSE_CLUSTER ? ` ON CLUSTER ${quoteIdent(config.CLICKHOUSE_CLUSTER)}` : "";
-      await ch.command({ query: `DROP TABLE IF EXISTS ${quoteIdent(config.CLICKHOUSE_DATABASE)}.${quoteIdent(name)}${cluster} SYNC` });
+      await ch.command({
+        query: `DROP TABLE IF EXISTS ${quoteIdent(config.CLICKHOUSE_DATABASE)}.${quoteIdent(name)}${cluster} SYNC`,
+      });
       dropped.push(name);
     }
   } finally {

@@ -1,5 +1,5 @@
 import type { PgPool } from "../shared/postgres.js";
-import { type TableRef, quoteIdent, quoteTable, tableName } from "./tables.js";
+import { quoteIdent, quoteTable, type TableRef, tableName } from "./tables.js";
 
 /**
  * Preflight: everything Debezium needs from a database it did not create, checked
@@ -61,7 +61,17 @@ export async function describeTables(pool: PgPool, refs: TableRef[]): Promise<Ta
     );
     const r = rows[0];
     if (!r) {
-      out.push({ ...ref, exists: false, kind: "other", primaryKey: [], replicaIdentity: "default", canSelect: false, owned: false, estimatedRows: 0, leavesWithoutKey: [] });
+      out.push({
+        ...ref,
+        exists: false,
+        kind: "other",
+        primaryKey: [],
+        replicaIdentity: "default",
+        canSelect: false,
+        owned: false,
+        estimatedRows: 0,
+        leavesWithoutKey: [],
+      });
       continue;
     }
     const kind = r.relkind === "r" ? "table" : r.relkind === "p" ? "partitioned" : "other";
@@ -109,7 +119,8 @@ export async function preflight(
 ): Promise<PreflightReport> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
-  const setting = async (name: string) => (await pool.query(`SELECT current_setting($1) AS v`, [name])).rows[0].v as string;
+  const setting = async (name: string) =>
+    (await pool.query(`SELECT current_setting($1) AS v`, [name])).rows[0].v as string;
 
   const version = Number(await setting("server_version_num"));
   add({
@@ -177,10 +188,22 @@ export async function preflight(
 
   const tables = await describeTables(pool, refs);
   for (const t of tables.filter((t) => !t.exists)) {
-    add({ id: `table:${tableName(t)}`, ok: false, severity: "error", message: `table ${tableName(t)} does not exist`, fix: "Check the name (schema.table), or leave it out." });
+    add({
+      id: `table:${tableName(t)}`,
+      ok: false,
+      severity: "error",
+      message: `table ${tableName(t)} does not exist`,
+      fix: "Check the name (schema.table), or leave it out.",
+    });
   }
   for (const t of tables.filter((t) => t.exists && t.kind === "other")) {
-    add({ id: `table:${tableName(t)}`, ok: false, severity: "error", message: `${tableName(t)} is not a table (views and foreign tables carry no WAL changes)`, fix: "Leave it out." });
+    add({
+      id: `table:${tableName(t)}`,
+      ok: false,
+      severity: "error",
+      message: `${tableName(t)} is not a table (views and foreign tables carry no WAL changes)`,
+      fix: "Leave it out.",
+    });
   }
   const present = tables.filter((t) => t.exists && t.kind !== "other");
   const unreadable = present.filter((t) => !t.canSelect);
@@ -188,8 +211,12 @@ export async function preflight(
     id: "select-privilege",
     ok: unreadable.length === 0,
     severity: "error",
-    message: unreadable.length ? `no SELECT on ${unreadable.map(tableName).join(", ")} (the snapshot reads them)` : `SELECT on all ${present.length} tables`,
-    fix: unreadable.length ? unreadable.map((t) => `GRANT SELECT ON ${quoteTable(t)} TO ${quoteIdent(role.name)};`).join("\n") : undefined,
+    message: unreadable.length
+      ? `no SELECT on ${unreadable.map(tableName).join(", ")} (the snapshot reads them)`
+      : `SELECT on all ${present.length} tables`,
+    fix: unreadable.length
+      ? unreadable.map((t) => `GRANT SELECT ON ${quoteTable(t)} TO ${quoteIdent(role.name)};`).join("\n")
+      : undefined,
   });
 
   const { rows: pubRows } = await pool.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [names.publication]);
@@ -233,11 +260,20 @@ export async function preflight(
     message: helperOk
       ? "schema sidecar (heartbeat and Debezium signal tables) can be created or used"
       : "cannot create tables in schema sidecar (used for the heartbeat and Debezium's signal table)",
-    fix: helperOk ? undefined : `CREATE SCHEMA IF NOT EXISTS sidecar AUTHORIZATION ${quoteIdent(role.name)};  -- as a superuser or the database owner`,
+    fix: helperOk
+      ? undefined
+      : `CREATE SCHEMA IF NOT EXISTS sidecar AUTHORIZATION ${quoteIdent(role.name)};  -- as a superuser or the database owner`,
   });
 
   const blocking = checks.filter((c) => !c.ok && c.severity === "error");
-  return { checks, tables: present, tablesWithoutKey, ok: blocking.length === 0, serverVersion: version, user: role.name };
+  return {
+    checks,
+    tables: present,
+    tablesWithoutKey,
+    ok: blocking.length === 0,
+    serverVersion: version,
+    user: role.name,
+  };
 }
 
 /** The report as a newcomer reads it: one line per check, fixes indented under failures. */
@@ -247,6 +283,10 @@ export function formatReport(report: PreflightReport): string {
     lines.push(`${c.ok ? "ok  " : c.severity === "error" ? "FAIL" : "warn"}  ${c.message}`);
     if (!c.ok && c.fix) for (const l of c.fix.split("\n")) lines.push(`        fix: ${l}`);
   }
-  lines.push(report.ok ? "preflight passed" : `preflight failed: ${report.checks.filter((c) => !c.ok && c.severity === "error").length} problem(s) to fix first`);
+  lines.push(
+    report.ok
+      ? "preflight passed"
+      : `preflight failed: ${report.checks.filter((c) => !c.ok && c.severity === "error").length} problem(s) to fix first`,
+  );
   return lines.join("\n");
 }

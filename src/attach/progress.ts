@@ -1,6 +1,6 @@
 import type { Admin } from "kafkajs";
 import type { PgPool } from "../shared/postgres.js";
-import { type TableRef, quoteTable, tableName } from "./tables.js";
+import { quoteTable, type TableRef, tableName } from "./tables.js";
 
 /**
  * Snapshot progress, measured where both embedded and server ClickHouse can be seen
@@ -17,7 +17,11 @@ export interface TableProgress {
 }
 
 /** Exact row counts when cheap enough, the planner's estimate otherwise. */
-export async function rowTotals(pool: PgPool, tables: TableRef[], exactBelow = 5_000_000): Promise<Map<string, number>> {
+export async function rowTotals(
+  pool: PgPool,
+  tables: TableRef[],
+  exactBelow = 5_000_000,
+): Promise<Map<string, number>> {
   const totals = new Map<string, number>();
   for (const t of tables) {
     const est = await pool.query<{ n: string }>(
@@ -53,7 +57,10 @@ export async function measureProgress(
   const present = topics.filter((t) => existing.has(t));
   if (present.length) {
     for (const t of await admin.fetchOffsets({ groupId, topics: present })) {
-      committed.set(t.topic, t.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0));
+      committed.set(
+        t.topic,
+        t.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0),
+      );
     }
   }
   const out: TableProgress[] = [];

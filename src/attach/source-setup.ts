@@ -1,5 +1,5 @@
 import type { PgPool } from "../shared/postgres.js";
-import { type TableRef, quoteIdent, quoteTable } from "./tables.js";
+import { quoteIdent, quoteTable, type TableRef } from "./tables.js";
 
 /**
  * What an attachment creates in the source database, and nothing else: a `sidecar`
@@ -12,7 +12,9 @@ export const HELPER_TABLES: TableRef[] = [
 
 export async function ensureHelperTables(pool: PgPool): Promise<void> {
   await pool.query("CREATE SCHEMA IF NOT EXISTS sidecar");
-  await pool.query("CREATE TABLE IF NOT EXISTS sidecar.heartbeat (slot_name text PRIMARY KEY, beat_at timestamptz NOT NULL)");
+  await pool.query(
+    "CREATE TABLE IF NOT EXISTS sidecar.heartbeat (slot_name text PRIMARY KEY, beat_at timestamptz NOT NULL)",
+  );
   // The shape Debezium's source signal channel expects.
   await pool.query(
     "CREATE TABLE IF NOT EXISTS sidecar.debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
@@ -20,7 +22,11 @@ export async function ensureHelperTables(pool: PgPool): Promise<void> {
 }
 
 /** Publication for exactly these tables (plus the helper tables); partitions publish as their root. */
-export async function ensurePublication(pool: PgPool, name: string, tables: TableRef[]): Promise<"created" | "updated"> {
+export async function ensurePublication(
+  pool: PgPool,
+  name: string,
+  tables: TableRef[],
+): Promise<"created" | "updated"> {
   const list = [...tables, ...HELPER_TABLES].map(quoteTable).join(", ");
   const { rowCount } = await pool.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [name]);
   if (rowCount) {
@@ -53,8 +59,10 @@ export async function dropSlotAndPublication(pool: PgPool, slot: string, publica
       break;
     }
     // The connector is gone but its walsender may linger a moment; after a grace period end it.
-    if (Date.now() > deadline - timeoutMs / 2) await pool.query("SELECT pg_terminate_backend($1)", [rows[0]!.active_pid]);
-    if (Date.now() > deadline) throw new Error(`replication slot ${slot} is still in use by pid ${rows[0]!.active_pid}`);
+    if (Date.now() > deadline - timeoutMs / 2)
+      await pool.query("SELECT pg_terminate_backend($1)", [rows[0]!.active_pid]);
+    if (Date.now() > deadline)
+      throw new Error(`replication slot ${slot} is still in use by pid ${rows[0]!.active_pid}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   await pool.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(publication)}`);
@@ -68,5 +76,7 @@ export async function slotLag(pool: PgPool, slot: string) {
     [slot],
   );
   const r = rows[0];
-  return r ? { exists: true, active: r.active, lagBytes: Number(r.lag_bytes ?? 0), walStatus: r.wal_status } : { exists: false as const };
+  return r
+    ? { exists: true, active: r.active, lagBytes: Number(r.lag_bytes ?? 0), walStatus: r.wal_status }
+    : { exists: false as const };
 }

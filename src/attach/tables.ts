@@ -32,7 +32,9 @@ export function parseTableList(text: string): TableRef[] {
 /** Names for everything an attachment creates, derived from its name so detach finds them again. */
 export function attachNames(name: string) {
   if (!/^[a-z][a-z0-9_]{0,40}$/.test(name)) {
-    throw new Error(`attachment name "${name}" must be lower-case letters, digits and _ (start with a letter, at most 41)`);
+    throw new Error(
+      `attachment name "${name}" must be lower-case letters, digits and _ (start with a letter, at most 41)`,
+    );
   }
   return {
     connector: `attach_${name}`,

@@ -76,7 +76,8 @@ export class ConnectClient {
   /** Stops the connector's tasks but keeps its config (needed before its offsets can be deleted). */
   async stop(name: string): Promise<void> {
     const res = await this.call("PUT", `/connectors/${encodeURIComponent(name)}/stop`);
-    if (!res.ok && res.status !== 404) throw new ConnectError(`stop connector ${name}: ${res.status} ${await res.text()}`, res.status);
+    if (!res.ok && res.status !== 404)
+      throw new ConnectError(`stop connector ${name}: ${res.status} ${await res.text()}`, res.status);
   }
 
   async deleteOffsets(name: string): Promise<void> {
@@ -105,12 +106,18 @@ export class ConnectClient {
     let last: ConnectorStatus | undefined;
     while (Date.now() < deadline) {
       last = await this.status(name);
-      const failed = last?.tasks.find((t) => t.state === "FAILED") ?? (last?.connector.state === "FAILED" ? last.connector : undefined);
+      const failed =
+        last?.tasks.find((t) => t.state === "FAILED") ??
+        (last?.connector.state === "FAILED" ? last.connector : undefined);
       if (failed) {
         const firstLine = (failed.trace ?? "").split("\n").slice(0, 3).join(" | ");
         throw new ConnectError(`connector ${name} FAILED: ${firstLine}`);
       }
-      if (last?.connector.state === "RUNNING" && last.tasks.length > 0 && last.tasks.every((t) => t.state === "RUNNING")) {
+      if (
+        last?.connector.state === "RUNNING" &&
+        last.tasks.length > 0 &&
+        last.tasks.every((t) => t.state === "RUNNING")
+      ) {
         return last;
       }
       await new Promise((r) => setTimeout(r, 250));

@@ -40,14 +40,16 @@ export function renderConnectorConfig(
   const out: Record<string, string> = {};
   const missing = new Set<string>();
   for (const [key, value] of Object.entries(template)) {
-    if (typeof value !== "string") throw new Error(`${source}: "${key}" must be a string (Kafka Connect configs are strings)`);
+    if (typeof value !== "string")
+      throw new Error(`${source}: "${key}" must be a string (Kafka Connect configs are strings)`);
     out[key] = value.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
       const v = vars[name];
       if (v === undefined) missing.add(name);
       return v ?? "";
     });
   }
-  if (missing.size > 0) throw new Error(`${source}: unknown variable(s) ${[...missing].map((m) => `\${${m}}`).join(", ")}`);
+  if (missing.size > 0)
+    throw new Error(`${source}: unknown variable(s) ${[...missing].map((m) => `\${${m}}`).join(", ")}`);
   return out;
 }
 

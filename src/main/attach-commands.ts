@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import { addTables, attach, attachmentStatus, detach, type AttachIO } from "../attach/attach.js";
+import { type AttachIO, addTables, attach, attachmentStatus, detach } from "../attach/attach.js";
 import type { TableProgress } from "../attach/progress.js";
 import { parseTableList } from "../attach/tables.js";
 import { ConnectClient } from "../connect/connect-client.js";
@@ -19,7 +19,11 @@ function terminalIO(): AttachIO {
     out: (line) => (bars ? bars.log(`${line}\n`) : out(line)),
     progress: (rows: TableProgress[], rates: Map<string, number>) => {
       bars ??= new cliProgress.MultiBar(
-        { format: " {bar} {percentage}% | {table} | {value}/{total} rows | {rate} rows/s | ETA {eta}s", hideCursor: true, clearOnComplete: false },
+        {
+          format: " {bar} {percentage}% | {table} | {value}/{total} rows | {rate} rows/s | ETA {eta}s",
+          hideCursor: true,
+          clearOnComplete: false,
+        },
         cliProgress.Presets.shades_classic,
       );
       for (const r of rows) {
@@ -67,12 +71,21 @@ function configFor(opts: { databaseUrl?: string }): Config {
 export function registerAttachCommands(program: Command) {
   program
     .command("attach")
-    .description("capture tables of an existing Postgres database: preflight, publication, connector, snapshot with progress")
+    .description(
+      "capture tables of an existing Postgres database: preflight, publication, connector, snapshot with progress",
+    )
     .option("--database-url <url>", "the database to attach (default DATABASE_URL)")
     .option("--tables <list>", "schema.table,schema.table")
     .option("--schema <names>", "every table of these schemas (comma separated)")
-    .option("--name <name>", "name of this attachment (connector attach_<name>, slot and publication sidecar_attach_<name>)", "legacy")
-    .option("--keyless <choice>", "tables without primary key or replica identity: full (REPLICA IDENTITY FULL) or skip")
+    .option(
+      "--name <name>",
+      "name of this attachment (connector attach_<name>, slot and publication sidecar_attach_<name>)",
+      "legacy",
+    )
+    .option(
+      "--keyless <choice>",
+      "tables without primary key or replica identity: full (REPLICA IDENTITY FULL) or skip",
+    )
     .option("--add <list>", "add these tables to an existing attachment (incremental snapshot, no restart)")
     .option("--check", "run the preflight only; change nothing")
     .option("--no-wait", "do not follow the snapshot")
@@ -88,7 +101,11 @@ export function registerAttachCommands(program: Command) {
           await addTables(deps, { ...base, tables: parseTableList(opts.add) });
           return;
         }
-        const report = await attach(deps, { ...base, tables: opts.tables ? parseTableList(opts.tables) : undefined, schema: opts.schema });
+        const report = await attach(deps, {
+          ...base,
+          tables: opts.tables ? parseTableList(opts.tables) : undefined,
+          schema: opts.schema,
+        });
         if (opts.check && !report.ok) process.exitCode = 1;
       });
     });
@@ -106,7 +123,8 @@ export function registerAttachCommands(program: Command) {
         const { tables } = await attachmentStatus(deps, opts.name);
         await detach(deps, opts.name);
         if (!opts.dropData) {
-          if (tables.length) console.log(`ClickHouse data kept (${tables.length} table(s)); drop it with: detach --drop-data`);
+          if (tables.length)
+            console.log(`ClickHouse data kept (${tables.length} table(s)); drop it with: detach --drop-data`);
           return;
         }
         if (!opts.yes && process.stdin.isTTY) {
@@ -126,7 +144,9 @@ export function registerAttachCommands(program: Command) {
 
   program
     .command("verify")
-    .description("compare every attached table in Postgres and ClickHouse (row counts, checksums, differing keys); exit 1 when they differ")
+    .description(
+      "compare every attached table in Postgres and ClickHouse (row counts, checksums, differing keys); exit 1 when they differ",
+    )
     .option("--database-url <url>", "the attached database (default DATABASE_URL)")
     .option("--name <name>", "attachment name", "legacy")
     .option("--tables <list>", "only these attached tables (schema.table,…)")
@@ -134,18 +154,22 @@ export function registerAttachCommands(program: Command) {
     .option("--examples <n>", "differences shown per table", "10")
     .option("--wait <seconds>", "wait at most this long for the projection to reach the source's current LSN", "60")
     .action(async (opts) => {
-      if (!["auto", "clickhouse", "read-api"].includes(opts.via)) throw new Error(`--via takes auto, clickhouse or read-api, not "${opts.via}"`);
+      if (!["auto", "clickhouse", "read-api"].includes(opts.via))
+        throw new Error(`--via takes auto, clickhouse or read-api, not "${opts.via}"`);
       const config = configFor(opts);
       const { verifyAttachment, formatVerifyReport } = await import("../attach/verify.js");
       const { openProjectionClickHouse } = await import("../attach/clickhouse-tables.js");
       const ch = opts.via === "read-api" ? undefined : await openProjectionClickHouse(config);
-      if (opts.via === "clickhouse" && !ch) throw new Error("cannot open the embedded ClickHouse (the running sidecar holds it): use --via read-api");
+      if (opts.via === "clickhouse" && !ch)
+        throw new Error("cannot open the embedded ClickHouse (the running sidecar holds it): use --via read-api");
       const reader = ch
         ? ({ kind: "clickhouse", client: ch, database: config.CLICKHOUSE_DATABASE } as const)
         : ({ kind: "read-api", url: config.READ_API_URL, token: config.READ_API_TOKEN || undefined } as const);
       const pool = createPgPool(config.DATABASE_URL, { max: 2, applicationName: "cqrs-sidecar-verify" });
       try {
-        console.log(`reading ClickHouse ${reader.kind === "clickhouse" ? "directly" : `through the read API at ${config.READ_API_URL}`}`);
+        console.log(
+          `reading ClickHouse ${reader.kind === "clickhouse" ? "directly" : `through the read API at ${config.READ_API_URL}`}`,
+        );
         const report = await verifyAttachment(pool, reader, opts.name, {
           tables: opts.tables ? parseTableList(opts.tables) : undefined,
           examples: Number(opts.examples),
@@ -170,13 +194,18 @@ export function registerAttachCommands(program: Command) {
       await withDeps(config, async (deps) => {
         const s = await attachmentStatus(deps, opts.name);
         const tasks = s.connector?.tasks.map((t) => t.state).join(",") ?? "";
-        console.log(`connector ${s.names.connector}: ${s.connector ? `${s.connector.connector.state} (tasks ${tasks})` : "not registered"}`);
+        console.log(
+          `connector ${s.names.connector}: ${s.connector ? `${s.connector.connector.state} (tasks ${tasks})` : "not registered"}`,
+        );
         console.log(
           s.slot.exists
             ? `slot ${s.names.slot}: ${s.slot.active ? "active" : "INACTIVE"}, lag ${s.slot.lagBytes.toLocaleString("en-US")} bytes of WAL held`
             : `slot ${s.names.slot}: none`,
         );
-        for (const p of s.progress) console.log(`  ${p.table}: ${p.projected.toLocaleString("en-US")} events projected of ${p.produced.toLocaleString("en-US")} on ${p.topic}; ~${p.total.toLocaleString("en-US")} rows in Postgres`);
+        for (const p of s.progress)
+          console.log(
+            `  ${p.table}: ${p.projected.toLocaleString("en-US")} events projected of ${p.produced.toLocaleString("en-US")} on ${p.topic}; ~${p.total.toLocaleString("en-US")} rows in Postgres`,
+          );
       });
     });
 }

@@ -58,7 +58,9 @@ program
     const pool = createPgPool(config.DATABASE_URL, { max: 1 });
     try {
       const { applied, skipped } = await migrate(pool);
-      console.log(`migrations: ${applied.length} applied${applied.length ? ` (${applied.join(", ")})` : ""}, ${skipped.length} already there`);
+      console.log(
+        `migrations: ${applied.length} applied${applied.length ? ` (${applied.join(", ")})` : ""}, ${skipped.length} already there`,
+      );
     } finally {
       await pool.end();
     }

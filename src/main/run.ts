@@ -2,8 +2,8 @@ import { serve } from "@hono/node-server";
 import { openClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
 import { projectorHttpApp } from "../projector/http.js";
 import { type Projector, startProjector } from "../projector/projector.js";
-import { memoryFreshness } from "../read/freshness.js";
 import { startReadApi } from "../read/app.js";
+import { memoryFreshness } from "../read/freshness.js";
 import type { Config } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
 import { startWriteApi } from "../write/server.js";
@@ -35,7 +35,8 @@ export async function runRoles(config: Config, roles: Role[], log: Logger): Prom
     for (const stop of stops.reverse()) await stop().catch((err) => log.error({ err }, "stop failed"));
   };
   try {
-    const clickhouse = roles.includes("project") || roles.includes("read") ? await openClickHouse(config.CLICKHOUSE_URL) : undefined;
+    const clickhouse =
+      roles.includes("project") || roles.includes("read") ? await openClickHouse(config.CLICKHOUSE_URL) : undefined;
     if (clickhouse) stops.push(() => clickhouse.close());
     let projector: Projector | undefined;
     if (roles.includes("project")) {

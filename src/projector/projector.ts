@@ -3,19 +3,19 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer }
 import type { Registry } from "prom-client";
 import { type DecodedEvent, decodeChangeEvent, SchemaCache } from "../cdc/decode.js";
 import { EnvelopeError } from "../cdc/envelope.js";
+import { isInternalTable } from "../cdc/internal.js";
 import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
 import { type ClickHouse, openClickHouse } from "../clickhouse/client.js";
-import { isInternalTable } from "../cdc/internal.js";
 import type { Config } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
+import { ConnectOffsets } from "./connect-offsets.js";
 import { WATERMARK_ROW } from "./ddl.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
 import { type BuiltRow, buildRow, foldRow } from "./rows.js";
 import { ClickHouseSink } from "./sink.js";
-import { ConnectOffsets } from "./connect-offsets.js";
 import { partitionKey, type Watermark, WatermarkTracker } from "./watermark.js";
 
 export interface ProjectorDeps {
@@ -537,10 +537,18 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   // offsets), never from the LSNs of consumed events: see connect-offsets.ts for why.
   const sourceOffsets = new ConnectOffsets(
     kafka,
-    { topic: config.CONNECT_OFFSETS_TOPIC, server: config.TOPIC_PREFIX, groupId: `${config.PROJECTOR_GROUP}.offsets.${randomUUID()}` },
+    {
+      topic: config.CONNECT_OFFSETS_TOPIC,
+      server: config.TOPIC_PREFIX,
+      groupId: `${config.PROJECTOR_GROUP}.offsets.${randomUUID()}`,
+    },
     log,
   );
-  await backoff("connect-offsets", () => sourceOffsets.start(), () => !stopping);
+  await backoff(
+    "connect-offsets",
+    () => sourceOffsets.start(),
+    () => !stopping,
+  );
 
   const watermarkTick = async () => {
     const l = sourceOffsets.current();
@@ -556,7 +564,8 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       // Partitions another projector process of the group owns count as applied up to the
       // group's committed offset (commits happen only after the rows are stored).
       for (const t of await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: current }))
-        for (const p of t.partitions) if (p.offset !== "-1") tracker.seedApplied(partitionKey(t.topic, p.partition), BigInt(p.offset));
+        for (const p of t.partitions)
+          if (p.offset !== "-1") tracker.seedApplied(partitionKey(t.topic, p.partition), BigInt(p.offset));
       tracker.addCandidate(l, high);
     }
     evaluate();

@@ -7,9 +7,12 @@ import { z } from "zod";
  * message naming each variable.
  */
 const port = z.coerce.number().int().min(1).max(65535);
-const csv = z
-  .string()
-  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 
 export const configSchema = z.object({
   /** Postgres the write API uses and Debezium captures. */
@@ -18,7 +21,10 @@ export const configSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
     .default("postgres://postgres:postgres@127.0.0.1:55432/shop"),
   /** The database URL as Kafka Connect sees it, when that differs (Docker: postgres:5432). */
-  CONNECT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+  CONNECT_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
   /** Kafka bootstrap servers, comma separated host:port. */
   KAFKA_BROKERS: csv
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, "each broker must be host:port")).min(1))
@@ -31,11 +37,20 @@ export const configSchema = z.object({
     .regex(/^(https?:\/\/|chdb:)/, "must be http(s)://… for a server or chdb:PATH for embedded")
     .default("chdb:.stack/chdb"),
   /** ClickHouse database the projection writes into. */
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a plain identifier").default("sidecar"),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a plain identifier")
+    .default("sidecar"),
   /** Optional cluster name: DDL gets ON CLUSTER and Replicated engines. */
-  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
   /** Debezium topic prefix (topic.prefix); topics are <prefix>.<schema>.<table>. */
-  TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default("sidecar"),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default("sidecar"),
   /** Postgres schemas.tables Debezium captures for the demo connector. */
   CAPTURE_TABLES: csv.default(["shop.customers", "shop.products", "shop.orders", "shop.order_lines"]),
   /** Consumer group of the projector. */
@@ -47,7 +62,11 @@ export const configSchema = z.object({
   /** Topics the projector consumes, comma separated; empty: every `<TOPIC_PREFIX>.<schema>.<table>` topic (re-listed every 10 s). */
   PROJECTOR_TOPICS: csv.default([]),
   /** kafkajs maxBytesPerPartition: upper bound of one batch (and of one ClickHouse insert) per partition. */
-  PROJECTOR_MAX_BATCH_BYTES: z.coerce.number().int().min(65_536).default(8 * 1024 * 1024),
+  PROJECTOR_MAX_BATCH_BYTES: z.coerce
+    .number()
+    .int()
+    .min(65_536)
+    .default(8 * 1024 * 1024),
   /** Partitions (tables) processed at the same time (kafkajs partitionsConsumedConcurrently). */
   PROJECTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** kafkajs maxWaitTimeInMs: longest time the broker holds a fetch that has no data yet (ms). */
@@ -60,9 +79,19 @@ export const configSchema = z.object({
   PROJECTOR_MAX_BACKOFF_MS: z.coerce.number().int().min(100).default(10_000),
   WRITE_API_PORT: port.default(3000),
   /** Largest request body the write API reads, in bytes; larger ones get a 413. */
-  WRITE_API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  WRITE_API_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
   /** Hours an Idempotency-Key keeps its first answer; after that the key may be used again. */
-  WRITE_API_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24),
+  WRITE_API_IDEMPOTENCY_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 365)
+    .default(24),
   /** Connections in the write API's Postgres pool. */
   WRITE_API_PG_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
   READ_API_PORT: port.default(3001),

@@ -9,12 +9,14 @@ export function createKafka(brokers: string[], clientId: string, log?: Logger): 
     connectionTimeout: 5_000,
     retry: { initialRetryTime: 200, retries: 8 },
     logLevel: logLevel.WARN,
-    logCreator: () => ({ level, log: entry }) => {
-      if (!log) return;
-      const { message, ...extra } = entry;
-      if (level <= logLevel.ERROR) log.error(extra, `kafka: ${message}`);
-      else log.warn(extra, `kafka: ${message}`);
-    },
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        if (!log) return;
+        const { message, ...extra } = entry;
+        if (level <= logLevel.ERROR) log.error(extra, `kafka: ${message}`);
+        else log.warn(extra, `kafka: ${message}`);
+      },
   });
 }
 

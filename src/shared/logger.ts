@@ -5,7 +5,10 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? "info", na
   return pino({
     name,
     level,
-    redact: { paths: ["req.headers.authorization", "headers.authorization", "password", "token"], censor: "[redacted]" },
+    redact: {
+      paths: ["req.headers.authorization", "headers.authorization", "password", "token"],
+      censor: "[redacted]",
+    },
   });
 }
 

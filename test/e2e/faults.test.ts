@@ -39,11 +39,12 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     expect(token, "the load made at least one successful write").toBeTruthy();
     const deadline = Date.now() + 180_000;
     for (;;) {
-      const res = await fetch(`${s.readUrl}/api/tables/shop__orders/count`, { headers: { "x-consistency-token": token! } }).catch(
-        () => undefined,
-      );
+      const res = await fetch(`${s.readUrl}/api/tables/shop__orders/count`, {
+        headers: { "x-consistency-token": token! },
+      }).catch(() => undefined);
       if (res?.status === 200) break;
-      if (Date.now() > deadline) throw new Error(`the projection did not reach token ${token} in 180 s (last: ${res?.status})`);
+      if (Date.now() > deadline)
+        throw new Error(`the projection did not reach token ${token} in 180 s (last: ${res?.status})`);
       await sleep(500);
     }
     const diff = await compareShop(pool, s.readUrl);
@@ -103,7 +104,10 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     const during = await fetch(`${s.writeUrl}/orders`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ customerId: "00000000-0000-4000-8000-000000000000", lines: [{ productId: "00000000-0000-4000-8000-000000000000", quantity: 1 }] }),
+      body: JSON.stringify({
+        customerId: "00000000-0000-4000-8000-000000000000",
+        lines: [{ productId: "00000000-0000-4000-8000-000000000000", quantity: 1 }],
+      }),
     });
     expect(during.status).toBe(503);
     expect(during.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -155,13 +159,21 @@ async function topicSize(kafka: ReturnType<typeof createKafka>, topic: string): 
 async function compareShop(pool: pg.Pool, readUrl: string): Promise<string[]> {
   const checks: [string, string, string][] = [
     ["shop__customers", "metrics=count", "SELECT count(*)::text AS count FROM shop.customers"],
-    ["shop__products", "metrics=count,sum:stock", "SELECT count(*)::text AS count, sum(stock)::text AS sum_stock FROM shop.products"],
+    [
+      "shop__products",
+      "metrics=count,sum:stock",
+      "SELECT count(*)::text AS count, sum(stock)::text AS sum_stock FROM shop.products",
+    ],
     [
       "shop__orders",
       "metrics=count,sum:total&groupBy=status&order=status",
       "SELECT status::text, count(*)::text AS count, sum(total)::text AS sum_total FROM shop.orders GROUP BY status ORDER BY status::text",
     ],
-    ["shop__order_lines", "metrics=count,sum:quantity", "SELECT count(*)::text AS count, sum(quantity)::text AS sum_quantity FROM shop.order_lines"],
+    [
+      "shop__order_lines",
+      "metrics=count,sum:quantity",
+      "SELECT count(*)::text AS count, sum(quantity)::text AS sum_quantity FROM shop.order_lines",
+    ],
   ];
   const diffs: string[] = [];
   for (const [table, query, sql] of checks) {
@@ -172,10 +184,13 @@ async function compareShop(pool: pg.Pool, readUrl: string): Promise<string[]> {
       continue;
     }
     const norm = (rows: Record<string, unknown>[]) =>
-      rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(Number(v))])));
+      rows.map((r) =>
+        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(Number(v))])),
+      );
     const pgRows = norm((await pool.query(sql)).rows);
     const chRows = norm(body.data);
-    if (JSON.stringify(pgRows) !== JSON.stringify(chRows)) diffs.push(`${table}: postgres ${JSON.stringify(pgRows)} != clickhouse ${JSON.stringify(chRows)}`);
+    if (JSON.stringify(pgRows) !== JSON.stringify(chRows))
+      diffs.push(`${table}: postgres ${JSON.stringify(pgRows)} != clickhouse ${JSON.stringify(chRows)}`);
   }
   return diffs;
 }

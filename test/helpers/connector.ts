@@ -1,7 +1,7 @@
 import pg from "pg";
-import { ConnectClient } from "../../src/connect/connect-client.js";
-import { connectorVariables, renderConnectorConfig, readConnectorFile } from "../../src/connect/connector-config.js";
 import { dropSlotAndPublication as dropSlot } from "../../src/attach/source-setup.js";
+import { ConnectClient } from "../../src/connect/connect-client.js";
+import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../../src/connect/connector-config.js";
 import type { StackEnv } from "./stack.js";
 
 /**

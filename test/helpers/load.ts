@@ -53,7 +53,12 @@ export class ShopLoad {
       this.customers.push(r.json.id);
     }
     for (let i = 0; i < products; i++) {
-      const r = await this.call("POST", "/products", { sku: `LOAD-${tag}-${i}`, name: `Load product ${i}`, price: `${i + 1}.25`, stock: 1_000_000 });
+      const r = await this.call("POST", "/products", {
+        sku: `LOAD-${tag}-${i}`,
+        name: `Load product ${i}`,
+        price: `${i + 1}.25`,
+        stock: 1_000_000,
+      });
       if (r.status !== 201) throw new Error(`seeding a product failed: ${r.status} ${JSON.stringify(r.json)}`);
       this.products.push(r.json.id);
     }

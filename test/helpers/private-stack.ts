@@ -51,7 +51,8 @@ export async function startPrivateStack(basePort: number): Promise<PrivateStack>
   const stack = async (...args: string[]) =>
     (await run("bash", ["stack/stack.sh", ...args], { env: childEnv, timeout: 300_000 })).stdout;
   const cli = async (...args: string[]) =>
-    (await run(process.execPath, ["--import", "tsx", "src/main/cli.ts", ...args], { env: childEnv, timeout: 300_000 })).stdout;
+    (await run(process.execPath, ["--import", "tsx", "src/main/cli.ts", ...args], { env: childEnv, timeout: 300_000 }))
+      .stdout;
 
   await stack("up");
   await cli("migrate");
@@ -73,7 +74,10 @@ export async function startPrivateStack(basePort: number): Promise<PrivateStack>
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${role} exited with ${child.exitCode}; see ${dir}/${role}.log`);
-      const ok = await fetch(`${urls[role]}/health`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${urls[role]}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`${role} did not become healthy in 60 s; see ${dir}/${role}.log`);
       await new Promise((r) => setTimeout(r, 250));

@@ -36,7 +36,10 @@ export async function startStack(): Promise<{ env: StackEnv; stop: () => Promise
     KAFKA_CONNECT_URL: process.env.KAFKA_CONNECT_URL ?? "http://127.0.0.1:8083",
     CONNECT_DATABASE_URL: process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:55432/shop",
   };
-  const up = await fetch(`${env.KAFKA_CONNECT_URL}/connectors`).then((r) => r.ok, () => false);
+  const up = await fetch(`${env.KAFKA_CONNECT_URL}/connectors`).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (!up) execFileSync("bash", ["stack/stack.sh", "up"], { stdio: "inherit" });
   return { env, stop: async () => {} };
 }

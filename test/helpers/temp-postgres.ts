@@ -27,7 +27,12 @@ export async function startTempPostgres(settings: Record<string, string>) {
   writeFileSync(pw, "postgres\n", { mode: 0o644 });
   run(`${bin}/initdb`, ["-D", data, "-U", "postgres", `--pwfile=${pw}`, "--auth=scram-sha-256"]);
   const port = await freePort();
-  const opts = [`-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)];
+  const opts = [
+    `-p ${port}`,
+    `-k ${dir}`,
+    "-c listen_addresses=127.0.0.1",
+    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`),
+  ];
   run(`${bin}/pg_ctl`, ["-D", data, "-l", join(dir, "log"), "-o", opts.join(" "), "-w", "start"]);
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,

@@ -32,11 +32,15 @@ describe("attach preflight on a database with wal_level=replica", () => {
 
   it("reports wal_level and every other problem with its exact fix, and changes nothing", async () => {
     const before = await snapshot();
-    const report = await preflight(pool, [
-      { schema: "legacy", table: "accounts" },
-      { schema: "legacy", table: "events" },
-      { schema: "legacy", table: "missing" },
-    ], attachNames("legacy"));
+    const report = await preflight(
+      pool,
+      [
+        { schema: "legacy", table: "accounts" },
+        { schema: "legacy", table: "events" },
+        { schema: "legacy", table: "missing" },
+      ],
+      attachNames("legacy"),
+    );
     const text = formatReport(report);
 
     expect(report.ok).toBe(false);

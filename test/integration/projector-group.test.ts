@@ -40,14 +40,17 @@ describe("projectors sharing a consumer group", () => {
     });
     ch = await openClickHouse(config.CLICKHOUSE_URL);
     const log = createLogger("warn");
-    for (let i = 0; i < 2; i++) projectors.push(await startProjector(config, { clickhouse: ch, log, registry: new Registry() }));
+    for (let i = 0; i < 2; i++)
+      projectors.push(await startProjector(config, { clickhouse: ch, log, registry: new Registry() }));
 
     const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 1 });
     let token: bigint;
     try {
       const client = await pool.connect();
       try {
-        await client.query("INSERT INTO shop.customers (email, name) VALUES ($1, 'Group')", [`group-${id}@example.test`]);
+        await client.query("INSERT INTO shop.customers (email, name) VALUES ($1, 'Group')", [
+          `group-${id}@example.test`,
+        ]);
         token = parseLsn((await client.query("SELECT pg_current_wal_insert_lsn()::text AS l")).rows[0].l);
       } finally {
         client.release();

@@ -20,7 +20,11 @@ describe("Kafka Connect source offsets", () => {
   });
 
   it("follows the lowest connector of its topic prefix; deleted offsets drop out", () => {
-    const o = new ConnectOffsets({} as never, { topic: "_connect_offsets", server: "sidecar", groupId: "g" }, createLogger("silent"));
+    const o = new ConnectOffsets(
+      {} as never,
+      { topic: "_connect_offsets", server: "sidecar", groupId: "g" },
+      createLogger("silent"),
+    );
     expect(o.current()).toBeUndefined();
     o.apply(parseOffsetRecord(key("shop", "sidecar"), value(500, 1)));
     o.apply(parseOffsetRecord(key("attach_crm", "sidecar"), value(300, 2)));
