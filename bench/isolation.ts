@@ -10,7 +10,7 @@
  * stores. The dashboard load runs in a process of its own, so it never shares the write
  * driver's event loop. Target: read-side load costs writes < 10% of their throughput.
  *
- * Phases are interleaved for --rounds rounds and each phase's best round is reported (all are kept).
+ * Phases are interleaved for --rounds rounds and each phase's median round is reported (all are kept).
  *
  *   node --import tsx bench/isolation.ts [--seconds 12] [--rounds 3] [--clients 16] [--dash-clients 4] [--lines 1000000]
  */
@@ -223,9 +223,9 @@ async function main(): Promise<void> {
   };
   try {
     await drive(3); // warm-up
-    // Rounds of the three phases, interleaved, and the best round of each phase: other
-    // processes on a shared machine come and go (they only ever take CPU away), so the least
-    // disturbed round is the closest to what the phase itself costs; every round is kept.
+    // Rounds of the three phases, interleaved, and the median round of each phase: other
+    // processes on a shared machine come and go, interleaving spreads their effect over all
+    // three phases; every round is kept in the JSON.
     type P = Awaited<ReturnType<typeof phase>>;
     const runs: [P[], P[], P[]] = [[], [], []];
     for (let k = 0; k < Number(args.rounds); k++) {
@@ -238,7 +238,7 @@ async function main(): Promise<void> {
     const [alone, api, crud] = runs.map(median) as [P, P, P];
     const cost = (x: { ordersPerSec: number }) => round((1 - x.ordersPerSec / alone.ordersPerSec) * 100);
     console.log(
-      `\nCQRS isolation: place-order through the write API, ${CLIENTS} clients, ${SECONDS} s per phase, best of ${args.rounds} interleaved rounds, ${args["dash-clients"]} dashboard clients, ${machineAtStart.cpus} CPUs\n`,
+      `\nCQRS isolation: place-order through the write API, ${CLIENTS} clients, ${SECONDS} s per phase, median of ${args.rounds} interleaved rounds, ${args["dash-clients"]} dashboard clients, ${machineAtStart.cpus} CPUs\n`,
     );
     console.table(
       Object.fromEntries(
@@ -266,7 +266,7 @@ async function main(): Promise<void> {
       dashboardClients: Number(args["dash-clients"]),
       orderLines: LINES,
       rounds: Number(args.rounds),
-      summary: "best round of each phase (highest orders/s); allRounds has every round",
+      summary: "median round of each phase (by orders/s); allRounds has every round",
       phases: [alone, api, crud],
       allRounds: runs,
       costPercent: { readApi: cost(api), postgresCrud: cost(crud) },
