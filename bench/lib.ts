@@ -131,7 +131,7 @@ export async function benchStack(defaultBasePort: number): Promise<BenchStack> {
       })
     ).stdout;
   const t0 = Date.now();
-  console.log(`[bench] private stack in ${dir} (ports ${env.PG_PORT}…)${reuse ? " (reused)" : ""}`);
+  console.log(`[bench] private stack in ${dir} (ports ${env.PG_PORT}…)${reuse ? " (bench/run.sh's, kept running)" : ""}`);
   await stack("up");
   await cli("migrate");
   await cli("connectors");
