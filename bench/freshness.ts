@@ -35,6 +35,9 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "60" },
     sweep: { type: "boolean", default: false },
     "sweep-seconds": { type: "string", default: "20" },
+    // Seconds at the target rate before measuring: a stack started a minute before (cold JVMs,
+    // fresh topics) gave token p50 8 s instead of 0.4 s (bench/results/freshness-cold-stack.json).
+    warmup: { type: "string", default: "30" },
     // Re-measure only the variants whose name contains one of these (comma separated), each right
     // after a defaults run of its own (paired, so a change of the machine's load hits both);
     // results go to freshness-sweep-paired.json and freshness.json is left as it is.
@@ -70,7 +73,7 @@ async function measure(setting: string, seconds: number): Promise<Measured> {
   await load.seed();
   await waitCaughtUp(side.writeUrl, side.readUrl);
   load.start();
-  await sleep(3000); // warm-up at the target rate
+  await sleep((setting.startsWith("defaults (") ? Number(args.warmup) : 3) * 1000); // warm-up at the target rate
   load.reset();
   const probe = new FreshnessProbe(side.writeUrl, side.readUrl);
   const cpu = cpuSampler(() => ({ ...st.pids(), ...side.pids() }));
