@@ -61,5 +61,10 @@ export async function removeConnector(client: ConnectClient, name: string): Prom
   await client.stop(name);
   await client.waitState(name, "STOPPED", 30_000);
   await client.deleteOffsets(name);
-  return client.delete(name);
+  const deleted = await client.delete(name);
+  // Connect answers the DELETE before its status store forgets the connector; detach
+  // promises it is gone, so wait until the status says so.
+  const deadline = Date.now() + 30_000;
+  while ((await client.status(name)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  return deleted;
 }
