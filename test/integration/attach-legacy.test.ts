@@ -400,6 +400,13 @@ describe("attach to a legacy database", () => {
     const client = connect();
     await client.stop(names.connector);
     await client.waitState(names.connector, "STOPPED", 60_000);
+    // STOPPED is reported before the task has let go of the slot: wait for the walsender to
+    // leave, or the delete below could still be streamed before the connector stops.
+    for (let i = 0; i < 240; i++) {
+      const { rows } = await pool.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [names.slot]);
+      if (rows[0]?.active === false) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     await pool.query(`DELETE FROM ${billing}.ledger WHERE id = 77`);
     const db = quoteIdent(config.CLICKHOUSE_DATABASE);
     await ch.command({
