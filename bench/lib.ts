@@ -25,6 +25,7 @@ import http from "node:http";
 import os from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { privateStackEnv } from "../test/helpers/private-stack.js";
 
 const run = promisify(execFile);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,26 +94,8 @@ export interface BenchStack {
 }
 
 export function stackEnv(dir: string, basePort: number): Record<string, string> {
-  const p = (n: number) => String(basePort + n);
-  return {
-    STACK_DIR: dir,
-    PG_PORT: p(0),
-    KAFKA_PORT: p(1),
-    KAFKA_CONTROLLER_PORT: p(2),
-    CONNECT_PORT: p(3),
-    WRITE_API_PORT: p(4),
-    READ_API_PORT: p(5),
-    PROJECTOR_METRICS_PORT: p(6),
-    DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${p(0)}/shop`,
-    KAFKA_BROKERS: `127.0.0.1:${p(1)}`,
-    KAFKA_CONNECT_URL: `http://127.0.0.1:${p(3)}`,
-    READ_API_URL: `http://127.0.0.1:${p(5)}`,
-    KAFKA_HEAP: "-Xms128m -Xmx512m",
-    CONNECT_HEAP: "-Xms128m -Xmx512m",
-    API_TOKEN: "",
-    READ_API_TOKEN: "",
-    LOG_LEVEL: "warn",
-  };
+  const env = privateStackEnv(dir, basePort);
+  return { ...env, READ_API_URL: `http://127.0.0.1:${env.READ_API_PORT}`, API_TOKEN: "", READ_API_TOKEN: "" };
 }
 
 export async function benchStack(defaultBasePort: number): Promise<BenchStack> {
@@ -131,7 +114,9 @@ export async function benchStack(defaultBasePort: number): Promise<BenchStack> {
       })
     ).stdout;
   const t0 = Date.now();
-  console.log(`[bench] private stack in ${dir} (ports ${env.PG_PORT}…)${reuse ? " (bench/run.sh's, kept running)" : ""}`);
+  console.log(
+    `[bench] private stack in ${dir} (ports ${env.PG_PORT}…)${reuse ? " (bench/run.sh's, kept running)" : ""}`,
+  );
   await stack("up");
   await cli("migrate");
   await cli("connectors");

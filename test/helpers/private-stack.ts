@@ -26,11 +26,10 @@ export interface PrivateStack {
   close: () => Promise<void>;
 }
 
-export async function startPrivateStack(basePort: number): Promise<PrivateStack> {
-  const dir = mkdtempSync(join(tmpdir(), "private-stack-"));
-  chmodSync(dir, 0o755); // Postgres runs as the postgres OS user and must reach its data directory
+/** Ports and endpoints of a native stack of its own: basePort + 0..6, data under `dir`. */
+export function privateStackEnv(dir: string, basePort: number): Record<string, string> {
   const p = (n: number) => String(basePort + n);
-  const env: Record<string, string> = {
+  return {
     STACK_DIR: dir,
     PG_PORT: p(0),
     KAFKA_PORT: p(1),
@@ -42,10 +41,19 @@ export async function startPrivateStack(basePort: number): Promise<PrivateStack>
     DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${p(0)}/shop`,
     KAFKA_BROKERS: `127.0.0.1:${p(1)}`,
     KAFKA_CONNECT_URL: `http://127.0.0.1:${p(3)}`,
-    CLICKHOUSE_URL: `chdb:${join(dir, "chdb")}`,
     KAFKA_HEAP: "-Xms128m -Xmx512m",
     CONNECT_HEAP: "-Xms128m -Xmx512m",
     LOG_LEVEL: "warn",
+  };
+}
+
+export async function startPrivateStack(basePort: number): Promise<PrivateStack> {
+  const dir = mkdtempSync(join(tmpdir(), "private-stack-"));
+  chmodSync(dir, 0o755); // Postgres runs as the postgres OS user and must reach its data directory
+  const p = (n: number) => String(basePort + n);
+  const env: Record<string, string> = {
+    ...privateStackEnv(dir, basePort),
+    CLICKHOUSE_URL: `chdb:${join(dir, "chdb")}`,
   };
   const childEnv = { ...process.env, ...env };
   const stack = async (...args: string[]) =>
