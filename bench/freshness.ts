@@ -49,6 +49,11 @@ const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const SWEEP_SECONDS = Number(args["sweep-seconds"]);
 
+/** stack.sh's default offset.flush.interval.ms (CONNECT_OFFSET_FLUSH_MS overrides it). */
+const FLUSH_MS = Number(
+  process.env.CONNECT_OFFSET_FLUSH_MS ??
+    readFileSync("stack/stack.sh", "utf8").match(/CONNECT_OFFSET_FLUSH_MS:-(\d+)/)?.[1],
+);
 const shopConnector = JSON.parse(readFileSync("connectors/shop.json", "utf8")) as Record<string, string>;
 const machineAtStart = machine();
 const st = await benchStack(Number(args["base-port"]));
@@ -154,7 +159,7 @@ async function restartConnect(flushMs: number): Promise<void> {
 const results: Measured[] = [];
 const sweep: Measured[] = [];
 try {
-  const defaults = `defaults (poll ${shopConnector["poll.interval.ms"]} ms, heartbeat ${shopConnector["heartbeat.interval.ms"]} ms, flush 100 ms, fetch wait 100 ms, watermark 75 ms)`;
+  const defaults = `defaults (poll ${shopConnector["poll.interval.ms"]} ms, heartbeat ${shopConnector["heartbeat.interval.ms"]} ms, flush ${FLUSH_MS} ms, fetch wait 100 ms, watermark 75 ms)`;
   results.push(await measure(defaults, SECONDS));
   console.log(
     `\nfreshness at ${RATE} commands/s for ${SECONDS} s, ${machineAtStart.cpus} CPUs (ms from commit to visible)\n`,
@@ -173,7 +178,7 @@ try {
       settings: {
         "debezium poll.interval.ms": Number(shopConnector["poll.interval.ms"]),
         "debezium heartbeat.interval.ms": Number(shopConnector["heartbeat.interval.ms"]),
-        "connect offset.flush.interval.ms": 100,
+        "connect offset.flush.interval.ms": FLUSH_MS,
         PROJECTOR_FETCH_WAIT_MS: 100,
         PROJECTOR_WATERMARK_INTERVAL_MS: 75,
       },
@@ -198,8 +203,8 @@ try {
         () => putConnector({ ...orig, "heartbeat.interval.ms": "5000" }),
         () => putConnector(orig),
       ],
-      ["connect offset.flush.interval.ms 1000", () => restartConnect(1000), () => restartConnect(100)],
-      ["connect offset.flush.interval.ms 5000", () => restartConnect(5000), () => restartConnect(100)],
+      ["connect offset.flush.interval.ms 1000", () => restartConnect(1000), () => restartConnect(FLUSH_MS)],
+      ["connect offset.flush.interval.ms 5000", () => restartConnect(5000), () => restartConnect(FLUSH_MS)],
       [
         "kafkajs maxWaitTimeInMs 1000",
         () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: "1000" }),

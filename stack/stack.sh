@@ -190,7 +190,7 @@ offset.storage.replication.factor=1
 status.storage.replication.factor=1
 # Commit source offsets often: after a Connect crash Debezium resumes from here (the slot keeps the rest),
 # and the projector's consistency watermark follows them (src/projector/connect-offsets.ts).
-offset.flush.interval.ms=${CONNECT_OFFSET_FLUSH_MS:-100}
+offset.flush.interval.ms=${CONNECT_OFFSET_FLUSH_MS:-50}
 CONF
   if pid_alive connect; then say "kafka connect already running"; return; fi
   port_free_or_die "$CONNECT_PORT" CONNECT_PORT "Kafka Connect"

@@ -47,9 +47,13 @@ export class ConnectOffsets {
   private readonly positions = new Map<string, SourcePosition>();
   private consumer: Consumer | undefined;
 
+  /**
+   * `onAdvance` runs after each offset record of this server: the projector pairs a new position
+   * with high watermarks right away instead of waiting for its next timer tick.
+   */
   constructor(
     private readonly kafka: Kafka,
-    private readonly opts: { topic: string; server: string; groupId: string },
+    private readonly opts: { topic: string; server: string; groupId: string; onAdvance?: () => void },
     private readonly log: Logger,
   ) {}
 
@@ -57,6 +61,7 @@ export class ConnectOffsets {
     if (!record || record.server !== this.opts.server) return;
     if (record.position === null) this.positions.delete(record.connector);
     else this.positions.set(record.connector, record.position);
+    this.opts.onAdvance?.();
   }
 
   /**

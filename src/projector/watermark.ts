@@ -73,6 +73,13 @@ export class WatermarkTracker {
     this.candidates.push({ lsn: l.lsn, commitTsUs: l.commitTsUs, high });
   }
 
+  /** True when `lsn` is already published or paired with high watermarks (a newer candidate adds nothing). */
+  hasCandidateFor(lsn: bigint): boolean {
+    if (this.published && lsn <= this.published.lsn) return true;
+    const last = this.candidates[this.candidates.length - 1];
+    return last !== undefined && last.lsn >= lsn;
+  }
+
   /** Step 3: publishes the newest candidate whose partitions are all applied up to H. */
   evaluate(now = Date.now()): Watermark | undefined {
     let idx = -1;

@@ -145,7 +145,7 @@ describe("read API over the real pipeline", () => {
               `SELECT l.product_id::text AS "productId", sum(l.quantity)::int AS units, sum(l.quantity * l.unit_price)::text AS revenue
                  FROM shop.order_lines l JOIN shop.orders o ON o.id = l.order_id
                 WHERE o.placed_at >= $1 AND o.placed_at < $2 AND o.status::text = ANY($3)
-                GROUP BY 1 ORDER BY ${by === "revenue" ? "sum(l.quantity * l.unit_price) DESC, 2 DESC" : "2 DESC, sum(l.quantity * l.unit_price) DESC"}`,
+                GROUP BY 1 ORDER BY ${by === "revenue" ? "sum(l.quantity * l.unit_price) DESC, 2 DESC" : "2 DESC, sum(l.quantity * l.unit_price) DESC"}, 1`,
               [...range, statuses],
             )
           ).rows.map((x) => ({ productId: x.productId, units: x.units, revenue: cents(x.revenue) })),

@@ -35,4 +35,17 @@ describe("Kafka Connect source offsets", () => {
     o.apply(parseOffsetRecord(key("shop", "sidecar"), null));
     expect(o.current()).toEqual({ lsn: 900n, commitTsUs: 4n });
   });
+
+  it("calls onAdvance for each record of its own server only", () => {
+    let calls = 0;
+    const o = new ConnectOffsets(
+      {} as never,
+      { topic: "_connect_offsets", server: "sidecar", groupId: "g", onAdvance: () => calls++ },
+      createLogger("silent"),
+    );
+    o.apply(parseOffsetRecord(key("shop", "sidecar"), value(500, 1)));
+    o.apply(parseOffsetRecord(key("other", "elsewhere"), value(600, 1)));
+    o.apply(parseOffsetRecord(Buffer.from("not json"), value(700, 1)));
+    expect(calls).toBe(1);
+  });
 });

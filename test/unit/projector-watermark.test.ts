@@ -84,6 +84,22 @@ describe("consistency watermark", () => {
   });
 });
 
+describe("pairing a source position only once", () => {
+  test("hasCandidateFor: true once a position is pending or published, false for a newer one", () => {
+    const t = new WatermarkTracker();
+    expect(t.hasCandidateFor(10n)).toBe(false);
+    t.addCandidate({ lsn: 10n, commitTsUs: 1n }, new Map([["a:0", 5n]]));
+    expect(t.hasCandidateFor(10n)).toBe(true);
+    expect(t.hasCandidateFor(9n)).toBe(true);
+    expect(t.hasCandidateFor(11n)).toBe(false);
+    t.recordApplied("a:0", 5n, 8n, 1n);
+    expect(t.evaluate()?.lsn).toBe(10n);
+    expect(t.pendingCandidates()).toBe(0);
+    expect(t.hasCandidateFor(10n)).toBe(true);
+    expect(t.hasCandidateFor(12n)).toBe(false);
+  });
+});
+
 describe("folding rows within a batch", () => {
   const row = (
     lsn: bigint,
