@@ -1,20 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { Registry } from "prom-client";
-import { type DecodedEvent, decodeChangeEvent, SchemaCache } from "../cdc/decode.js";
-import { EnvelopeError } from "../cdc/envelope.js";
-import { isInternalTable } from "../cdc/internal.js";
-import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
-import { ConversionError } from "../cdc/types.js";
+import type { TableShape } from "../cdc/table.js";
+import { targetTableName } from "../cdc/table.js";
 import { type ClickHouse, openClickHouse } from "../clickhouse/client.js";
 import type { Config } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
+import { type EncodedRow, type PoisonKind, type ShapeSource, shapeFromSource } from "./batch-decode.js";
 import { ConnectOffsets } from "./connect-offsets.js";
 import { WATERMARK_ROW } from "./ddl.js";
+import { DecodeWorker } from "./decode-worker.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
-import { type BuiltRow, buildRow, foldRow } from "./rows.js";
 import { ClickHouseSink } from "./sink.js";
 import { partitionKey, type Watermark, WatermarkTracker } from "./watermark.js";
 
@@ -49,8 +47,6 @@ export interface Projector {
   waitForLsn(lsn: bigint, timeoutMs?: number): Promise<PublishedWatermark>;
 }
 
-type PoisonKind = EnvelopeError["kind"] | "insert-rejected";
-
 interface Poison {
   message: KafkaMessage;
   kind: PoisonKind;
@@ -61,7 +57,8 @@ interface TableBatch {
   shape: TableShape;
   /** Every shape seen in the batch (a column may be added mid-batch): each is synced. */
   shapes: Set<TableShape>;
-  latest: Map<string, BuiltRow>;
+  /** The latest row per key (decoded and serialised in the decode worker). */
+  rows: EncodedRow[];
   truncates: { lsn: bigint; commitTsUs: bigint }[];
 }
 
@@ -105,7 +102,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   let consumer: Consumer | undefined;
   const admin: Admin = kafka.admin();
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
-  const shapes = new Map<string, TableShape>(); // keyed by table and schema ids
+  const shapes = new Map<string, TableShape>(); // keyed by table and source schema
   const progress = new Map<string, { source: string; lsn: bigint; commitTsUs: bigint; dirty: boolean }>();
   const dlqLogged = new Set<string>();
   const lanes = new Map<string, Lane>();
@@ -158,19 +155,14 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     }
   };
 
-  const schemaCache = new SchemaCache();
-  const shapeFor = (ev: DecodedEvent): TableShape => {
-    if (!ev.rowSchema) throw new EnvelopeError("not-envelope", "change event without a row schema");
-    // Schema ids come from the text cache; id 0 (slow path) is never cached.
-    const cacheKey =
-      ev.valueSchemaId > 0 && ev.keySchemaId > 0
-        ? `${ev.schema}.${ev.table}|${ev.valueSchemaId}|${ev.keySchemaId}`
-        : undefined;
-    let shape = cacheKey ? shapes.get(cacheKey) : undefined;
+  const decoder = new DecodeWorker(log);
+  const shapeOf = (src: ShapeSource): TableShape => {
+    const key = `${src.schema}.${src.table}|${JSON.stringify([src.rowSchema, src.keySchema])}`;
+    let shape = shapes.get(key);
     if (!shape) {
-      shape = tableShape(ev.schema, ev.table, ev.rowSchema, ev.key?.schema);
+      shape = shapeFromSource(src);
       if (shapes.size > 10_000) shapes.clear();
-      if (cacheKey) shapes.set(cacheKey, shape);
+      shapes.set(key, shape);
     }
     return shape;
   };
@@ -239,12 +231,16 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     tb: TableBatch,
     alive: () => boolean,
     beat: () => Promise<void>,
-    poisonOut: { row: BuiltRow; reason: string }[],
+    poisonOut: { row: EncodedRow; reason: string }[],
   ) => {
-    const rows = [...tb.latest.values()];
+    const rows = tb.rows;
     for (const shape of tb.shapes) await backoff("schema", () => sink.ensureTable(shape), alive, beat);
     if (rows.length > 0) {
-      await backoff("toast", () => sink.resolveUnavailable(tb.shape, rows), alive, beat);
+      const toast = rows.filter((r) => r.line === undefined);
+      if (toast.length > 0) {
+        await backoff("toast", () => sink.resolveUnavailable(tb.shape, toast), alive, beat);
+        for (const r of toast) r.line = JSON.stringify(r.values);
+      }
       let attempts = 0;
       await backoff(
         "insert",
@@ -301,84 +297,33 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       if (!stopping) (consumer as Consumer).seek({ topic, partition, offset: lane.committed.toString() });
       return;
     }
-    const poison: Poison[] = [];
-    const tables = new Map<string, TableBatch>();
-    const truncatesWithoutShape: { schema: string; table: string; lsn: bigint; commitTsUs: bigint }[] = [];
-    let maxLsn: bigint | undefined;
-    let maxTs: bigint | undefined;
-    const byOffsetRow = new Map<BuiltRow, KafkaMessage>();
-    const opCounts: Record<string, number> = {};
-
-    for (const message of messages) {
-      if (message.value === null || message.value.length === 0) {
-        opCounts.tombstone = (opCounts.tombstone ?? 0) + 1;
-        continue;
-      }
-      let ev: DecodedEvent;
-      try {
-        ev = decodeChangeEvent(message.value, message.key ?? null, schemaCache);
-      } catch (err) {
-        if (err instanceof EnvelopeError) {
-          poison.push({ message, kind: err.kind, reason: err.message });
-          continue;
-        }
-        throw err;
-      }
-      opCounts[ev.op] = (opCounts[ev.op] ?? 0) + 1;
-      if (maxLsn === undefined || ev.lsn > maxLsn) {
-        maxLsn = ev.lsn;
-        maxTs = ev.commitTsUs;
-      }
-      // The sidecar's own tables (heartbeats, Debezium signals) only move the watermark.
-      if (isInternalTable(ev.schema, ev.table)) continue;
-      try {
-        if (ev.op === "m") continue; // logical decoding messages carry no row
-        if (ev.op === "t") {
-          const target = targetTableName(ev.schema, ev.table);
-          const tb = [...tables.values()].find((t) => t.shape.target === target);
-          if (tb) tb.truncates.push({ lsn: ev.lsn, commitTsUs: ev.commitTsUs });
-          else
-            truncatesWithoutShape.push({ schema: ev.schema, table: ev.table, lsn: ev.lsn, commitTsUs: ev.commitTsUs });
-          continue;
-        }
-        const shape = shapeFor(ev);
-        const row = buildRow(shape, ev);
-        let tb = tables.get(shape.target);
-        if (!tb) {
-          tb = { shape, shapes: new Set([shape]), latest: new Map(), truncates: [] };
-          tables.set(shape.target, tb);
-        } else if (tb.shape !== shape) {
-          // Columns changed mid-batch: every shape is synced; rows built with an older shape omit new columns.
-          tb.shapes.add(shape);
-          tb.shape = shape;
-        }
-        foldRow(tb.latest, row);
-        byOffsetRow.set(row, message);
-      } catch (err) {
-        if (err instanceof ConversionError || err instanceof EnvelopeError) {
-          poison.push({
-            message,
-            kind: err instanceof ConversionError ? "unconvertible" : err.kind,
-            reason: err.message,
-          });
-          continue;
-        }
-        throw err;
-      }
-    }
-
-    for (const [op, n] of Object.entries(opCounts)) metrics.events.inc({ topic, op }, n);
-    const tDecoded = performance.now();
-    if (!alive()) return;
+    // Decoding runs in the decode worker while kafkajs fetches the next batch and the previous
+    // one is stored; the lane awaits it.
+    const decoding = decoder.decode(messages);
+    decoding.catch(() => undefined); // a failure surfaces in apply(), in the lane
     const last = messages[messages.length - 1] as KafkaMessage;
     const next = BigInt(last.offset) + 1n;
 
     /** Stores the decoded batch, then commits its offsets: runs in the partition's lane, in order. */
     const apply = async () => {
+      const d = await decoding;
+      const tDecoded = performance.now();
+      for (const [op, n] of Object.entries(d.opCounts)) metrics.events.inc({ topic, op }, n);
+      if (!alive()) throw new Abandoned("stopping");
+      const { maxLsn, maxTs, truncatesWithoutShape } = d;
+      const poison: Poison[] = d.poison.map((x) => ({
+        message: messages[x.index] as KafkaMessage,
+        kind: x.kind,
+        reason: x.reason,
+      }));
+      const tables: TableBatch[] = d.tables.map((t) => {
+        const all = t.shapes.map(shapeOf);
+        return { shape: all[all.length - 1] as TableShape, shapes: new Set(all), rows: t.rows, truncates: t.truncates };
+      });
       const tStart = performance.now();
       await sendToDlq(topic, partition, poison, alive, heartbeat);
-      const rejected: { row: BuiltRow; reason: string }[] = [];
-      for (const tb of tables.values()) await storeTable(tb, alive, heartbeat, rejected);
+      const rejected: { row: EncodedRow; reason: string }[] = [];
+      for (const tb of tables) await storeTable(tb, alive, heartbeat, rejected);
       for (const t of truncatesWithoutShape) {
         const target = targetTableName(t.schema, t.table);
         const keys = await backoff("truncate", () => sink.tableKeys(target), alive, heartbeat);
@@ -390,7 +335,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
           topic,
           partition,
           rejected.map((r) => ({
-            message: byOffsetRow.get(r.row) as KafkaMessage,
+            message: messages[r.row.index] as KafkaMessage,
             kind: "insert-rejected" as const,
             reason: r.reason,
           })),
@@ -399,6 +344,9 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         );
       }
       const tStored = performance.now();
+      // Stored is visible: the watermark may pass these offsets before Kafka hears of the commit.
+      tracker.recordApplied(partitionKey(topic, partition), next, maxLsn, maxTs);
+      evaluate();
       if (!alive()) throw new Abandoned("stopping");
       await backoff(
         "commit",
@@ -419,11 +367,10 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         },
         "batch applied",
       );
-      tracker.recordApplied(partitionKey(topic, partition), next, maxLsn, maxTs);
       if (maxTs !== undefined && (lastCommitTsUs === undefined || maxTs > lastCommitTsUs)) lastCommitTsUs = maxTs;
-      for (const tb of tables.values()) {
+      for (const tb of tables) {
         let lsn = -1n;
-        for (const r of tb.latest.values()) if (r.lsn > lsn) lsn = r.lsn;
+        for (const r of tb.rows) if (r.lsn > lsn) lsn = r.lsn;
         for (const t of tb.truncates) if (t.lsn > lsn) lsn = t.lsn;
         if (lsn < 0n) continue;
         const prev = progress.get(tb.shape.target);
@@ -440,7 +387,6 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       metrics.batchSeconds.observe((tCommitted - started) / 1000);
       const high = BigInt(batch.highWatermark);
       metrics.consumerLag.set({ topic, partition: String(partition) }, Number(high > next ? high - next : 0n));
-      evaluate();
     };
 
     // Pipelining: resolving the offset lets kafkajs fetch (and this function decode) the next batch
@@ -541,45 +487,68 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       topic: config.CONNECT_OFFSETS_TOPIC,
       server: config.TOPIC_PREFIX,
       groupId: `${config.PROJECTOR_GROUP}.offsets.${randomUUID()}`,
+      onAdvance: () => tick(),
     },
     log,
   );
-  await backoff(
-    "connect-offsets",
-    () => sourceOffsets.start(),
-    () => !stopping,
-  );
 
+  /** Partitions another projector process of the group owns count as applied up to the group's committed offset. */
+  const seedFromGroup = async (list: string[]) => {
+    for (const t of await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: list }))
+      for (const p of t.partitions)
+        if (p.offset !== "-1") tracker.seedApplied(partitionKey(t.topic, p.partition), BigInt(p.offset));
+  };
   const watermarkTick = async () => {
     const l = sourceOffsets.current();
-    if (l && topics.length > 0) {
+    if (l && topics.length > 0 && !tracker.hasCandidateFor(l.lsn)) {
       const high = new Map<string, bigint>();
       // H covers every captured topic that exists now, subscribed or not: a table whose topic
       // appeared since the last subscription holds the watermark back until it is consumed.
       const current = await discoverTopics();
       if (current.some((t) => !topics.includes(t))) scheduleRefresh();
-      const results = await Promise.all(current.map((t) => admin.fetchTopicOffsets(t).then((o) => [t, o] as const)));
+      // The group's commits happen only after the rows are stored: any reading is a lower bound
+      // of what is applied, so it is fetched alongside H.
+      const [results] = await Promise.all([
+        Promise.all(current.map((t) => admin.fetchTopicOffsets(t).then((o) => [t, o] as const))),
+        seedFromGroup(current),
+      ]);
       for (const [t, offsets] of results)
         for (const o of offsets) high.set(partitionKey(t, o.partition), BigInt(o.high));
-      // Partitions another projector process of the group owns count as applied up to the
-      // group's committed offset (commits happen only after the rows are stored).
-      for (const t of await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: current }))
-        for (const p of t.partitions)
-          if (p.offset !== "-1") tracker.seedApplied(partitionKey(t.topic, p.partition), BigInt(p.offset));
       tracker.addCandidate(l, high);
+    } else if (tracker.pendingCandidates() > 0) {
+      // L is already paired (each pairing costs a handful of Kafka requests); a pending candidate
+      // may still wait on partitions other group members own.
+      await seedFromGroup(topics);
     }
     evaluate();
   };
+  // A tick runs on every new Connect offset and on a timer; one at a time, and a request that
+  // arrives during a tick runs right after it (its L may be newer than the running tick's).
   let tickBusy = false;
-  const watermarkTimer = setInterval(() => {
-    if (tickBusy || stopping) return;
+  let tickAgain = false;
+  function tick(): void {
+    if (stopping) return;
+    if (tickBusy) {
+      tickAgain = true;
+      return;
+    }
     tickBusy = true;
     watermarkTick()
       .catch((err) => log.debug({ err: (err as Error).message }, "watermark tick failed"))
       .finally(() => {
         tickBusy = false;
+        if (tickAgain) {
+          tickAgain = false;
+          tick();
+        }
       });
-  }, config.PROJECTOR_WATERMARK_INTERVAL_MS);
+  }
+  await backoff(
+    "connect-offsets",
+    () => sourceOffsets.start(),
+    () => !stopping,
+  );
+  const watermarkTimer = setInterval(tick, config.PROJECTOR_WATERMARK_INTERVAL_MS);
 
   const flushProgress = async () => {
     const entries = [...progress.entries()]
@@ -660,6 +629,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       await Promise.all([...lanes.values()].map((l) => l.tail));
       lanes.clear();
       await flushProgress().catch(() => undefined);
+      await decoder.close().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       if (ownsClickHouse) await ch.close().catch(() => undefined);

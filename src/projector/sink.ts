@@ -1,7 +1,8 @@
 import type { ColumnSpec, TableShape } from "../cdc/table.js";
-import { formatMicros, UNAVAILABLE } from "../cdc/types.js";
+import { formatMicros } from "../cdc/types.js";
 import { type ClickHouse, quoteIdent as q, queryRows } from "../clickhouse/client.js";
 import type { Logger } from "../shared/logger.js";
+import type { EncodedRow } from "./batch-decode.js";
 import {
   addColumnSql,
   createDatabaseSql,
@@ -12,7 +13,6 @@ import {
   truncateMarkersSql,
   WATERMARK_ROW,
 } from "./ddl.js";
-import type { BuiltRow } from "./rows.js";
 
 /**
  * Everything the projector does to ClickHouse: create and widen tables (schema sync), insert
@@ -61,8 +61,11 @@ export class ClickHouseSink {
   }
 
   /** Fills UNAVAILABLE columns from the table's current FINAL state (one query per batch). */
-  async resolveUnavailable(shape: TableShape, rows: BuiltRow[]): Promise<number> {
-    const pending = rows.filter((r) => r.unavailable.length > 0);
+  async resolveUnavailable(shape: TableShape, rows: Pick<EncodedRow, "values" | "unavailable">[]): Promise<number> {
+    const pending = rows.filter(
+      (r): r is { values: Record<string, unknown>; unavailable: string[] } =>
+        r.values !== undefined && r.unavailable.length > 0,
+    );
     if (pending.length === 0) return 0;
     const keyCols = shape.keys.map((k) => shape.columns.find((c) => c.name === k) as ColumnSpec);
     const wanted = [...new Set(pending.flatMap((r) => r.unavailable))];
@@ -100,15 +103,18 @@ export class ClickHouseSink {
     return unresolved;
   }
 
-  async insert(shape: TableShape, rows: BuiltRow[]): Promise<void> {
+  /** One insert of rows already serialised as JSON lines (the decode worker does that). */
+  async insert(shape: TableShape, rows: readonly Pick<EncodedRow, "line">[]): Promise<void> {
     if (rows.length === 0) return;
-    for (const r of rows) {
-      for (const [k, v] of Object.entries(r.values)) if (v === UNAVAILABLE) delete r.values[k];
-    }
-    await this.ch.insert({
-      table: `${q(this.ddl.database)}.${q(shape.target)}`,
-      values: rows.map((r) => r.values),
-      format: "JSONEachRow",
+    const body = rows
+      .map((r) => {
+        if (r.line === undefined) throw new Error("row inserted before its unchanged TOAST values were filled");
+        return r.line;
+      })
+      .join("\n");
+    // The rows follow the statement in one body (the client's insert() would encode them again).
+    await this.ch.command({
+      query: `INSERT INTO ${q(this.ddl.database)}.${q(shape.target)} FORMAT JSONEachRow\n${body}\n`,
       clickhouse_settings: { input_format_skip_unknown_fields: 0, date_time_input_format: "basic" },
     });
   }

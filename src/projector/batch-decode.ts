@@ -1,0 +1,178 @@
+import { type DecodedEvent, decodeChangeEvent, SchemaCache } from "../cdc/decode.js";
+import type { ConnectSchema, KeyMessage } from "../cdc/envelope.js";
+import { EnvelopeError } from "../cdc/envelope.js";
+import { isInternalTable } from "../cdc/internal.js";
+import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
+import { ConversionError, UNAVAILABLE } from "../cdc/types.js";
+import { type BuiltRow, buildRow, foldRow } from "./rows.js";
+
+/**
+ * A Kafka batch turned into what the projector stores: per table the latest row per key as a
+ * JSONEachRow line, plus poison, truncates and the LSN range. Pure and free of functions or
+ * symbols, so it can be computed in a worker thread and cloned to the thread that owns
+ * ClickHouse (see decode-worker.ts).
+ */
+
+/** What a TableShape is built from; the receiving thread rebuilds the same shape from it. */
+export interface ShapeSource {
+  schema: string;
+  table: string;
+  rowSchema: ConnectSchema;
+  keySchema: KeyMessage["schema"] | undefined;
+  fingerprint: string;
+}
+
+export interface EncodedRow {
+  /** The row as one JSON line; undefined while `values` still lacks unchanged TOAST columns. */
+  line?: string;
+  /** Only for rows with unavailable columns (left out of `values`): filled from ClickHouse, then serialised. */
+  values?: Record<string, unknown>;
+  unavailable: string[];
+  lsn: bigint;
+  /** Position of the source message in the batch. */
+  index: number;
+}
+
+export interface DecodedTable {
+  target: string;
+  /** Every shape seen in the batch, the current one last (a column may be added mid-batch). */
+  shapes: ShapeSource[];
+  rows: EncodedRow[];
+  truncates: { lsn: bigint; commitTsUs: bigint }[];
+}
+
+export type PoisonKind = EnvelopeError["kind"] | "insert-rejected";
+
+export interface DecodedBatch {
+  opCounts: Record<string, number>;
+  maxLsn?: bigint;
+  maxTs?: bigint;
+  poison: { index: number; kind: PoisonKind; reason: string }[];
+  tables: DecodedTable[];
+  /** Truncates of tables with no row in this batch (their keys come from ClickHouse). */
+  truncatesWithoutShape: { schema: string; table: string; lsn: bigint; commitTsUs: bigint }[];
+}
+
+export function shapeFromSource(s: ShapeSource): TableShape {
+  return tableShape(s.schema, s.table, s.rowSchema, s.keySchema);
+}
+
+interface TableAcc {
+  shape: TableShape;
+  shapes: ShapeSource[];
+  latest: Map<string, BuiltRow>;
+  truncates: { lsn: bigint; commitTsUs: bigint }[];
+}
+
+/** Decodes batches; keeps the schema and shape caches between them. */
+export class BatchDecoder {
+  private readonly schemaCache = new SchemaCache();
+  private readonly shapes = new Map<string, { shape: TableShape; source: ShapeSource }>();
+
+  private shapeFor(ev: DecodedEvent): { shape: TableShape; source: ShapeSource } {
+    if (!ev.rowSchema) throw new EnvelopeError("not-envelope", "change event without a row schema");
+    // Schema ids come from the text cache; id 0 (slow path) is never cached.
+    const cacheKey =
+      ev.valueSchemaId > 0 && ev.keySchemaId > 0
+        ? `${ev.schema}.${ev.table}|${ev.valueSchemaId}|${ev.keySchemaId}`
+        : undefined;
+    let entry = cacheKey ? this.shapes.get(cacheKey) : undefined;
+    if (!entry) {
+      const shape = tableShape(ev.schema, ev.table, ev.rowSchema, ev.key?.schema);
+      const source = {
+        schema: ev.schema,
+        table: ev.table,
+        rowSchema: ev.rowSchema,
+        keySchema: ev.key?.schema,
+        fingerprint: shape.fingerprint,
+      };
+      entry = { shape, source };
+      if (this.shapes.size > 10_000) this.shapes.clear();
+      if (cacheKey) this.shapes.set(cacheKey, entry);
+    }
+    return entry;
+  }
+
+  decode(values: (Buffer | null)[], keys: (Buffer | null)[]): DecodedBatch {
+    const out: DecodedBatch = { opCounts: {}, poison: [], tables: [], truncatesWithoutShape: [] };
+    const tables = new Map<string, TableAcc>();
+    const indexOf = new Map<BuiltRow, number>();
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (!value || value.length === 0) {
+        out.opCounts.tombstone = (out.opCounts.tombstone ?? 0) + 1;
+        continue;
+      }
+      let ev: DecodedEvent;
+      try {
+        ev = decodeChangeEvent(value, keys[i] ?? null, this.schemaCache);
+      } catch (err) {
+        if (err instanceof EnvelopeError) {
+          out.poison.push({ index: i, kind: err.kind, reason: err.message });
+          continue;
+        }
+        throw err;
+      }
+      out.opCounts[ev.op] = (out.opCounts[ev.op] ?? 0) + 1;
+      if (out.maxLsn === undefined || ev.lsn > out.maxLsn) {
+        out.maxLsn = ev.lsn;
+        out.maxTs = ev.commitTsUs;
+      }
+      // The sidecar's own tables (heartbeats, Debezium signals) only move the watermark.
+      if (isInternalTable(ev.schema, ev.table)) continue;
+      try {
+        if (ev.op === "m") continue; // logical decoding messages carry no row
+        if (ev.op === "t") {
+          const tb = tables.get(targetTableName(ev.schema, ev.table));
+          if (tb) tb.truncates.push({ lsn: ev.lsn, commitTsUs: ev.commitTsUs });
+          else
+            out.truncatesWithoutShape.push({
+              schema: ev.schema,
+              table: ev.table,
+              lsn: ev.lsn,
+              commitTsUs: ev.commitTsUs,
+            });
+          continue;
+        }
+        const { shape, source } = this.shapeFor(ev);
+        const row = buildRow(shape, ev);
+        let tb = tables.get(shape.target);
+        if (!tb) {
+          tb = { shape, shapes: [source], latest: new Map(), truncates: [] };
+          tables.set(shape.target, tb);
+        } else if (tb.shape !== shape) {
+          // Columns changed mid-batch: every shape is synced; rows built with an older shape omit new columns.
+          tb.shapes.push(source);
+          tb.shape = shape;
+        }
+        foldRow(tb.latest, row);
+        indexOf.set(row, i);
+      } catch (err) {
+        if (err instanceof ConversionError || err instanceof EnvelopeError) {
+          out.poison.push({
+            index: i,
+            kind: err instanceof ConversionError ? "unconvertible" : err.kind,
+            reason: err.message,
+          });
+          continue;
+        }
+        throw err;
+      }
+    }
+    for (const tb of tables.values()) {
+      const rows: EncodedRow[] = [];
+      for (const r of tb.latest.values()) {
+        const index = indexOf.get(r) as number;
+        if (r.unavailable.length === 0) {
+          rows.push({ line: JSON.stringify(r.values), unavailable: [], lsn: r.lsn, index });
+          continue;
+        }
+        for (const col of r.unavailable) delete r.values[col];
+        for (const [k, v] of Object.entries(r.values)) if (v === UNAVAILABLE) delete r.values[k];
+        rows.push({ values: r.values, unavailable: r.unavailable, lsn: r.lsn, index });
+      }
+      out.tables.push({ target: tb.shape.target, shapes: tb.shapes, rows, truncates: tb.truncates });
+    }
+    return out;
+  }
+}
