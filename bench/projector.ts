@@ -204,14 +204,24 @@ async function projector(): Promise<{
     PROJECTOR_MAX_BATCH_BYTES: String(BATCH_BYTES),
     LOG_LEVEL: "warn",
   });
+  const registry = new Registry();
+  let workerHeapBytes = 0;
+  const workerHeap = () => {
+    void (registry.getSingleMetric("sidecar_projector_decode_worker_heap_bytes")?.get() as
+      | Promise<{ values: { value: number }[] }>
+      | undefined)?.then((g) => {
+      workerHeapBytes = g.values[0]?.value ?? 0;
+    });
+    return workerHeapBytes;
+  };
   let heapPeak = 0;
   let rssPeak = 0;
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
-    heapPeak = Math.max(heapPeak, m.heapUsed);
+    // The decode worker's heap is its own isolate's: process.memoryUsage() here sees the main thread only.
+    heapPeak = Math.max(heapPeak, m.heapUsed + workerHeap());
     rssPeak = Math.max(rssPeak, m.rss);
   }, 50);
-  const registry = new Registry();
   const t0 = now();
   const p = await startProjector(config, { log, registry });
   const started = (now() - t0) / 1000;

@@ -4,7 +4,7 @@ import { EnvelopeError } from "../cdc/envelope.js";
 import { isInternalTable } from "../cdc/internal.js";
 import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
 import { ConversionError, UNAVAILABLE } from "../cdc/types.js";
-import { type BuiltRow, buildRow, foldRow } from "./rows.js";
+import { type BuiltRow, buildRow, encodeRow, foldRow, LineRow } from "./rows.js";
 
 /**
  * A Kafka batch turned into what the projector stores: per table the latest row per key as a
@@ -135,7 +135,7 @@ export class BatchDecoder {
           continue;
         }
         const { shape, source } = this.shapeFor(ev);
-        const row = buildRow(shape, ev);
+        const row = encodeRow(shape, ev) ?? buildRow(shape, ev);
         let tb = tables.get(shape.target);
         if (!tb) {
           tb = { shape, shapes: [source], latest: new Map(), truncates: [] };
@@ -163,6 +163,10 @@ export class BatchDecoder {
       const rows: EncodedRow[] = [];
       for (const r of tb.latest.values()) {
         const index = indexOf.get(r) as number;
+        if (r instanceof LineRow) {
+          rows.push({ line: r.line, unavailable: [], lsn: r.lsn, index });
+          continue;
+        }
         if (r.unavailable.length === 0) {
           rows.push({ line: JSON.stringify(r.values), unavailable: [], lsn: r.lsn, index });
           continue;

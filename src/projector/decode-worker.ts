@@ -24,7 +24,8 @@ interface Request {
   index: Int32Array;
 }
 
-type Reply = { id: number; batch: DecodedBatch } | { id: number; error: string };
+/** Each reply carries the worker's heap use: process.memoryUsage() in the main thread does not see it. */
+type Reply = ({ batch: DecodedBatch } | { error: string }) & { id: number; heapUsed: number };
 
 if (!isMainThread && workerData?.role === ROLE && parentPort) {
   const port = parentPort;
@@ -45,9 +46,9 @@ if (!isMainThread && workerData?.role === ROLE && parentPort) {
     }
     let reply: Reply;
     try {
-      reply = { id: req.id, batch: decoder.decode(values, keys) };
+      reply = { id: req.id, batch: decoder.decode(values, keys), heapUsed: process.memoryUsage().heapUsed };
     } catch (err) {
-      reply = { id: req.id, error: (err as Error).stack ?? String(err) };
+      reply = { id: req.id, error: (err as Error).stack ?? String(err), heapUsed: process.memoryUsage().heapUsed };
     }
     port.postMessage(reply);
   });
@@ -85,7 +86,10 @@ export class DecodeWorker {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (b: DecodedBatch) => void; reject: (e: Error) => void }>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly onHeap?: (bytes: number) => void,
+  ) {}
 
   private spawn(): Worker {
     const self = fileURLToPath(import.meta.url);
@@ -99,6 +103,7 @@ export class DecodeWorker {
         : new Worker(self, { workerData: { role: ROLE } });
     worker.unref();
     worker.on("message", (reply: Reply) => {
+      this.onHeap?.(reply.heapUsed);
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);

@@ -11,6 +11,7 @@ export interface ProjectorMetrics {
   endToEndLag: Gauge;
   dlq: Counter<"reason">;
   watermarkLsn: Gauge;
+  decodeHeap: Gauge;
   retries: Counter<"stage">;
 }
 
@@ -111,6 +112,16 @@ export function projectorMetrics(
         new Gauge({
           name: "sidecar_projector_watermark_lsn",
           help: "Published consistency watermark (source LSN)",
+          registers: r,
+        }),
+    ),
+    decodeHeap: getOrCreate(
+      registry,
+      "sidecar_projector_decode_worker_heap_bytes",
+      () =>
+        new Gauge({
+          name: "sidecar_projector_decode_worker_heap_bytes",
+          help: "JavaScript heap used by the decode worker thread (process heap metrics cover the main thread only)",
           registers: r,
         }),
     ),

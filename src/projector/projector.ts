@@ -155,7 +155,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     }
   };
 
-  const decoder = new DecodeWorker(log);
+  const decoder = new DecodeWorker(log, (bytes) => metrics.decodeHeap.set(bytes));
   const shapeOf = (src: ShapeSource): TableShape => {
     const key = `${src.schema}.${src.table}|${JSON.stringify([src.rowSchema, src.keySchema])}`;
     let shape = shapes.get(key);

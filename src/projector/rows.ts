@@ -51,6 +51,68 @@ export function buildRow(shape: TableShape, ev: ChangeEvent): BuiltRow {
   return { values, unavailable, keyId: keyIdentity(shape, values), lsn: ev.lsn, deleted: false };
 }
 
+/** A row already serialised (see encodeRow); `values` is parsed back only when a later row needs it. */
+export class LineRow implements BuiltRow {
+  readonly unavailable: string[] = [];
+  readonly deleted = false;
+  private parsed: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly line: string,
+    readonly keyId: string,
+    readonly lsn: bigint,
+  ) {}
+
+  get values(): Record<string, unknown> {
+    this.parsed ??= JSON.parse(this.line) as Record<string, unknown>;
+    return this.parsed;
+  }
+}
+
+interface LineLayout {
+  /** `,"name":` per column. */
+  prefixes: string[];
+  /** Per column: its position among the key columns, or -1. */
+  keyAt: number[];
+  /** A column named like a metadata column: only the object form can express the override. */
+  clashes: boolean;
+}
+const layouts = new WeakMap<TableShape, LineLayout>();
+const META = new Set(["_version", "_lsn", "_commit_ts", "_deleted"]);
+
+/**
+ * The same row as buildRow for a c/r/u event, written straight to its JSON line without the
+ * intermediate object (most of the projector's per-row work is here). Undefined when a column
+ * holds an unchanged TOAST value or a column clashes with a metadata name: use buildRow then.
+ */
+export function encodeRow(shape: TableShape, ev: ChangeEvent): LineRow | undefined {
+  let layout = layouts.get(shape);
+  if (!layout) {
+    layout = {
+      prefixes: shape.columns.map((c) => `,${JSON.stringify(c.name)}:`),
+      keyAt: shape.columns.map((c) => (c.key ? shape.keys.indexOf(c.name) : -1)),
+      clashes: shape.columns.some((c) => META.has(c.name)),
+    };
+    layouts.set(shape, layout);
+  }
+  const after = ev.after;
+  if (ev.op === "d" || !after || layout.clashes) return undefined;
+  const lsn = ev.lsn.toString();
+  let line = `{"_version":"${lsn}","_lsn":"${lsn}","_commit_ts":${JSON.stringify(formatMicros(ev.commitTsUs))},"_deleted":0`;
+  const keyValues: unknown[] = new Array(shape.keys.length).fill(undefined);
+  const cols = shape.columns;
+  for (let i = 0; i < cols.length; i++) {
+    const c = cols[i] as TableShape["columns"][number];
+    const v = c.type.convert(after[c.name]);
+    if (v === UNAVAILABLE) return undefined;
+    const k = layout.keyAt[i] as number;
+    if (k >= 0) keyValues[k] = v;
+    if (v === undefined) continue; // as JSON.stringify leaves an undefined property out
+    line += (layout.prefixes[i] as string) + JSON.stringify(v);
+  }
+  return new LineRow(`${line}}`, JSON.stringify(keyValues), ev.lsn);
+}
+
 /**
  * Folds a row into the batch's latest-row-per-key map (stream order = LSN order per key).
  * Unchanged TOAST columns take the value of the previous row for the key in this batch, if any.
