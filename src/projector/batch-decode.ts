@@ -3,7 +3,7 @@ import type { ConnectSchema, KeyMessage } from "../cdc/envelope.js";
 import { EnvelopeError } from "../cdc/envelope.js";
 import { isInternalTable } from "../cdc/internal.js";
 import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
-import { ConversionError, UNAVAILABLE } from "../cdc/types.js";
+import { ConversionError } from "../cdc/types.js";
 import { type BuiltRow, buildRow, encodeRow, foldRow, LineRow } from "./rows.js";
 
 /**
@@ -171,8 +171,8 @@ export class BatchDecoder {
           rows.push({ line: JSON.stringify(r.values), unavailable: [], lsn: r.lsn, index });
           continue;
         }
+        // buildRow lists every column holding UNAVAILABLE; foldRow keeps the ones still unknown.
         for (const col of r.unavailable) delete r.values[col];
-        for (const [k, v] of Object.entries(r.values)) if (v === UNAVAILABLE) delete r.values[k];
         rows.push({ values: r.values, unavailable: r.unavailable, lsn: r.lsn, index });
       }
       out.tables.push({ target: tb.shape.target, shapes: tb.shapes, rows, truncates: tb.truncates });
