@@ -159,7 +159,7 @@ async function restartConnect(flushMs: number): Promise<void> {
 const results: Measured[] = [];
 const sweep: Measured[] = [];
 try {
-  const defaults = `defaults (poll ${shopConnector["poll.interval.ms"]} ms, heartbeat ${shopConnector["heartbeat.interval.ms"]} ms, flush ${FLUSH_MS} ms, fetch wait 100 ms, watermark 75 ms)`;
+  const defaults = `defaults (poll ${shopConnector["poll.interval.ms"]} ms, heartbeat ${shopConnector["heartbeat.interval.ms"]} ms, flush ${FLUSH_MS} ms, fetch wait 50 ms or 1 MiB, watermark 75 ms)`;
   results.push(await measure(defaults, SECONDS));
   console.log(
     `\nfreshness at ${RATE} commands/s for ${SECONDS} s, ${machineAtStart.cpus} CPUs (ms from commit to visible)\n`,
@@ -179,7 +179,8 @@ try {
         "debezium poll.interval.ms": Number(shopConnector["poll.interval.ms"]),
         "debezium heartbeat.interval.ms": Number(shopConnector["heartbeat.interval.ms"]),
         "connect offset.flush.interval.ms": FLUSH_MS,
-        PROJECTOR_FETCH_WAIT_MS: 100,
+        PROJECTOR_FETCH_WAIT_MS: 50,
+        "kafkajs minBytes": 1048576,
         PROJECTOR_WATERMARK_INTERVAL_MS: 75,
       },
       probe:
@@ -208,7 +209,7 @@ try {
       [
         "kafkajs maxWaitTimeInMs 1000",
         () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: "1000" }),
-        () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: "100" }),
+        () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: "50" }),
       ],
       [
         "projector watermark interval 500 ms",

@@ -69,8 +69,12 @@ export const configSchema = z.object({
     .default(8 * 1024 * 1024),
   /** Partitions (tables) processed at the same time (kafkajs partitionsConsumedConcurrently). */
   PROJECTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-  /** kafkajs maxWaitTimeInMs: longest time the broker holds a fetch that has no data yet (ms). */
-  PROJECTOR_FETCH_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /**
+   * The projector's flush interval (kafkajs maxWaitTimeInMs, ms): the broker holds a fetch this
+   * long unless 1 MiB is ready, so a steady trickle of changes becomes one insert per table per
+   * interval (a backlog is fetched at once).
+   */
+  PROJECTOR_FETCH_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   /** How often the consistency watermark is advanced (ms). */
   PROJECTOR_WATERMARK_INTERVAL_MS: z.coerce.number().int().min(10).default(75),
   /** How often per-table progress and the watermark are written to <db>._sidecar_progress (ms). */
