@@ -182,7 +182,10 @@ export async function startSidecar(st: BenchStack, extraEnv: Record<string, stri
   const envs = new Map<string, Record<string, string>>();
   const start = async (role: "write" | "projectread", env: Record<string, string>) => {
     const args = role === "write" ? ["run", "write"] : ["run", "project", "read"];
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main/cli.ts", ...args], {
+    // BENCH_NODE_ARGS: extra node flags for the sidecar's processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
+    // node refuses --cpu-prof in NODE_OPTIONS).
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main/cli.ts", ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -9,6 +9,8 @@
 #   bash bench/run.sh freshness peers # only these (names: write projector read attach freshness peers isolation cost-curve)
 #   BENCH_LONG=1 bash bench/run.sh    # longer settings: freshness sweep, cost curve until saturated, 5M-line isolation, 1M-row attach
 #
+#   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" bash bench/run.sh freshness   # profile the sidecar's processes
+#
 # Each benchmark also runs alone: node --expose-gc --import tsx bench/<name>.ts [options] (see each file's header);
 # alone, a pipeline benchmark starts (and removes) a private stack of its own.
 set -uo pipefail
