@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
     base: { type: "string", default: "20" },
     seconds: { type: "string", default: "20" },
     "until-saturated": { type: "boolean", default: false },
-    "base-port": { type: "string", default: "56360" },
+    "base-port": { type: "string", default: "26360" },
   },
 });
 const BASE = Number(args.base);

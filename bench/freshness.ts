@@ -42,7 +42,7 @@ const { values: args } = parseArgs({
     // after a defaults run of its own (paired, so a change of the machine's load hits both);
     // results go to freshness-sweep-paired.json and freshness.json is left as it is.
     only: { type: "string" },
-    "base-port": { type: "string", default: "56300" },
+    "base-port": { type: "string", default: "26300" },
   },
 });
 const RATE = Number(args.rate);

@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
     // The read API's CPU priority (nice). 0: same as the write side.
     "read-nice": { type: "string", default: "0" },
     lines: { type: "string", default: "1000000" },
-    "base-port": { type: "string", default: "56340" },
+    "base-port": { type: "string", default: "26340" },
     // child modes
     "serve-read": { type: "boolean", default: false },
     dash: { type: "string" },

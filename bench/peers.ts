@@ -42,7 +42,7 @@ const { values: args } = parseArgs({
     rows: { type: "string", default: "200000" },
     "fresh-rate": { type: "string", default: "50" },
     "fresh-seconds": { type: "string", default: "20" },
-    "base-port": { type: "string", default: "56320" },
+    "base-port": { type: "string", default: "26320" },
   },
 });
 const ROWS = Number(args.rows);

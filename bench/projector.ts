@@ -190,6 +190,8 @@ async function projector(): Promise<{
   seconds: number;
   perSec: number;
   heapPeakMb: number;
+  mainHeapPeakMb: number;
+  workerHeapPeakMb: number;
   rssPeakMb: number;
   batches: number;
 }> {
@@ -215,11 +217,16 @@ async function projector(): Promise<{
     return workerHeapBytes;
   };
   let heapPeak = 0;
+  let mainPeak = 0;
+  let workerPeak = 0;
   let rssPeak = 0;
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     // The decode worker's heap is its own isolate's: process.memoryUsage() here sees the main thread only.
-    heapPeak = Math.max(heapPeak, m.heapUsed + workerHeap());
+    const worker = workerHeap();
+    heapPeak = Math.max(heapPeak, m.heapUsed + worker);
+    mainPeak = Math.max(mainPeak, m.heapUsed);
+    workerPeak = Math.max(workerPeak, worker);
     rssPeak = Math.max(rssPeak, m.rss);
   }, 50);
   const t0 = now();
@@ -247,6 +254,8 @@ async function projector(): Promise<{
     seconds,
     perSec: N / seconds,
     heapPeakMb: heapPeak / 2 ** 20,
+    mainHeapPeakMb: mainPeak / 2 ** 20,
+    workerHeapPeakMb: workerPeak / 2 ** 20,
     rssPeakMb: rssPeak / 2 ** 20,
     batches: Number(batches ?? 0),
   };
@@ -258,7 +267,7 @@ try {
   console.log(`consume-only: ${consume.perSec.toFixed(0)} events/s`);
   const proj = await projector();
   console.log(
-    `projector: ${proj.perSec.toFixed(0)} rows/s, heap peak ${proj.heapPeakMb.toFixed(0)} MB, rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`,
+    `projector: ${proj.perSec.toFixed(0)} rows/s, heap peak ${proj.heapPeakMb.toFixed(0)} MB (main thread ${proj.mainHeapPeakMb.toFixed(0)}, decode worker ${proj.workerHeapPeakMb.toFixed(0)}), rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`,
   );
   const rowsPerInsert = Math.max(1, Math.round(N / Math.max(1, proj.batches)));
   const insert = await insertOnly(consume.firstMessage, consume.firstKey, rowsPerInsert);
@@ -278,6 +287,8 @@ try {
     ratioToSlowerBaseline: proj.perSec / slower,
     target: 0.7,
     heapUsedPeakMb: proj.heapPeakMb,
+    heapUsedPeakMainMb: proj.mainHeapPeakMb,
+    heapUsedPeakWorkerMb: proj.workerHeapPeakMb,
     rssPeakMb: proj.rssPeakMb,
     heapTargetMb: 256,
     projectorBatches: proj.batches,

@@ -20,7 +20,9 @@ ALL=(write projector read attach freshness peers isolation cost-curve)
 WANT=("${@:-${ALL[@]}}")
 LONG=${BENCH_LONG:-}
 
-export BENCH_BASE_PORT=${BENCH_BASE_PORT:-56400}
+# Below 32768: ports in Linux's ephemeral range (32768-60999) can be taken by any outgoing
+# connection (56404 was, by a connection to the shared Kafka: "EADDRINUSE" for the write API).
+export BENCH_BASE_PORT=${BENCH_BASE_PORT:-26400}
 export BENCH_STACK_DIR=${BENCH_STACK_DIR:-$(mktemp -d /tmp/bench-stack-XXXXXX)}
 chmod 755 "$BENCH_STACK_DIR"
 private_env() {  # the private stack's environment, as bench/lib.ts stackEnv() computes it
