@@ -14,6 +14,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { FETCH_MIN_BYTES } from "../src/projector/projector.js";
+import { loadConfig } from "../src/shared/config.js";
 import {
   benchStack,
   cpuSampler,
@@ -54,6 +56,8 @@ const FLUSH_MS = Number(
   process.env.CONNECT_OFFSET_FLUSH_MS ??
     readFileSync("stack/stack.sh", "utf8").match(/CONNECT_OFFSET_FLUSH_MS:-(\d+)/)?.[1],
 );
+/** The projector's shipped defaults (src/shared/config.ts), so the report never names stale ones. */
+const { PROJECTOR_FETCH_WAIT_MS: FETCH_WAIT_MS, PROJECTOR_WATERMARK_INTERVAL_MS: WATERMARK_MS } = loadConfig({});
 const shopConnector = JSON.parse(readFileSync("connectors/shop.json", "utf8")) as Record<string, string>;
 const machineAtStart = machine();
 const st = await benchStack(Number(args["base-port"]));
@@ -159,7 +163,7 @@ async function restartConnect(flushMs: number): Promise<void> {
 const results: Measured[] = [];
 const sweep: Measured[] = [];
 try {
-  const defaults = `defaults (poll ${shopConnector["poll.interval.ms"]} ms, heartbeat ${shopConnector["heartbeat.interval.ms"]} ms, flush ${FLUSH_MS} ms, fetch wait 50 ms or 1 MiB, watermark 75 ms)`;
+  const defaults = `defaults (poll ${shopConnector["poll.interval.ms"]} ms, heartbeat ${shopConnector["heartbeat.interval.ms"]} ms, flush ${FLUSH_MS} ms, fetch wait ${FETCH_WAIT_MS} ms or ${FETCH_MIN_BYTES / 2 ** 20} MiB, watermark ${WATERMARK_MS} ms)`;
   results.push(await measure(defaults, SECONDS));
   console.log(
     `\nfreshness at ${RATE} commands/s for ${SECONDS} s, ${machineAtStart.cpus} CPUs (ms from commit to visible)\n`,
@@ -179,9 +183,9 @@ try {
         "debezium poll.interval.ms": Number(shopConnector["poll.interval.ms"]),
         "debezium heartbeat.interval.ms": Number(shopConnector["heartbeat.interval.ms"]),
         "connect offset.flush.interval.ms": FLUSH_MS,
-        PROJECTOR_FETCH_WAIT_MS: 50,
-        "kafkajs minBytes": 1048576,
-        PROJECTOR_WATERMARK_INTERVAL_MS: 75,
+        PROJECTOR_FETCH_WAIT_MS: FETCH_WAIT_MS,
+        "kafkajs minBytes": FETCH_MIN_BYTES,
+        PROJECTOR_WATERMARK_INTERVAL_MS: WATERMARK_MS,
       },
       probe:
         "a customer written every 250 ms; token read once (re-sent on 503), plain read polled every 25 ms; one probe at a time",
@@ -209,17 +213,17 @@ try {
       [
         "kafkajs maxWaitTimeInMs 1000",
         () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: "1000" }),
-        () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: "50" }),
+        () => side.restart("projectread", { PROJECTOR_FETCH_WAIT_MS: String(FETCH_WAIT_MS) }),
       ],
       [
         "projector watermark interval 500 ms",
         () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: "500" }),
-        () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: "75" }),
+        () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: String(WATERMARK_MS) }),
       ],
       [
         "projector watermark interval 20 ms",
         () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: "20" }),
-        () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: "75" }),
+        () => side.restart("projectread", { PROJECTOR_WATERMARK_INTERVAL_MS: String(WATERMARK_MS) }),
       ],
     ];
     const only = args.only?.split(",").map((x) => x.trim());

@@ -72,7 +72,7 @@ class Abandoned extends Error {}
 const PIPELINE_DEPTH = 2;
 
 /** A fetch returns once this much is ready, or after PROJECTOR_FETCH_WAIT_MS (see startConsumer). */
-const FETCH_MIN_BYTES = 1024 * 1024;
+export const FETCH_MIN_BYTES = 1024 * 1024;
 
 interface Lane {
   tail: Promise<void>;
