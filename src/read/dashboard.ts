@@ -239,11 +239,14 @@ export function topProductsSql(
 ): BuiltQuery {
   const p = new Params();
   const orderBy = by === "revenue" ? "revenue DESC, units DESC" : "units DESC, revenue DESC";
-  // A hash join on the orders of the range (faster here than order_id IN (…) over the same set).
+  // A join on the orders of the range. partial_merge (sorted blocks of the orders side merged
+  // against the lines) beat the default hash join on 5M lines: 100 vs 187 ms for a year, 56 vs
+  // 100 ms for a month (order_id IN (…) was slower still). SETTINGS here binds this subquery only.
   const inner = `SELECT l.product_id AS product_id, sum(l.quantity) AS units, sum(l.quantity * l.price_each) AS revenue
   FROM (SELECT order_id, product_id, quantity, ${money("unit_price")} AS price_each FROM ${table(db, t.orderLines)} WHERE _deleted = 0) AS l
   INNER JOIN (SELECT id FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)}) AS o ON o.id = l.order_id
-  GROUP BY l.product_id ORDER BY ${orderBy}, product_id LIMIT ${p.bind("UInt32", String(limit))}`;
+  GROUP BY l.product_id ORDER BY ${orderBy}, product_id LIMIT ${p.bind("UInt32", String(limit))}
+  SETTINGS join_algorithm = 'partial_merge'`;
   const sql = `SELECT toString(a.product_id) AS productId, p.sku AS sku, p.name AS name, a.units AS units, a.revenue AS revenue
 FROM (${inner}) AS a
 LEFT JOIN (SELECT id, sku, name FROM ${table(db, t.products)} WHERE _deleted = 0) AS p ON p.id = a.product_id
