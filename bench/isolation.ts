@@ -12,8 +12,14 @@
  *
  * Phases are interleaved for --rounds rounds and each phase's median round is reported (all are kept).
  *
- *   node --import tsx bench/isolation.ts [--seconds 12] [--rounds 3] [--clients 16] [--dash-clients 4] [--lines 1000000]
- *                                        [--warmup 30] [--read-nice 0]
+ * --cpus split (default): the write side (Postgres and its backends, the write API, the write
+ * driver) runs on CPU 0; the change stream and the read side (Kafka, Connect + Debezium, the
+ * projector, the read API, the dashboard clients) on CPU 1: each on machines of its own, as
+ * deployed, scaled down to one core each. Dashboards sent to Postgres run on CPU 0, because that
+ * is where Postgres is. --cpus shared: every process on every CPU (bench/results/isolation-shared.json).
+ *
+ *   node --import tsx bench/isolation.ts [--cpus split|shared] [--seconds 12] [--rounds 3] [--clients 16]
+ *                                        [--dash-clients 4] [--lines 1000000] [--warmup 30] [--read-nice 0]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
@@ -27,7 +33,18 @@ import { memoryFreshness } from "../src/read/freshness.js";
 import { loadConfig } from "../src/shared/config.js";
 import { createLogger } from "../src/shared/logger.js";
 import { DB, dashboardData, TABLES } from "./dashboard-data.js";
-import { benchStack, cpuSampler, dist, machine, request, round, sleep, startSidecar, writeResult } from "./lib.js";
+import {
+  benchStack,
+  cpuSampler,
+  dist,
+  machine,
+  pinCpus,
+  request,
+  round,
+  sleep,
+  startSidecar,
+  writeResult,
+} from "./lib.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +58,7 @@ const { values: args } = parseArgs({
     // The read API's CPU priority (nice). 0: same as the write side.
     "read-nice": { type: "string", default: "0" },
     lines: { type: "string", default: "1000000" },
+    cpus: { type: "string", default: "split" },
     "base-port": { type: "string", default: "26340" },
     // child modes
     "serve-read": { type: "boolean", default: false },
@@ -50,6 +68,11 @@ const { values: args } = parseArgs({
   },
 });
 const LINES = Number(args.lines);
+if (args.cpus !== "split" && args.cpus !== "shared") throw new Error("--cpus must be split or shared");
+const SPLIT = args.cpus === "split";
+/** Under --cpus split: the write side's CPU, and the one of the change stream and the read side. */
+const WRITE_CPU = "0";
+const READ_CPU = "1";
 
 /** Child: the read API over the dashboard data set in chDB; prints PORT. */
 async function serveRead(): Promise<void> {
@@ -140,7 +163,14 @@ function child(
 
 async function main(): Promise<void> {
   const machineAtStart = machine();
+  if (SPLIT && machineAtStart.cpus < 2) throw new Error("--cpus split needs 2 CPUs; use --cpus shared");
   const st = await benchStack(Number(args["base-port"]));
+  if (SPLIT) {
+    await pinCpus(process.pid, WRITE_CPU); // the write driver
+    const { postgres, ...stream } = st.pids();
+    await pinCpus(postgres ?? 0, WRITE_CPU);
+    for (const pid of Object.values(stream)) await pinCpus(pid, READ_CPU);
+  }
   const pool = new pg.Pool({ connectionString: st.env.DATABASE_URL, max: 1 });
   const t0 = Date.now();
   await dashboardData(LINES, pool, undefined as never).loadPostgres();
@@ -151,11 +181,16 @@ async function main(): Promise<void> {
     Number(args["read-nice"]),
   );
   const port = Number((await reader.line(/PORT (\d+)/))[1]);
+  if (SPLIT) await pinCpus(reader.proc.pid ?? 0, READ_CPU);
   const readUrl = `http://127.0.0.1:${port}`;
   console.log(
     `[isolation] data set ready (${LINES} order lines in both stores) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
   const side = await startSidecar(st);
+  if (SPLIT) {
+    await pinCpus(side.pids().write ?? 0, WRITE_CPU);
+    await pinCpus(side.pids().projectread ?? 0, READ_CPU);
+  }
 
   // Fixtures for the writes.
   const customer = (
@@ -212,6 +247,7 @@ async function main(): Promise<void> {
         },
       );
       await load.line(/READY/);
+      if (SPLIT) await pinCpus(load.proc.pid ?? 0, READ_CPU);
       await sleep(2000); // the dashboard load is running before the writes start
     }
     const pids = () => ({
@@ -250,7 +286,7 @@ async function main(): Promise<void> {
     const [alone, api, crud] = runs.map(median) as [P, P, P];
     const cost = (x: { ordersPerSec: number }) => round((1 - x.ordersPerSec / alone.ordersPerSec) * 100);
     console.log(
-      `\nCQRS isolation: place-order through the write API, ${CLIENTS} clients, ${SECONDS} s per phase, median of ${args.rounds} interleaved rounds, ${args["dash-clients"]} dashboard clients, ${machineAtStart.cpus} CPUs\n`,
+      `\nCQRS isolation: place-order through the write API, ${CLIENTS} clients, ${SECONDS} s per phase, median of ${args.rounds} interleaved rounds, ${args["dash-clients"]} dashboard clients, ${machineAtStart.cpus} CPUs, ${SPLIT ? `write side on CPU ${WRITE_CPU}, change stream and read side on CPU ${READ_CPU}` : "every process on every CPU"}\n`,
     );
     console.table(
       Object.fromEntries(
@@ -269,7 +305,7 @@ async function main(): Promise<void> {
     console.log(
       `read-side (ClickHouse) dashboards cost writes ${cost(api)}% (target < 10%); the CRUD way costs ${cost(crud)}%`,
     );
-    writeResult("isolation", {
+    writeResult(SPLIT ? "isolation" : "isolation-shared", {
       benchmark: "isolation",
       at: new Date().toISOString(),
       machine: { ...machineAtStart, loadavgEnd: machine().loadavg },
@@ -277,6 +313,9 @@ async function main(): Promise<void> {
       secondsPerPhase: SECONDS,
       dashboardClients: Number(args["dash-clients"]),
       readApiNice: Number(args["read-nice"]),
+      cpus: SPLIT
+        ? `split: write side (Postgres and its backends, write API, write driver) on CPU ${WRITE_CPU}; change stream and read side (Kafka, Connect, projector, read API, dashboard clients) on CPU ${READ_CPU}`
+        : "shared: every process on every CPU",
       orderLines: LINES,
       rounds: Number(args.rounds),
       summary: "median round of each phase (by orders/s); allRounds has every round",
@@ -285,11 +324,15 @@ async function main(): Promise<void> {
       costPercent: { readApi: cost(api), postgresCrud: cost(crud) },
       target: "< 10% with dashboards on the read API",
       meetsTarget: cost(api) < 10,
-      note: "one 2-core machine holds everything (Postgres, Kafka, Connect, the sidecar, chDB, the load): the read side competes with the write side for CPU here, which it would not on its own machine",
+      note: SPLIT
+        ? "one 2-core machine, split by CPU affinity: the write side has one core, the change stream and the read side the other; caches and memory bandwidth are still shared"
+        : "one 2-core machine holds everything (Postgres, Kafka, Connect, the sidecar, chDB, the load): the read side competes with the write side for CPU here, which it would not on its own machine",
     });
   } finally {
     reader.proc.kill("SIGTERM");
     await side.stop();
+    // The stack may serve later benchmarks of the same `make bench`: give it every CPU back.
+    if (SPLIT) for (const pid of Object.values(st.pids())) await pinCpus(pid, `0-${machineAtStart.cpus - 1}`);
     await st.close();
   }
 }

@@ -260,6 +260,17 @@ function childrenOf(pid: number): number[] {
   }
   return out;
 }
+/**
+ * Pins a process, every thread of it and every descendant (Postgres backends) to `cpus`
+ * (taskset list, e.g. "0"). Threads and children created later inherit the mask.
+ */
+export async function pinCpus(pid: number, cpus: string): Promise<void> {
+  if (!pid) return;
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...childrenOf(all[i] as number));
+  for (const p of all) await run("taskset", ["-a", "-p", "-c", cpus, String(p)]).catch(() => undefined); // gone meanwhile
+}
+
 /** CPU seconds of a process (postgres: the postmaster and all its backends, live ones only). */
 function cpuSeconds(name: string, pid: number): number {
   if (!pid) return 0;

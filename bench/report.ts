@@ -82,9 +82,10 @@ if (pe) {
     ]);
   console.log(`\nDebezium alone: ${n(pe.throughput.debeziumRowsPerSec)} rows/s onto the topic`);
 }
-const i = load("isolation");
-if (i) {
-  console.log(`\n### isolation (${when(i)})\n`);
+for (const name of ["isolation", "isolation-shared"]) {
+  const i = load(name);
+  if (!i) continue;
+  console.log(`\n### ${name} (${when(i)}; ${i.cpus ?? "shared: every process on every CPU"})\n`);
   head(["phase", "orders/s", "p50 ms", "p99 ms", "dashboard queries/s"]);
   for (const x of i.phases) row([x.phase, x.ordersPerSec, x.p50Ms, x.p99Ms, x.dashboardQueriesPerSec]);
   console.log(`\ncost: read API ${i.costPercent.readApi}%, Postgres (CRUD) ${i.costPercent.postgresCrud}%`);

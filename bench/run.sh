@@ -6,7 +6,7 @@
 # they never disturb the shared stack other engineers' tests use.
 #
 #   bash bench/run.sh                 # all of them, defaults (about 15-20 min on 2 cores)
-#   bash bench/run.sh freshness peers # only these (names: write projector read attach freshness peers isolation cost-curve)
+#   bash bench/run.sh freshness peers # only these (names: write projector read attach freshness peers isolation isolation-shared cost-curve)
 #   BENCH_LONG=1 bash bench/run.sh    # longer settings: freshness sweep, cost curve until saturated, 5M-line isolation, 1M-row attach
 #
 #   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" bash bench/run.sh freshness   # profile the sidecar's processes
@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODE="node --expose-gc --import tsx"
-ALL=(write projector read attach freshness peers isolation cost-curve)
+ALL=(write projector read attach freshness peers isolation isolation-shared cost-curve)
 WANT=("${@:-${ALL[@]}}")
 LONG=${BENCH_LONG:-}
 
@@ -63,7 +63,7 @@ if [ -f bench/attach.ts ]; then
 fi
 
 # On the private stack.
-if wants freshness || wants peers || wants isolation || wants cost-curve; then
+if wants freshness || wants peers || wants isolation || wants isolation-shared || wants cost-curve; then
   echo "[bench] starting the private stack in $BENCH_STACK_DIR (ports $BENCH_BASE_PORT…)"
   PRIVATE_STARTED=1
 fi
@@ -71,11 +71,15 @@ if [ -n "$LONG" ]; then
   bench freshness $NODE bench/freshness.ts --seconds 60 --sweep --sweep-seconds 30
   bench peers $NODE bench/peers.ts --rows 500000 --fresh-seconds 60
   bench isolation $NODE bench/isolation.ts --seconds 30 --rounds 3 --lines 5000000
+  bench isolation-shared $NODE bench/isolation.ts --cpus shared --seconds 30 --rounds 3 --lines 5000000
   bench cost-curve $NODE bench/cost-curve.ts --seconds 30 --until-saturated
 else
   bench freshness $NODE bench/freshness.ts --seconds 60
   bench peers $NODE bench/peers.ts
+  # The write side on one CPU, the change stream and the read side on the other (as deployed);
+  # then every process on both CPUs, where the read side competes with the writes.
   bench isolation $NODE bench/isolation.ts
+  bench isolation-shared $NODE bench/isolation.ts --cpus shared
   bench cost-curve $NODE bench/cost-curve.ts
 fi
 
