@@ -209,9 +209,11 @@ async function projector(): Promise<{
   const registry = new Registry();
   let workerHeapBytes = 0;
   const workerHeap = () => {
-    void (registry.getSingleMetric("sidecar_projector_decode_worker_heap_bytes")?.get() as
-      | Promise<{ values: { value: number }[] }>
-      | undefined)?.then((g) => {
+    void (
+      registry.getSingleMetric("sidecar_projector_decode_worker_heap_bytes")?.get() as
+        | Promise<{ values: { value: number }[] }>
+        | undefined
+    )?.then((g) => {
       workerHeapBytes = g.values[0]?.value ?? 0;
     });
     return workerHeapBytes;

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ConnectClient } from "../../src/connect/connect-client.js";
 import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../../src/connect/connector-config.js";
 import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
+import { registerTestResources, unregisterTestResources } from "./leftovers.js";
 import type { StackEnv } from "./stack.js";
 
 /**
@@ -57,6 +58,12 @@ export async function createCapture(env: StackEnv, label: string): Promise<Captu
         heartbeatTable: "public.sidecar_heartbeat",
       });
       slot = vars.SLOT_NAME ?? "";
+      await registerTestResources(env, {
+        connector,
+        slot,
+        publication: vars.PUBLICATION_NAME ?? slot,
+        schemas: [schema],
+      });
       await connect.putConfig(connector, { ...renderConnectorConfig(template, vars), ...overrides });
       await connect.waitRunning(connector, 90_000);
     },
@@ -73,6 +80,7 @@ export async function createCapture(env: StackEnv, label: string): Promise<Captu
         await new Promise((res) => setTimeout(res, 500));
       }
       await pool.query(`DROP PUBLICATION IF EXISTS ${slot}`).catch(() => undefined);
+      await unregisterTestResources(env, connector).catch(() => undefined);
       await pool.query("DELETE FROM public.sidecar_heartbeat WHERE slot_name = $1", [slot]).catch(() => undefined);
       await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await pool.end();

@@ -2,6 +2,7 @@ import pg from "pg";
 import { dropSlotAndPublication as dropSlot } from "../../src/attach/source-setup.js";
 import { ConnectClient } from "../../src/connect/connect-client.js";
 import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../../src/connect/connector-config.js";
+import { registerTestResources, unregisterTestResources } from "./leftovers.js";
 import type { StackEnv } from "./stack.js";
 
 /**
@@ -21,12 +22,19 @@ export async function ownConnector(env: StackEnv, name: string, tables: string[]
   });
   const config = renderConnectorConfig(template, vars, name);
   const apply = async () => {
+    await registerTestResources(env, {
+      connector: name,
+      slot: vars.SLOT_NAME!,
+      publication: vars.PUBLICATION_NAME!,
+      schemas: [...new Set(tables.map((t) => t.split(".")[0] as string))],
+    });
     await client.putConfig(name, config);
     await client.waitRunning(name, 60_000);
   };
   const drop = async () => {
     await client.delete(name);
     await dropSlotAndPublication(env.DATABASE_URL, vars.SLOT_NAME!, vars.PUBLICATION_NAME!);
+    await unregisterTestResources(env, name);
   };
   return { client, config, vars, apply, drop, topic: (table: string) => `${name}.${table}` };
 }

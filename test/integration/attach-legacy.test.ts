@@ -22,6 +22,7 @@ import { type Config, loadConfig } from "../../src/shared/config.js";
 import { createKafka } from "../../src/shared/kafka.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
+import { registerTestResources, unregisterTestResources } from "../helpers/leftovers.js";
 import { createLegacySchema, dropLegacySchema, legacySchemas } from "../helpers/legacy-schema.js";
 import { stackEnv } from "../helpers/stack.js";
 
@@ -217,6 +218,12 @@ describe("attach to a legacy database", () => {
     admin = kafka.admin();
     await admin.connect();
     ch = await openClickHouse(config.CLICKHOUSE_URL);
+    await registerTestResources(env, {
+      connector: names.connector,
+      slot: names.slot,
+      publication: names.publication,
+      schemas: [crm, billing],
+    });
     await createLegacySchema(pool, id, 100_000);
     await pool.query(`CREATE TABLE ${crm}.empty_notes (id int PRIMARY KEY, body text, at timestamptz)`);
   }, 300_000);
@@ -234,6 +241,7 @@ describe("attach to a legacy database", () => {
         .query("DELETE FROM sidecar.debezium_signal WHERE data LIKE $1", [`%${billing}%`])
         .catch(() => undefined);
       await dropLegacySchema(pool, id).catch((e) => console.error("drop schema:", e));
+      await unregisterTestResources(stackEnv(), names.connector).catch(() => undefined);
       await pool.end();
     }
     if (admin) {
