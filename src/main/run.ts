@@ -3,7 +3,7 @@ import { openClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
 import { projectorHttpApp } from "../projector/http.js";
 import { type Projector, startProjector } from "../projector/projector.js";
 import { startReadApi } from "../read/app.js";
-import { memoryFreshness } from "../read/freshness.js";
+import { projectorFreshness } from "../read/progress.js";
 import type { Config } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
 import { startWriteApi } from "../write/server.js";
@@ -51,7 +51,7 @@ export async function runRoles(config: Config, roles: Role[], log: Logger): Prom
       const read = await startReadApi(config, {
         // Same process as the projector: share its client and its in-memory watermark.
         clickhouse: projector ? clickhouse : undefined,
-        freshness: projector ? memoryFreshness(() => toWatermark(projector!)) : undefined,
+        freshness: projector ? projectorFreshness(projector) : undefined,
         log,
       });
       stops.push(() => read.close());
@@ -65,9 +65,4 @@ export async function runRoles(config: Config, roles: Role[], log: Logger): Prom
     throw err;
   }
   return stopAll;
-}
-
-function toWatermark(p: Projector) {
-  const w = p.watermark();
-  return w ? { lsn: w.lsn, commitTime: w.commitTs, updatedAt: w.publishedAt } : null;
 }

@@ -39,6 +39,11 @@ export interface Projector {
   stop(): Promise<void>;
   /** The published consistency watermark, undefined until the first one. */
   watermark(): PublishedWatermark | undefined;
+  /**
+   * The watermark for reads of these projected tables only (the topics they come from); the
+   * global one for a table whose topic this process has not consumed yet.
+   */
+  watermarkFor(targets: readonly string[]): PublishedWatermark | undefined;
   /** Joined the consumer group with its topics, ClickHouse schema in place. */
   ready(): boolean;
   /** False once the consumer crashed for good. */
@@ -149,6 +154,9 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       commitTs: new Date(Number(w.commitTsUs / 1000n)),
       publishedAt: new Date(w.publishedAt),
     };
+
+  /** Projected table → the topics its rows came from (seen in batches). */
+  const topicsOfTarget = new Map<string, Set<string>>();
 
   const evaluate = () => {
     const w = published(tracker.evaluate());
@@ -351,6 +359,10 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         );
       }
       const tStored = performance.now();
+      for (const tb of tables) {
+        const seen = topicsOfTarget.get(tb.shape.target) ?? new Set<string>();
+        topicsOfTarget.set(tb.shape.target, seen.add(topic));
+      }
       // Stored is visible: the watermark may pass these offsets before Kafka hears of the commit.
       tracker.recordApplied(partitionKey(topic, partition), next, maxLsn, maxTs);
       evaluate();
@@ -648,6 +660,15 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       log.info("projector stopped");
     },
     watermark: () => published(tracker.current()),
+    watermarkFor(targets) {
+      const topics = new Set<string>();
+      for (const t of targets) {
+        const seen = topicsOfTarget.get(t);
+        if (!seen) return published(tracker.current());
+        for (const topic of seen) topics.add(topic);
+      }
+      return published(tracker.currentFor(topics));
+    },
     ready: () => isReady && !stopping,
     healthy: () => isHealthy,
     waitForLsn(lsn, timeoutMs = 60_000) {

@@ -10,12 +10,18 @@
  *   (L, H) is a candidate; it is published once every partition's applied next-offset ≥ H.
  *
  * Then every event of any write with token ≤ L is in ClickHouse. The published watermark only
- * moves forward. (L must not be taken from the LSNs of consumed events: a producer does not keep
+ * moves forward.
+ *
+ * Per topic the same holds for the topic's own partitions: once they are applied up to their H,
+ * every event of a write with token ≤ L *on that topic* is in ClickHouse. A read that touches
+ * only some tables waits for their topics alone (`currentFor`), not for the busiest topic
+ * of the whole capture. (L must not be taken from the LSNs of consumed events: a producer does not keep
  * the order of records across partitions, so a later heartbeat can land before earlier rows.)
  */
 export type PartitionKey = string; // `${topic}:${partition}`
 
 export const partitionKey = (topic: string, partition: number): PartitionKey => `${topic}:${partition}`;
+const topicOf = (key: PartitionKey): string => key.slice(0, key.lastIndexOf(":"));
 
 export interface Watermark {
   lsn: bigint;
@@ -37,6 +43,7 @@ export class WatermarkTracker {
   private readonly applied = new Map<PartitionKey, bigint>();
   private readonly candidates: Candidate[] = [];
   private published: Watermark | undefined;
+  private readonly publishedByTopic = new Map<string, Watermark>();
 
   constructor(private readonly maxCandidates = 64) {}
 
@@ -69,8 +76,11 @@ export class WatermarkTracker {
     if (this.published && l.lsn <= this.published.lsn) return;
     const last = this.candidates[this.candidates.length - 1];
     if (last && last.lsn >= l.lsn) return;
-    if (this.candidates.length >= this.maxCandidates) return; // the older ones publish first; retry later
-    this.candidates.push({ lsn: l.lsn, commitTsUs: l.commitTsUs, high });
+    const c = { lsn: l.lsn, commitTsUs: l.commitTsUs, high };
+    // Full (a slow topic holds the global watermark back): the newest pairing replaces the last
+    // one, so the topics that keep up still advance; the older ones publish first globally.
+    if (this.candidates.length >= this.maxCandidates) this.candidates[this.candidates.length - 1] = c;
+    else this.candidates.push(c);
   }
 
   /** True when `lsn` is already published or paired with high watermarks (a newer candidate adds nothing). */
@@ -80,12 +90,17 @@ export class WatermarkTracker {
     return last !== undefined && last.lsn >= lsn;
   }
 
-  /** Step 3: publishes the newest candidate whose partitions are all applied up to H. */
+  /** Step 3: publishes the newest candidate whose partitions are all applied up to H (per topic too). */
   evaluate(now = Date.now()): Watermark | undefined {
     let idx = -1;
     for (let i = 0; i < this.candidates.length; i++) {
       const c = this.candidates[i] as Candidate;
       if (this.satisfied(c)) idx = i;
+      for (const topic of this.satisfiedTopics(c)) {
+        const prev = this.publishedByTopic.get(topic);
+        if (!prev || c.lsn > prev.lsn)
+          this.publishedByTopic.set(topic, { lsn: c.lsn, commitTsUs: c.commitTsUs, publishedAt: now });
+      }
     }
     if (idx >= 0) {
       const c = this.candidates[idx] as Candidate;
@@ -95,6 +110,20 @@ export class WatermarkTracker {
       }
     }
     return this.published;
+  }
+
+  /** Topics of the candidate whose partitions are all applied up to H. */
+  private satisfiedTopics(c: Candidate): string[] {
+    const behind = new Set<string>();
+    const all = new Set<string>();
+    for (const [key, high] of c.high) {
+      const topic = topicOf(key);
+      all.add(topic);
+      if (high <= 0n) continue;
+      const applied = this.applied.get(key);
+      if (applied === undefined || applied < high) behind.add(topic);
+    }
+    return [...all].filter((t) => !behind.has(t));
   }
 
   private satisfied(c: Candidate): boolean {
@@ -108,6 +137,23 @@ export class WatermarkTracker {
 
   current(): Watermark | undefined {
     return this.published;
+  }
+
+  /**
+   * The watermark for reads of these topics only: the lowest of their own watermarks, each at
+   * least the global one. No topics, or a topic never paired yet: the global watermark.
+   */
+  currentFor(topics: Iterable<string>): Watermark | undefined {
+    let low: Watermark | undefined;
+    let any = false;
+    for (const t of topics) {
+      any = true;
+      const own = this.publishedByTopic.get(t);
+      const w = own && (!this.published || own.lsn > this.published.lsn) ? own : this.published;
+      if (!w) return undefined;
+      if (!low || w.lsn < low.lsn) low = w;
+    }
+    return any ? low : this.published;
   }
 
   pendingCandidates(): number {

@@ -16,12 +16,12 @@ import { isLsn, parseLsn } from "../shared/lsn.js";
 import { metricsRegistry } from "../shared/metrics.js";
 import { createCatalogLoader } from "./catalog.js";
 import type { DomainTables } from "./dashboard.js";
-import { type FreshnessSource, freshnessBlock, waitForLsn } from "./freshness.js";
+import { type FreshnessSource, freshnessBlock, waitForLsn, watermarkOf } from "./freshness.js";
 import { dashboardAsset, dashboardHtml } from "./page/serve.js";
 import { progressTableFreshness } from "./progress.js";
 import { createQueryRunner, translateClickHouseError } from "./query.js";
 import type { ReadEnv } from "./routes/common.js";
-import { registerDashboardRoutes } from "./routes/dashboard-routes.js";
+import { dashboardTablesRead, registerDashboardRoutes } from "./routes/dashboard-routes.js";
 import { registerTableRoutes } from "./routes/table-routes.js";
 
 /** Header a read carries to see its own write: the write API's X-Consistency-Token. */
@@ -53,7 +53,7 @@ export interface ReadAppDeps {
   clickhouse: ClickHouse;
   /** Projection database (CLICKHOUSE_DATABASE). */
   database: string;
-  /** Where the watermark comes from: memoryFreshness(projector.watermark) or progressTableFreshness(...). */
+  /** Where the watermark comes from: projectorFreshness(projector) or progressTableFreshness(...). */
   freshness: FreshnessSource;
   log: Logger;
   limits: ReadAppLimits;
@@ -179,11 +179,25 @@ export function createReadApp(deps: ReadAppDeps): OpenAPIHono<ReadEnv> {
   app.use("*", cors({ origins: deps.corsOrigins ?? [], allowMethods: ["GET", "OPTIONS"] }));
   if (deps.token) app.use("/api/*", bearerAuth({ token: deps.token, realm: "cqrs-sidecar-read" }));
   else log.warn("READ_API_TOKEN is empty: the read API answers anyone (local demos only)");
-  app.use("/api/*", consistency(freshness, limits.waitMs, waits, waitHist));
+  const domain = deps.domainTables ?? DEFAULT_DOMAIN_TABLES;
+  const dashboardReads = dashboardTablesRead(domain);
+  /** The tables a request reads (undefined: it may read any, e.g. the table list). */
+  const tablesRead = (path: string): string[] | undefined => {
+    const table = /^\/api\/tables\/([^/]+)/.exec(path)?.[1];
+    if (table !== undefined) {
+      try {
+        return [decodeURIComponent(table)];
+      } catch {
+        return undefined; // a malformed name: the route answers 4xx; wait for everything meanwhile
+      }
+    }
+    return dashboardReads[path];
+  };
+  app.use("/api/*", consistency(freshness, limits.waitMs, waits, waitHist, tablesRead));
 
   registerDashboardRoutes(app, {
     database,
-    tables: deps.domainTables ?? DEFAULT_DOMAIN_TABLES,
+    tables: domain,
     catalog,
     run,
     limits: { maxRangeDays: limits.maxRangeDays, maxRows: limits.maxRows },
@@ -259,11 +273,14 @@ function consistency(
   waitMs: number,
   waits: Counter<string>,
   waitHist: Histogram<string>,
+  tablesRead: (path: string) => string[] | undefined,
 ): MiddlewareHandler<ReadEnv> {
   return async function consistencyMiddleware(c, next) {
     const token = c.req.header(CONSISTENCY_HEADER);
+    // A read of some tables waits for (and reports) their topics' watermark, not the busiest topic's.
+    const tables = tablesRead(c.req.path);
     if (token === undefined) {
-      c.set("freshness", freshnessBlock(await source.watermark()));
+      c.set("freshness", freshnessBlock(await watermarkOf(source, tables)));
       return next();
     }
     if (!isLsn(token.trim())) {
@@ -274,7 +291,7 @@ function consistency(
         errors: [{ field: CONSISTENCY_HEADER, reason: "must be a Postgres LSN like 0/1A2B3C4" }],
       });
     }
-    const outcome = await waitForLsn(source, parseLsn(token.trim()), waitMs);
+    const outcome = await waitForLsn(source, parseLsn(token.trim()), waitMs, tables);
     waitHist.observe(outcome.waitedMs / 1000);
     waits.inc({ outcome: outcome.ok ? "served" : "behind" });
     if (!outcome.ok) {

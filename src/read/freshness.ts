@@ -18,17 +18,23 @@ export interface Watermark {
 
 /**
  * Where the read side learns the watermark. Two implementations:
- * - `memoryFreshness(fn)`: project and read in one process (embedded chDB): the projector's in-memory watermark.
+ * - `projectorFreshness(projector)` (progress.ts): project and read in one process (embedded chDB): the
+ *   projector's in-memory watermarks, per table too.
  * - `progressTableFreshness(...)`: read API in its own process against a ClickHouse server: the progress table.
  */
 export interface FreshnessSource {
   /** The current watermark, or null when the projection has none yet. */
   watermark(): Promise<Watermark | null>;
+  /**
+   * The watermark for reads of these projected tables only (at least `watermark()`); sources
+   * that cannot tell tables apart leave it out and every read waits for the global one.
+   */
+  watermarkFor?(tables: readonly string[]): Promise<Watermark | null>;
   /** How often a waiting read polls `watermark()`, in ms. */
   readonly pollMs: number;
 }
 
-/** In-process source: `fn` is the projector's `watermark()` (sync or async). */
+/** In-process source: `fn` is a watermark function (sync or async); tests and benchmarks use it. */
 export function memoryFreshness(
   fn: () => Watermark | null | undefined | Promise<Watermark | null | undefined>,
   pollMs = 10,
@@ -68,12 +74,22 @@ export type WaitOutcome =
   | { ok: true; watermark: Watermark; waitedMs: number }
   | { ok: false; watermark: Watermark | null; waitedMs: number };
 
-/** Polls the source until its watermark reaches `lsn` or `timeoutMs` passes. */
-export async function waitForLsn(source: FreshnessSource, lsn: bigint, timeoutMs: number): Promise<WaitOutcome> {
+/** The watermark a read of `tables` may rely on (all tables: the global one). */
+export function watermarkOf(source: FreshnessSource, tables?: readonly string[]): Promise<Watermark | null> {
+  return tables && tables.length > 0 && source.watermarkFor ? source.watermarkFor(tables) : source.watermark();
+}
+
+/** Polls the source until its watermark (for `tables`, when given) reaches `lsn` or `timeoutMs` passes. */
+export async function waitForLsn(
+  source: FreshnessSource,
+  lsn: bigint,
+  timeoutMs: number,
+  tables?: readonly string[],
+): Promise<WaitOutcome> {
   const start = Date.now();
   const deadline = start + timeoutMs;
   for (;;) {
-    const w = await source.watermark();
+    const w = await watermarkOf(source, tables);
     if (w && w.lsn >= lsn) return { ok: true, watermark: w, waitedMs: Date.now() - start };
     const left = deadline - Date.now();
     if (left <= 0) return { ok: false, watermark: w, waitedMs: Date.now() - start };

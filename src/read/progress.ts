@@ -66,15 +66,24 @@ export function fromProjectorWatermark(w: ProjectorWatermark | null | undefined)
   return { lsn: w.lsn, commitTime: commitMs > 0 ? new Date(commitMs) : null, updatedAt: new Date(w.publishedAt) };
 }
 
-/** Project and read in one process (embedded chDB): the projector's `watermark()` as a FreshnessSource. */
+/**
+ * Project and read in one process (embedded chDB): the projector's `watermark()` and
+ * `watermarkFor(tables)` as a FreshnessSource.
+ */
 export function projectorFreshness(
-  projector: { watermark(): ProjectorWatermark | null | undefined },
+  projector: {
+    watermark(): ProjectorWatermark | null | undefined;
+    watermarkFor(targets: readonly string[]): ProjectorWatermark | null | undefined;
+  },
   pollMs = 10,
 ): FreshnessSource {
   return {
     pollMs,
     async watermark() {
       return fromProjectorWatermark(projector.watermark());
+    },
+    async watermarkFor(tables) {
+      return fromProjectorWatermark(projector.watermarkFor(tables));
     },
   };
 }

@@ -6,6 +6,79 @@ import { partitionKey, WatermarkTracker } from "../../src/projector/watermark.js
 const A = partitionKey("p.s.a", 0);
 const B = partitionKey("p.s.b", 0);
 
+describe("per-topic watermark (reads of some tables wait for their topics only)", () => {
+  const TA = "p.s.a";
+  const TB = "p.s.b";
+  const busy = () => {
+    const w = new WatermarkTracker();
+    w.recordApplied(A, 10n, 500n, 1000n);
+    w.recordApplied(B, 3n);
+    // B has 7 events not applied yet (a busy topic); A is caught up.
+    w.addCandidate(
+      w.snapshotLsn() as never,
+      new Map([
+        [A, 10n],
+        [B, 10n],
+      ]),
+    );
+    return w;
+  };
+
+  test("a caught-up topic passes the token while a busy one holds the global watermark back", () => {
+    const w = busy();
+    expect(w.evaluate(7)).toBeUndefined();
+    expect(w.currentFor([TA])).toEqual({ lsn: 500n, commitTsUs: 1000n, publishedAt: 7 });
+    expect(w.currentFor([TB])).toBeUndefined();
+    expect(w.currentFor([TA, TB])).toBeUndefined(); // a read of both waits for both
+    w.recordApplied(B, 10n);
+    expect(w.evaluate(8)?.lsn).toBe(500n);
+    expect(w.currentFor([TB])?.lsn).toBe(500n);
+  });
+
+  test("no topics, or one never paired, fall back to the global watermark", () => {
+    const w = busy();
+    w.recordApplied(B, 10n);
+    w.evaluate();
+    expect(w.currentFor([])).toEqual(w.current());
+    expect(w.currentFor(["p.s.unknown"])).toEqual(w.current());
+  });
+
+  test("a topic's own watermark never reads below the global one", () => {
+    const w = busy();
+    w.evaluate(); // A alone: 500
+    w.recordApplied(B, 10n, 600n, 2000n);
+    w.recordApplied(A, 11n, 700n, 3000n);
+    w.addCandidate(
+      w.snapshotLsn() as never,
+      new Map([
+        [A, 11n],
+        [B, 10n],
+      ]),
+    );
+    expect(w.evaluate()?.lsn).toBe(700n);
+    expect(w.currentFor([TA])?.lsn).toBe(700n);
+    expect(w.currentFor([TB])?.lsn).toBe(700n);
+  });
+
+  test("with the candidate list full, the newest pairing still moves the topics that keep up", () => {
+    const w = new WatermarkTracker(2);
+    w.recordApplied(B, 1n);
+    for (let i = 1n; i <= 5n; i++) {
+      w.recordApplied(A, i, 100n * i, i);
+      w.addCandidate(
+        w.snapshotLsn() as never,
+        new Map([
+          [A, i],
+          [B, 100n], // never reached
+        ]),
+      );
+      w.evaluate();
+    }
+    expect(w.current()).toBeUndefined();
+    expect(w.currentFor([TA])?.lsn).toBe(500n);
+  });
+});
+
 describe("consistency watermark", () => {
   test("nothing is published before any event was applied", () => {
     const w = new WatermarkTracker();

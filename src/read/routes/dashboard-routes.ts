@@ -272,3 +272,15 @@ export function registerDashboardRoutes(app: OpenAPIHono<ReadEnv>, deps: Dashboa
     },
   );
 }
+
+/** The projected tables each dashboard endpoint reads: a token read waits for their topics only. */
+export function dashboardTablesRead(tables: DomainTables): Record<string, string[]> {
+  return {
+    "/api/dashboard/revenue": [tables.orders],
+    "/api/dashboard/orders-by-status": [tables.orders],
+    "/api/dashboard/top-products": [tables.orders, tables.orderLines, tables.products],
+    "/api/dashboard/average-order-value": [tables.orders],
+    "/api/dashboard/customers": [tables.orders],
+    "/api/dashboard/low-stock": [tables.products],
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { freshnessBlock, memoryFreshness, waitForLsn } from "../../../src/read/freshness.js";
-import { fromProjectorWatermark, parseClickHouseUtc } from "../../../src/read/progress.js";
+import { fromProjectorWatermark, parseClickHouseUtc, projectorFreshness } from "../../../src/read/progress.js";
 
 describe("freshness", () => {
   it("renders the block with LSN text and lag", () => {
@@ -26,6 +26,26 @@ describe("freshness", () => {
     expect(late.ok).toBe(false);
     expect(late.waitedMs).toBeGreaterThanOrEqual(100);
     expect(late.watermark?.lsn).toBe(20n);
+  });
+
+  it("a read of some tables waits for their watermark; other reads for the global one", async () => {
+    const pw = (lsn: bigint) => ({ lsn, commitTsUs: 1n, publishedAt: 0 });
+    const seen: (readonly string[])[] = [];
+    const source = projectorFreshness(
+      {
+        watermark: () => pw(10n),
+        watermarkFor: (tables) => {
+          seen.push(tables);
+          return pw(tables.includes("shop__customers") ? 30n : 10n);
+        },
+      },
+      5,
+    );
+    expect((await waitForLsn(source, 30n, 1_000, ["shop__customers"])).ok).toBe(true);
+    expect((await waitForLsn(source, 30n, 50, ["shop__orders"])).ok).toBe(false);
+    expect((await waitForLsn(source, 30n, 50)).ok).toBe(false);
+    expect((await waitForLsn(source, 30n, 50, [])).ok).toBe(false);
+    expect(seen.every((t) => t.length > 0)).toBe(true); // no tables: the global watermark, never watermarkFor([])
   });
 
   it("adapts the projector's watermark and the progress table's timestamps", () => {
