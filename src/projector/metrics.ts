@@ -9,6 +9,8 @@ export interface ProjectorMetrics {
   batchSeconds: Histogram;
   consumerLag: Gauge<"topic" | "partition">;
   endToEndLag: Gauge;
+  sourceOffsetLag: Gauge;
+  watermarkLag: Gauge;
   dlq: Counter<"reason">;
   watermarkLsn: Gauge;
   decodeHeap: Gauge;
@@ -19,11 +21,33 @@ function getOrCreate<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 
-export function projectorMetrics(
-  registry: Registry = metricsRegistry(),
-  lastCommitTsUs: () => bigint | undefined = () => undefined,
-): ProjectorMetrics {
+/** Source commit times (µs since the epoch) the lag gauges are computed from when scraped. */
+export interface LagSources {
+  /** The newest applied event. */
+  lastCommitTsUs?: () => bigint | undefined;
+  /** Kafka Connect's committed source offset (what a token waits for first). */
+  sourceOffsetTsUs?: () => bigint | undefined;
+  /** The published consistency watermark. */
+  watermarkTsUs?: () => bigint | undefined;
+}
+
+export function projectorMetrics(registry: Registry = metricsRegistry(), lags: LagSources = {}): ProjectorMetrics {
   const r = [registry];
+  const lagGauge = (name: string, help: string, ts: (() => bigint | undefined) | undefined) =>
+    getOrCreate(
+      registry,
+      name,
+      () =>
+        new Gauge({
+          name,
+          help,
+          registers: r,
+          collect() {
+            const us = ts?.();
+            if (us !== undefined && us > 0n) this.set(Date.now() / 1000 - Number(us) / 1e6);
+          },
+        }),
+    );
   return {
     events: getOrCreate(
       registry,
@@ -80,19 +104,20 @@ export function projectorMetrics(
           registers: r,
         }),
     ),
-    endToEndLag: getOrCreate(
-      registry,
+    endToEndLag: lagGauge(
       "sidecar_projector_end_to_end_lag_seconds",
-      () =>
-        new Gauge({
-          name: "sidecar_projector_end_to_end_lag_seconds",
-          help: "Now minus the source commit time of the newest applied event (heartbeats keep it fresh)",
-          registers: r,
-          collect() {
-            const ts = lastCommitTsUs();
-            if (ts !== undefined) this.set(Date.now() / 1000 - Number(ts) / 1e6);
-          },
-        }),
+      "Now minus the source commit time of the newest applied event (heartbeats keep it fresh)",
+      lags.lastCommitTsUs,
+    ),
+    sourceOffsetLag: lagGauge(
+      "sidecar_projector_source_offset_lag_seconds",
+      "Now minus the source commit time of Kafka Connect's committed source offset: how far a consistency token waits on Debezium and Connect",
+      lags.sourceOffsetTsUs,
+    ),
+    watermarkLag: lagGauge(
+      "sidecar_projector_watermark_lag_seconds",
+      "Now minus the source commit time of the published consistency watermark: how old the newest change a token read can rely on is",
+      lags.watermarkTsUs,
     ),
     dlq: getOrCreate(
       registry,

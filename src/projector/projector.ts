@@ -100,7 +100,12 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const kafka = deps.kafka ?? createKafka(config.KAFKA_BROKERS, "cqrs-sidecar-projector", log);
   const tracker = new WatermarkTracker();
   let lastCommitTsUs: bigint | undefined;
-  const metrics: ProjectorMetrics = projectorMetrics(deps.registry, () => lastCommitTsUs);
+  let sourceOffsetTsUs = (): bigint | undefined => undefined;
+  const metrics: ProjectorMetrics = projectorMetrics(deps.registry, {
+    lastCommitTsUs: () => lastCommitTsUs,
+    sourceOffsetTsUs: () => sourceOffsetTsUs(), // set once Connect's offsets are followed
+    watermarkTsUs: () => tracker.current()?.commitTsUs,
+  });
   const sink = new ClickHouseSink(
     ch,
     { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER },
@@ -514,6 +519,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     },
     log,
   );
+  sourceOffsetTsUs = () => sourceOffsets.current()?.commitTsUs;
 
   /** Partitions another projector process of the group owns count as applied up to the group's committed offset. */
   const seedFromGroup = async (list: string[]) => {

@@ -266,6 +266,14 @@ describe("projector on the real stack", () => {
     await catchUp();
     const w = projector.watermark();
     expect(w).toBeDefined();
+    // Where a token's wait goes, as gauges: Connect's committed offset and the published watermark, in seconds behind now.
+    const scraped = await (await projectorHttpApp(projector).request("/metrics")).text();
+    for (const name of ["source_offset_lag_seconds", "watermark_lag_seconds", "end_to_end_lag_seconds"]) {
+      const m = new RegExp(`^sidecar_projector_${name} (\\S+)$`, "m").exec(scraped);
+      expect(m, name).not.toBeNull();
+      expect(Number(m?.[1]), name).toBeGreaterThan(-1);
+      expect(Number(m?.[1]), name).toBeLessThan(60); // heartbeats every 200 ms keep all three fresh
+    }
     await new Promise((r) => setTimeout(r, config.PROJECTOR_PROGRESS_INTERVAL_MS * 2 + 200));
     const rows = await queryRows<{ table: string; last_lsn: string; last_commit_ts: string }>(
       ch,
