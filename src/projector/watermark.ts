@@ -10,13 +10,13 @@
  *   (L, H) is a candidate; it is published once every partition's applied next-offset ≥ H.
  *
  * Then every event of any write with token ≤ L is in ClickHouse. The published watermark only
- * moves forward.
+ * moves forward. (L must not be taken from the LSNs of consumed events: a producer does not keep
+ * the order of records across partitions, so a later heartbeat can land before earlier rows.)
  *
  * Per topic the same holds for the topic's own partitions: once they are applied up to their H,
  * every event of a write with token ≤ L *on that topic* is in ClickHouse. A read that touches
  * only some tables waits for their topics alone (`currentFor`), not for the busiest topic
- * of the whole capture. (L must not be taken from the LSNs of consumed events: a producer does not keep
- * the order of records across partitions, so a later heartbeat can land before earlier rows.)
+ * of the whole capture.
  */
 export type PartitionKey = string; // `${topic}:${partition}`
 
