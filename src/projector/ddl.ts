@@ -22,6 +22,8 @@ export const META_COLUMNS = [
 export const PROGRESS_TABLE = "_sidecar_progress";
 /** The row of the progress table that holds the published consistency watermark. */
 export const WATERMARK_ROW = "__watermark__";
+/** The row holding the watermark for reads of one projected table (see WatermarkTracker.currentFor). */
+export const tableWatermarkRow = (target: string): string => `${WATERMARK_ROW}:${target}`;
 
 const onCluster = (o: DdlOptions) => (o.cluster ? ` ON CLUSTER ${q(o.cluster)}` : "");
 

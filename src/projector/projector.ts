@@ -10,7 +10,7 @@ import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
 import { type EncodedRow, type PoisonKind, type ShapeSource, shapeFromSource } from "./batch-decode.js";
 import { ConnectOffsets } from "./connect-offsets.js";
-import { WATERMARK_ROW } from "./ddl.js";
+import { tableWatermarkRow, WATERMARK_ROW } from "./ddl.js";
 import { DecodeWorker } from "./decode-worker.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
 import { ClickHouseSink } from "./sink.js";
@@ -125,6 +125,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const lanes = new Map<string, Lane>();
   const waiters = new Set<{ lsn: bigint; resolve: (w: PublishedWatermark) => void }>();
   let lastWrittenWatermark = -1n;
+  const lastWrittenTableWatermark = new Map<string, bigint>();
 
   const backoff = async <T>(
     stage: string,
@@ -586,6 +587,14 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     const w = tracker.current();
     if (w && w.lsn > lastWrittenWatermark)
       entries.push({ table: WATERMARK_ROW, source: "", lsn: w.lsn, commitTsUs: w.commitTsUs });
+    // Per table too, for a read API in its own process; only when ahead of what was written.
+    const tableWatermarks: [string, bigint][] = [];
+    for (const [target, topics] of topicsOfTarget) {
+      const tw = tracker.currentFor(topics);
+      if (!tw || tw.lsn <= (lastWrittenTableWatermark.get(target) ?? -1n)) continue;
+      entries.push({ table: tableWatermarkRow(target), source: "", lsn: tw.lsn, commitTsUs: tw.commitTsUs });
+      tableWatermarks.push([target, tw.lsn]);
+    }
     if (entries.length === 0) return;
     await sink.writeProgress(entries, BigInt(Date.now()) * 1000n);
     for (const e of entries) {
@@ -593,6 +602,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       if (p && p.lsn === e.lsn) p.dirty = false;
     }
     if (w) lastWrittenWatermark = w.lsn;
+    for (const [target, lsn] of tableWatermarks) lastWrittenTableWatermark.set(target, lsn);
   };
   let flushBusy = false;
   const progressTimer = setInterval(() => {

@@ -4,6 +4,8 @@ import type { FreshnessSource, Watermark } from "./freshness.js";
 /** The projector's progress table and the row holding its published watermark (src/projector/ddl.ts). */
 export const PROGRESS_TABLE = "_sidecar_progress";
 export const WATERMARK_ROW = "__watermark__";
+/** The row of one projected table's watermark (src/projector/ddl.ts tableWatermarkRow). */
+export const tableWatermarkRow = (table: string): string => `${WATERMARK_ROW}:${table}`;
 
 /** `YYYY-MM-DD hh:mm:ss.ffffff` (UTC) → Date (ms precision). */
 export function parseClickHouseUtc(text: string): Date | null {
@@ -15,7 +17,9 @@ export function parseClickHouseUtc(text: string): Date | null {
 
 /**
  * Watermark read from the progress table: for a read API in its own process against a
- * ClickHouse server. Answers are cached for `pollMs`, so a burst of reads costs one query.
+ * ClickHouse server. The global row, and for reads of some tables their own rows (the
+ * projector writes both every PROJECTOR_PROGRESS_INTERVAL_MS). Answers are cached for
+ * `pollMs`, so a burst of reads costs one query.
  */
 export function progressTableFreshness(
   ch: ClickHouse,
@@ -23,31 +27,51 @@ export function progressTableFreshness(
   opts: { pollMs?: number } = {},
 ): FreshnessSource {
   const pollMs = opts.pollMs ?? 100;
-  const sql = `SELECT last_lsn, toString(last_commit_ts) AS commit_ts, toString(updated_at) AS updated FROM ${quoteIdent(database)}.${quoteIdent(
+  const sql = `SELECT \`table\` AS progress_row, last_lsn, toString(last_commit_ts) AS commit_ts, toString(updated_at) AS updated FROM ${quoteIdent(database)}.${quoteIdent(
     PROGRESS_TABLE,
-  )} FINAL WHERE \`table\` = {row:String} LIMIT 1`;
-  let cached: { at: number; value: Promise<Watermark | null> } | undefined;
-  async function load(): Promise<Watermark | null> {
+  )} FINAL WHERE \`table\` IN {rows:Array(String)}`;
+  const cache = new Map<string, { at: number; value: Promise<Watermark | null> }>();
+  async function load(tables: readonly string[]): Promise<Watermark | null> {
     try {
-      const rs = await ch.query({ query: sql, query_params: { row: WATERMARK_ROW }, format: "JSONEachRow" });
-      const [row] = await rs.json<{ last_lsn: unknown; commit_ts: string; updated: string }>();
-      if (!row) return null;
-      return {
-        lsn: toBigInt(row.last_lsn),
-        commitTime: parseClickHouseUtc(row.commit_ts),
-        updatedAt: parseClickHouseUtc(row.updated),
-      };
+      const rows = [WATERMARK_ROW, ...tables.map(tableWatermarkRow)];
+      const rs = await ch.query({ query: sql, query_params: { rows }, format: "JSONEachRow" });
+      const found = new Map<string, Watermark>();
+      for (const r of await rs.json<{ progress_row: string; last_lsn: unknown; commit_ts: string; updated: string }>()) {
+        found.set(r.progress_row, {
+          lsn: toBigInt(r.last_lsn),
+          commitTime: parseClickHouseUtc(r.commit_ts),
+          updatedAt: parseClickHouseUtc(r.updated),
+        });
+      }
+      const global = found.get(WATERMARK_ROW) ?? null;
+      // Each table: its own row when ahead of the global one; the lowest of them counts.
+      let low: Watermark | null = null;
+      for (const t of tables) {
+        const own = found.get(tableWatermarkRow(t));
+        const w = own && (!global || own.lsn > global.lsn) ? own : global;
+        if (!w) return null;
+        if (!low || w.lsn < low.lsn) low = w;
+      }
+      return tables.length > 0 ? low : global;
     } catch {
       return null; // no progress table yet, or ClickHouse down: "no watermark" (reads with a token then wait / 503)
     }
   }
+  const cached = (tables: readonly string[]) => {
+    const key = tables.join("\u0000");
+    const now = Date.now();
+    let hit = cache.get(key);
+    if (!hit || now - hit.at >= pollMs) {
+      if (cache.size > 1000) cache.clear();
+      hit = { at: now, value: load(tables) };
+      cache.set(key, hit);
+    }
+    return hit.value;
+  };
   return {
     pollMs,
-    watermark() {
-      const now = Date.now();
-      if (!cached || now - cached.at >= pollMs) cached = { at: now, value: load() };
-      return cached.value;
-    },
+    watermark: () => cached([]),
+    watermarkFor: (tables) => cached(tables),
   };
 }
 

@@ -287,6 +287,12 @@ describe("projector on the real stack", () => {
     expect(lastToasty).toBeGreaterThan(0n);
     expect(lastToasty).toBeLessThanOrEqual(w?.lsn ?? 0n);
     expect(byTable[`${S()}__toasty`]?.last_commit_ts).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/);
+    // Each projected table's own watermark (for a read API in its own process): at least the global one written.
+    for (const t of tables) {
+      const own = byTable[`${WATERMARK_ROW}:${S()}__${t}`];
+      expect(own, t).toBeDefined();
+      expect(BigInt(own?.last_lsn ?? "0")).toBeGreaterThanOrEqual(w?.lsn ?? 1n);
+    }
   });
 
   test("replay from offset 0 leaves FINAL unchanged", async () => {

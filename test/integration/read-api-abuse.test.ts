@@ -475,6 +475,31 @@ describe("read API abuse on a real ClickHouse", () => {
     const w = await source.watermark();
     expect(w?.lsn).toBe(4096n);
     expect(w?.commitTime?.toISOString()).toBe("2024-03-01T00:00:00.000Z");
+    // Per table: a table's own row when it is ahead of the global one, else the global row.
+    const row = (table: string, lsn: string) => ({
+      table,
+      source: "",
+      last_lsn: lsn,
+      last_commit_ts: "2024-03-01 00:00:01.000000",
+      updated_at: new Date().toISOString().replace("T", " ").replace("Z", ""),
+    });
+    await ch.insert({
+      table: `${DB}._sidecar_progress`,
+      format: "JSONEachRow",
+      values: [row(`__watermark__:${T.orders}`, "8192"), row(`__watermark__:${T.products}`, "100")],
+    });
+    expect((await source.watermarkFor?.([T.orders]))?.lsn).toBe(8192n);
+    expect((await source.watermarkFor?.([T.products]))?.lsn).toBe(4096n); // behind the global row
+    expect((await source.watermarkFor?.([T.customers]))?.lsn).toBe(4096n); // no row of its own
+    expect((await source.watermarkFor?.([T.orders, T.customers]))?.lsn).toBe(4096n);
+    const viaApi = readApp(ch, DB, source, TOKEN);
+    const ordersRead = await viaApi.request(`/api/tables/${T.orders}/count`, {
+      headers: { ...auth, "x-consistency-token": "0/2000" },
+    });
+    expect(ordersRead.status).toBe(200);
+    expect((await ordersRead.json()).freshness.lsn).toBe("0/2000");
+    const listRead = await viaApi.request("/api/tables", { headers: { ...auth, "x-consistency-token": "0/2000" } });
+    expect(listRead.status).toBe(503); // the table list waits for the global watermark (0/1000)
     const fresh = readApp(ch, DB, source, TOKEN);
     const ready = await fresh.request("/ready");
     expect(ready.status).toBe(200);
