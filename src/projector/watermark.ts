@@ -1,3 +1,5 @@
+import { lowestWatermark } from "../shared/lsn.js";
+
 /**
  * The consistency watermark (pure logic; the projector drives it on a timer).
  *
@@ -95,8 +97,10 @@ export class WatermarkTracker {
     let idx = -1;
     for (let i = 0; i < this.candidates.length; i++) {
       const c = this.candidates[i] as Candidate;
-      if (this.satisfied(c)) idx = i;
-      for (const topic of this.satisfiedTopics(c)) {
+      const { topics, behind } = this.progressOf(c);
+      if (behind.size === 0) idx = i;
+      for (const topic of topics) {
+        if (behind.has(topic)) continue;
         const prev = this.publishedByTopic.get(topic);
         if (!prev || c.lsn > prev.lsn)
           this.publishedByTopic.set(topic, { lsn: c.lsn, commitTsUs: c.commitTsUs, publishedAt: now });
@@ -112,27 +116,18 @@ export class WatermarkTracker {
     return this.published;
   }
 
-  /** Topics of the candidate whose partitions are all applied up to H. */
-  private satisfiedTopics(c: Candidate): string[] {
+  /** The candidate's topics, and those with a partition not yet applied up to H (one pass). */
+  private progressOf(c: Candidate): { topics: Set<string>; behind: Set<string> } {
+    const topics = new Set<string>();
     const behind = new Set<string>();
-    const all = new Set<string>();
     for (const [key, high] of c.high) {
       const topic = topicOf(key);
-      all.add(topic);
+      topics.add(topic);
       if (high <= 0n) continue;
       const applied = this.applied.get(key);
       if (applied === undefined || applied < high) behind.add(topic);
     }
-    return [...all].filter((t) => !behind.has(t));
-  }
-
-  private satisfied(c: Candidate): boolean {
-    for (const [key, high] of c.high) {
-      if (high <= 0n) continue;
-      const applied = this.applied.get(key);
-      if (applied === undefined || applied < high) return false;
-    }
-    return true;
+    return { topics, behind };
   }
 
   current(): Watermark | undefined {
@@ -144,16 +139,7 @@ export class WatermarkTracker {
    * least the global one. No topics, or a topic never paired yet: the global watermark.
    */
   currentFor(topics: Iterable<string>): Watermark | undefined {
-    let low: Watermark | undefined;
-    let any = false;
-    for (const t of topics) {
-      any = true;
-      const own = this.publishedByTopic.get(t);
-      const w = own && (!this.published || own.lsn > this.published.lsn) ? own : this.published;
-      if (!w) return undefined;
-      if (!low || w.lsn < low.lsn) low = w;
-    }
-    return any ? low : this.published;
+    return lowestWatermark(topics, (t) => this.publishedByTopic.get(t), this.published);
   }
 
   pendingCandidates(): number {

@@ -1,4 +1,5 @@
 import { type ClickHouse, quoteIdent, toBigInt } from "../clickhouse/client.js";
+import { lowestWatermark } from "../shared/lsn.js";
 import type { FreshnessSource, Watermark } from "./freshness.js";
 
 /** The projector's progress table and the row holding its published watermark (src/projector/ddl.ts). */
@@ -36,23 +37,19 @@ export function progressTableFreshness(
       const rows = [WATERMARK_ROW, ...tables.map(tableWatermarkRow)];
       const rs = await ch.query({ query: sql, query_params: { rows }, format: "JSONEachRow" });
       const found = new Map<string, Watermark>();
-      for (const r of await rs.json<{ progress_row: string; last_lsn: unknown; commit_ts: string; updated: string }>()) {
+      for (const r of await rs.json<{
+        progress_row: string;
+        last_lsn: unknown;
+        commit_ts: string;
+        updated: string;
+      }>()) {
         found.set(r.progress_row, {
           lsn: toBigInt(r.last_lsn),
           commitTime: parseClickHouseUtc(r.commit_ts),
           updatedAt: parseClickHouseUtc(r.updated),
         });
       }
-      const global = found.get(WATERMARK_ROW) ?? null;
-      // Each table: its own row when ahead of the global one; the lowest of them counts.
-      let low: Watermark | null = null;
-      for (const t of tables) {
-        const own = found.get(tableWatermarkRow(t));
-        const w = own && (!global || own.lsn > global.lsn) ? own : global;
-        if (!w) return null;
-        if (!low || w.lsn < low.lsn) low = w;
-      }
-      return tables.length > 0 ? low : global;
+      return lowestWatermark(tables, (t) => found.get(tableWatermarkRow(t)), found.get(WATERMARK_ROW)) ?? null;
     } catch {
       return null; // no progress table yet, or ClickHouse down: "no watermark" (reads with a token then wait / 503)
     }

@@ -18,3 +18,25 @@ export function formatLsn(lsn: bigint | number): string {
 export function isLsn(text: string): boolean {
   return LSN_TEXT.test(text);
 }
+
+/**
+ * The watermark a read of several tables (or topics) may rely on: per key its own watermark when
+ * ahead of the global one, else the global one; the lowest of those. No keys: the global one.
+ * Undefined when some key has neither. One rule for the projector and the progress-table reader.
+ */
+export function lowestWatermark<W extends { lsn: bigint }>(
+  keys: Iterable<string>,
+  own: (key: string) => W | undefined,
+  global: W | undefined,
+): W | undefined {
+  let low: W | undefined;
+  let any = false;
+  for (const k of keys) {
+    any = true;
+    const o = own(k);
+    const w = o && (!global || o.lsn > global.lsn) ? o : global;
+    if (!w) return undefined;
+    if (!low || w.lsn < low.lsn) low = w;
+  }
+  return any ? low : global;
+}
