@@ -37,9 +37,11 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "60" },
     sweep: { type: "boolean", default: false },
     "sweep-seconds": { type: "string", default: "20" },
-    // Seconds at the target rate before measuring: a stack started a minute before (cold JVMs,
-    // fresh topics) gave token p50 8 s instead of 0.4 s (bench/results/freshness-cold-stack.json).
-    warmup: { type: "string", default: "30" },
+    // Seconds at the target rate before measuring: steady state, not JVM start-up. Kafka's and
+    // Connect's JVMs compile for a minute or two under load; on a fresh stack Connect's committed
+    // offset trailed the WAL by ≈3 s meanwhile, so token reads waited for it: 30 s gave token p99
+    // 2.8–9.5 s on fresh stacks, 120 s gave 553 ms (README, Freshness).
+    warmup: { type: "string", default: "120" },
     // Re-measure only the variants whose name contains one of these (comma separated), each right
     // after a defaults run of its own (paired, so a change of the machine's load hits both);
     // results go to freshness-sweep-paired.json and freshness.json is left as it is.
@@ -73,6 +75,8 @@ interface Measured {
   withToken: Dist;
   withoutToken: Dist;
   probeFailures: number;
+  /** Seconds at the target rate before measuring (0 for sweep variants: 3 s). */
+  warmupSeconds: number;
   cpu: ReturnType<ReturnType<typeof cpuSampler>["stop"]>;
   loadavg: number[];
 }
@@ -82,7 +86,8 @@ async function measure(setting: string, seconds: number): Promise<Measured> {
   await load.seed();
   await waitCaughtUp(side.writeUrl, side.readUrl);
   load.start();
-  await sleep((setting.startsWith("defaults (") ? Number(args.warmup) : 3) * 1000); // warm-up at the target rate
+  const warmupSeconds = setting.startsWith("defaults (") ? Number(args.warmup) : 3;
+  await sleep(warmupSeconds * 1000); // warm-up at the target rate
   load.reset();
   const probe = new FreshnessProbe(side.writeUrl, side.readUrl);
   const cpu = cpuSampler(() => ({ ...st.pids(), ...side.pids() }));
@@ -104,6 +109,7 @@ async function measure(setting: string, seconds: number): Promise<Measured> {
     withToken: p.withToken,
     withoutToken: p.withoutToken,
     probeFailures: p.failures,
+    warmupSeconds,
     cpu: cpu.stop(),
     loadavg: (await import("node:os")).loadavg().map((x) => round(x, 2)),
   };
