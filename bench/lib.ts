@@ -278,7 +278,8 @@ function cpuSeconds(name: string, pid: number): number {
   return pids.reduce((s, p) => s + procTicks(p), 0) / TICK;
 }
 
-function totalCpuSeconds(): { busy: number; total: number } {
+/** The whole machine's busy and total CPU seconds since boot (all cores, /proc/stat). */
+export function totalCpuSeconds(): { busy: number; total: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n")[0] as string;
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (v[3] ?? 0) + (v[4] ?? 0);

@@ -6,7 +6,11 @@
  * The topic holds real Debezium snapshot events of N rows (default 500,000) of a table with a
  * typical mix of types. Target: projector ≥ 70% of the slower baseline; JS heap < 256 MB.
  *
- *   node --expose-gc --import tsx bench/projector.ts [--rows 500000] [--batch-mb 8]
+ *   node --expose-gc --import tsx bench/projector.ts [--rows 500000] [--batch-mb 8] [--rounds 3]
+ *
+ * Rounds alternate consume-only and the projector on the same topic (a new consumer group and a
+ * new ClickHouse database each time); the reported numbers are each one's median, and the
+ * ratio is also given per round: two runs of the same code on this machine differ by up to 25%.
  *
  * Writes bench/results/projector.json and prints a summary.
  */
@@ -28,11 +32,13 @@ import { loadConfig } from "../src/shared/config.js";
 import { createKafka } from "../src/shared/kafka.js";
 import { createLogger } from "../src/shared/logger.js";
 import { createPgPool } from "../src/shared/postgres.js";
+import { totalCpuSeconds } from "./lib.js";
 
 const { values: args } = parseArgs({
   options: {
     rows: { type: "string", default: "500000" },
     "batch-mb": { type: "string", default: "8" },
+    rounds: { type: "string", default: "3" },
   },
 });
 const N = Number(args.rows);
@@ -49,6 +55,7 @@ const kafka = createKafka(base.KAFKA_BROKERS, "bench-projector");
 const admin = kafka.admin();
 const chdbDir = mkdtempSync(join(os.tmpdir(), "bench-chdb-"));
 let slot = "";
+const loadavgAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -111,9 +118,11 @@ async function teardown(): Promise<void> {
 }
 
 /** Baseline 1: kafkajs alone. */
-async function consumeOnly(): Promise<{ seconds: number; perSec: number; firstMessage: Buffer; firstKey: Buffer }> {
+async function consumeOnly(
+  round: number,
+): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number; firstMessage: Buffer; firstKey: Buffer }> {
   const consumer = kafka.consumer({
-    groupId: `${id}-consume`,
+    groupId: `${id}-consume-${round}`,
     maxBytesPerPartition: BATCH_BYTES,
     maxBytes: BATCH_BYTES * 4,
     maxWaitTimeInMs: 100,
@@ -124,6 +133,7 @@ async function consumeOnly(): Promise<{ seconds: number; perSec: number; firstMe
   let first: Buffer | undefined;
   let firstKey: Buffer | undefined;
   const t0 = now();
+  const cpu0 = totalCpuSeconds().busy;
   await new Promise<void>((resolve) => {
     void consumer.run({
       autoCommit: false,
@@ -138,8 +148,9 @@ async function consumeOnly(): Promise<{ seconds: number; perSec: number; firstMe
     });
   });
   const seconds = (now() - t0) / 1000;
+  const cpuUsPerRow = ((totalCpuSeconds().busy - cpu0) / N) * 1e6;
   await consumer.disconnect();
-  return { seconds, perSec: N / seconds, firstMessage: first as Buffer, firstKey: firstKey as Buffer };
+  return { seconds, perSec: N / seconds, cpuUsPerRow, firstMessage: first as Buffer, firstKey: firstKey as Buffer };
 }
 
 /** Baseline 2: the same rows, already converted, inserted into the same ClickHouse. */
@@ -147,7 +158,7 @@ async function insertOnly(
   first: Buffer,
   firstKey: Buffer,
   rowsPerInsert: number,
-): Promise<{ seconds: number; perSec: number }> {
+): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number }> {
   const ch = await openClickHouse(`chdb:${chdbDir}`);
   const ev = toChangeEvent(parseJsonExact(first.toString()), parseJsonExact(firstKey.toString()));
   const shape = tableShape(ev.schema, ev.table, ev.rowSchema as never, ev.key?.schema);
@@ -174,21 +185,25 @@ async function insertOnly(
     };
   };
   let spent = 0;
+  let cpu = 0; // machine CPU seconds during the insert calls (building the rows is left out, as its time is)
   for (let start = 1; start <= N; start += rowsPerInsert) {
     const values = [];
     for (let g = start; g < Math.min(start + rowsPerInsert, N + 1); g++) values.push(row(g));
     const t0 = now();
+    const cpu0 = totalCpuSeconds().busy;
     await ch.insert({ table: "bench_insert.`" + shape.target + "`", values, format: "JSONEachRow" });
     spent += now() - t0;
+    cpu += totalCpuSeconds().busy - cpu0;
   }
   await ch.close();
-  return { seconds: spent / 1000, perSec: N / (spent / 1000) };
+  return { seconds: spent / 1000, perSec: N / (spent / 1000), cpuUsPerRow: (cpu / N) * 1e6 };
 }
 
 /** The projector, offset 0 to the end, with heap and RSS sampled every 50 ms. */
-async function projector(): Promise<{
+async function projector(round: number): Promise<{
   seconds: number;
   perSec: number;
+  cpuUsPerRow: number;
   heapPeakMb: number;
   mainHeapPeakMb: number;
   workerHeapPeakMb: number;
@@ -199,9 +214,9 @@ async function projector(): Promise<{
   const config = loadConfig({
     ...process.env,
     CLICKHOUSE_URL: `chdb:${chdbDir}`,
-    CLICKHOUSE_DATABASE: "bench_proj",
+    CLICKHOUSE_DATABASE: `bench_proj_${round}`,
     PROJECTOR_TOPICS: topic,
-    PROJECTOR_GROUP: `${id}-projector`,
+    PROJECTOR_GROUP: `${id}-projector-${round}`,
     DLQ_TOPIC: `${prefix}_dlq`,
     PROJECTOR_MAX_BATCH_BYTES: String(BATCH_BYTES),
     LOG_LEVEL: "warn",
@@ -232,6 +247,7 @@ async function projector(): Promise<{
     rssPeak = Math.max(rssPeak, m.rss);
   }, 50);
   const t0 = now();
+  const cpu0 = totalCpuSeconds().busy;
   const p = await startProjector(config, { log, registry });
   const started = (now() - t0) / 1000;
   while (!p.ready()) await sleep(10);
@@ -243,6 +259,7 @@ async function projector(): Promise<{
     await sleep(100);
   }
   const seconds = (now() - t0) / 1000;
+  const cpuUsPerRow = ((totalCpuSeconds().busy - cpu0) / N) * 1e6;
   clearInterval(sampler);
   const batches = (await registry.getSingleMetricAsString("sidecar_projector_batch_size")).match(/_count (\d+)/)?.[1];
   const batchSeconds = (await registry.getSingleMetricAsString("sidecar_projector_batch_duration_seconds")).match(
@@ -255,6 +272,7 @@ async function projector(): Promise<{
   return {
     seconds,
     perSec: N / seconds,
+    cpuUsPerRow,
     heapPeakMb: heapPeak / 2 ** 20,
     mainHeapPeakMb: mainPeak / 2 ** 20,
     workerHeapPeakMb: workerPeak / 2 ** 20,
@@ -263,39 +281,94 @@ async function projector(): Promise<{
   };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2
+    ? (s[(s.length - 1) / 2] as number)
+    : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
 try {
   const snapshotSeconds = await setup();
-  const consume = await consumeOnly();
-  console.log(`consume-only: ${consume.perSec.toFixed(0)} events/s`);
-  const proj = await projector();
-  console.log(
-    `projector: ${proj.perSec.toFixed(0)} rows/s, heap peak ${proj.heapPeakMb.toFixed(0)} MB (main thread ${proj.mainHeapPeakMb.toFixed(0)}, decode worker ${proj.workerHeapPeakMb.toFixed(0)}), rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`,
-  );
-  const rowsPerInsert = Math.max(1, Math.round(N / Math.max(1, proj.batches)));
-  const insert = await insertOnly(consume.firstMessage, consume.firstKey, rowsPerInsert);
+  const rounds: {
+    consumeOnly: number;
+    consumeCpuUsPerRow: number;
+    projector: number;
+    proj: Awaited<ReturnType<typeof projector>>;
+  }[] = [];
+  let first: Awaited<ReturnType<typeof consumeOnly>> | undefined;
+  for (let r = 1; r <= Math.max(1, Number(args.rounds)); r++) {
+    const consume = await consumeOnly(r);
+    first ??= consume;
+    const proj = await projector(r);
+    rounds.push({
+      consumeOnly: consume.perSec,
+      consumeCpuUsPerRow: consume.cpuUsPerRow,
+      projector: proj.perSec,
+      proj,
+    });
+    console.log(
+      `round ${r}: consume-only ${consume.perSec.toFixed(0)} events/s, projector ${proj.perSec.toFixed(0)} rows/s (${((proj.perSec / consume.perSec) * 100).toFixed(0)}%), heap peak ${proj.heapPeakMb.toFixed(0)} MB (main thread ${proj.mainHeapPeakMb.toFixed(0)}, decode worker ${proj.workerHeapPeakMb.toFixed(0)}), rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`,
+    );
+  }
+  const batches = median(rounds.map((r) => r.proj.batches));
+  const rowsPerInsert = Math.max(1, Math.round(N / Math.max(1, batches)));
+  const firstRound = first as Awaited<ReturnType<typeof consumeOnly>>;
+  const insert = await insertOnly(firstRound.firstMessage, firstRound.firstKey, rowsPerInsert);
   console.log(
     `insert-only: ${insert.perSec.toFixed(0)} rows/s (${rowsPerInsert} rows per insert, as the projector's batches)`,
   );
-  const slower = Math.min(consume.perSec, insert.perSec);
+  const consumeMedian = median(rounds.map((r) => r.consumeOnly));
+  const projMedian = median(rounds.map((r) => r.projector));
+  const slower = Math.min(consumeMedian, insert.perSec);
+  // Machine CPU (all cores, broker included) per row in each phase: a projector has to do at
+  // least the consume-only and the insert-only work, so with these cores busy it cannot pass
+  // cores / (consume + insert), whatever its own decoding costs.
+  const cpu = {
+    consumeOnly: median(rounds.map((r) => r.consumeCpuUsPerRow)),
+    insertOnly: insert.cpuUsPerRow,
+    projector: median(rounds.map((r) => r.proj.cpuUsPerRow)),
+  };
+  const cores = os.cpus().length;
+  const ceiling = (cores * 1e6) / (cpu.consumeOnly + cpu.insertOnly);
+  console.log(
+    `machine CPU per row: consume-only ${cpu.consumeOnly.toFixed(1)} µs, insert-only ${cpu.insertOnly.toFixed(1)} µs, projector ${cpu.projector.toFixed(1)} µs; consume + insert alone on ${cores} cores: at most ${ceiling.toFixed(0)} rows/s (${((ceiling / slower) * 100).toFixed(0)}% of the slower baseline)`,
+  );
   const result = {
     benchmark: "projector",
     at: new Date().toISOString(),
     rows: N,
     batchBytes: BATCH_BYTES,
     snapshotSeconds,
-    consumeOnly: consume.perSec,
+    consumeOnly: consumeMedian,
     insertOnly: insert.perSec,
-    projector: proj.perSec,
-    ratioToSlowerBaseline: proj.perSec / slower,
+    projector: projMedian,
+    ratioToSlowerBaseline: projMedian / slower,
     target: 0.7,
-    heapUsedPeakMb: proj.heapPeakMb,
-    heapUsedPeakMainMb: proj.mainHeapPeakMb,
-    heapUsedPeakWorkerMb: proj.workerHeapPeakMb,
-    rssPeakMb: proj.rssPeakMb,
+    machineCpuUsPerRow: cpu,
+    consumePlusInsertCeiling: ceiling,
+    rounds: rounds.map((r) => ({
+      consumeOnly: r.consumeOnly,
+      projector: r.projector,
+      ratioToConsumeOnly: r.projector / r.consumeOnly,
+      consumeCpuUsPerRow: r.consumeCpuUsPerRow,
+      projectorCpuUsPerRow: r.proj.cpuUsPerRow,
+      heapUsedPeakMb: r.proj.heapPeakMb,
+    })),
+    heapUsedPeakMb: Math.max(...rounds.map((r) => r.proj.heapPeakMb)),
+    heapUsedPeakMainMb: Math.max(...rounds.map((r) => r.proj.mainHeapPeakMb)),
+    heapUsedPeakWorkerMb: Math.max(...rounds.map((r) => r.proj.workerHeapPeakMb)),
+    rssPeakMb: Math.max(...rounds.map((r) => r.proj.rssPeakMb)),
     heapTargetMb: 256,
-    projectorBatches: proj.batches,
+    projectorBatches: batches,
     rowsPerInsertBaseline: rowsPerInsert,
-    machine: { cpus: os.cpus().length, node: process.version, clickhouse: "chdb (embedded)" },
+    machine: {
+      cpus: os.cpus().length,
+      node: process.version,
+      clickhouse: "chdb (embedded)",
+      loadavg: loadavgAtStart,
+      loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    },
   };
   mkdirSync("bench/results", { recursive: true });
   writeFileSync("bench/results/projector.json", `${JSON.stringify(result, null, 2)}\n`);

@@ -33,10 +33,15 @@ if (w) {
 const p = load("projector");
 if (p) {
   console.log(`\n### projector (${when(p)})\n`);
-  head(["", "rows/s"]);
-  row(["consume-only", n(p.consumeOnly)]);
-  row(["insert-only", n(p.insertOnly)]);
-  row(["projector", `${n(p.projector)} (${Math.round(p.ratioToSlowerBaseline * 100)}% of the slower baseline)`]);
+  const us = (x: number | undefined) => (x === undefined ? "" : `${x.toFixed(1)} µs`);
+  head(["", "rows/s (median of rounds)", "machine CPU per row"]);
+  row(["consume-only", n(p.consumeOnly), us(p.machineCpuUsPerRow?.consumeOnly)]);
+  row(["insert-only", n(p.insertOnly), us(p.machineCpuUsPerRow?.insertOnly)]);
+  row([
+    "projector",
+    `${n(p.projector)} (${Math.round(p.ratioToSlowerBaseline * 100)}% of the slower baseline)`,
+    us(p.machineCpuUsPerRow?.projector),
+  ]);
 }
 const r = load("read");
 if (r) {
