@@ -1,5 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatVerifyReport, verifyAttachment } from "../../src/attach/verify.js";
 import { createKafka } from "../../src/shared/kafka.js";
 import { ShopLoad } from "../helpers/load.js";
 import { type PrivateStack, startPrivateStack } from "../helpers/private-stack.js";
@@ -11,6 +12,7 @@ import { type PrivateStack, startPrivateStack } from "../helpers/private-stack.j
  */
 const native = (process.env.TEST_STACK ?? "native") === "native";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const SHOP_TABLES = ["customers", "products", "orders", "order_lines"].map((table) => ({ schema: "shop", table }));
 
 describe.runIf(native).sequential("fault tolerance under load", () => {
   let s: PrivateStack;
@@ -33,23 +35,21 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     await s?.close();
   }, 300_000);
 
-  /** Waits until the read API has the newest write, then compares the demo tables with Postgres. */
-  async function expectConverged() {
-    const token = load.lastToken;
-    expect(token, "the load made at least one successful write").toBeTruthy();
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      // The table list waits for every captured topic (a table's own path would wait for its topic only).
-      const res = await fetch(`${s.readUrl}/api/tables`, {
-        headers: { "x-consistency-token": token! },
-      }).catch(() => undefined);
-      if (res?.status === 200) break;
-      if (Date.now() > deadline)
-        throw new Error(`the projection did not reach token ${token} in 180 s (last: ${res?.status})`);
-      await sleep(500);
-    }
-    const diff = await compareShop(pool, s.readUrl);
-    expect(diff.join("\n")).toBe("");
+  /**
+   * Ends each fault with `verify` (src/attach/verify.ts, the `cqrs-sidecar verify` command): it
+   * waits until the read API has passed the source's current LSN, then compares the demo tables
+   * row by row, every column, through the read API.
+   */
+  async function expectVerified() {
+    expect(load.lastToken, "the load made at least one successful write").toBeTruthy();
+    const report = await verifyAttachment(pool, { kind: "read-api", url: s.readUrl }, "shop", {
+      tables: SHOP_TABLES,
+      waitMs: 180_000,
+      chunkRows: 5_000,
+    });
+    expect(report.projectionBehind, `the projection did not reach ${report.waitedForLsn} in 180 s`).toBe(false);
+    expect(report.ok, formatVerifyReport(report)).toBe(true);
+    expect(report.tables.map((t) => t.postgresRows).every((n) => n > 0)).toBe(true);
   }
 
   it("SIGKILL of the projector during a load: restarted, nothing lost or duplicated", async () => {
@@ -60,7 +60,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     await s.startRole("projectread");
     await sleep(3_000);
     await load.stop();
-    await expectConverged();
+    await expectVerified();
   });
 
   it("Kafka Connect stopped and restarted during a load: the slot keeps the changes", async () => {
@@ -71,7 +71,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     await s.stack("up");
     await sleep(3_000);
     await load.stop();
-    await expectConverged();
+    await expectVerified();
   });
 
   it("the Kafka broker stopped and restarted during a load", async () => {
@@ -82,7 +82,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     await s.stack("up");
     await sleep(5_000);
     await load.stop();
-    await expectConverged();
+    await expectVerified();
   });
 
   it("the projector process restarted (SIGTERM) during a load: it stores before it commits", async () => {
@@ -93,7 +93,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     await s.startRole("projectread");
     await sleep(3_000);
     await load.stop();
-    await expectConverged();
+    await expectVerified();
   });
 
   it("Postgres restarted: the write API answers 503 meanwhile, recovers, and the connector resumes", async () => {
@@ -120,7 +120,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     await sleep(3_000);
     await load.stop();
     expect((load.statuses.get(500) ?? 0) - (before.get(500) ?? 0), "no 500 while Postgres was down").toBe(0);
-    await expectConverged();
+    await expectVerified();
   });
 
   it("a burst of malformed messages on a captured topic: all in the DLQ, the rest projected", async () => {
@@ -138,7 +138,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     await producer.disconnect();
     await sleep(2_000);
     await load.stop();
-    await expectConverged();
+    await expectVerified();
     const deadline = Date.now() + 60_000;
     while ((await topicSize(kafka, "sidecar.dlq")) - dlqBefore < 50 && Date.now() < deadline) await sleep(500);
     expect((await topicSize(kafka, "sidecar.dlq")) - dlqBefore).toBe(50);
@@ -154,44 +154,4 @@ async function topicSize(kafka: ReturnType<typeof createKafka>, topic: string): 
   } finally {
     await admin.disconnect();
   }
-}
-
-/** Counts and sums per table, Postgres against the read API (exact: FINAL, no deleted rows). */
-async function compareShop(pool: pg.Pool, readUrl: string): Promise<string[]> {
-  const checks: [string, string, string][] = [
-    ["shop__customers", "metrics=count", "SELECT count(*)::text AS count FROM shop.customers"],
-    [
-      "shop__products",
-      "metrics=count,sum:stock",
-      "SELECT count(*)::text AS count, sum(stock)::text AS sum_stock FROM shop.products",
-    ],
-    [
-      "shop__orders",
-      "metrics=count,sum:total&groupBy=status&order=status",
-      "SELECT status::text, count(*)::text AS count, sum(total)::text AS sum_total FROM shop.orders GROUP BY status ORDER BY status::text",
-    ],
-    [
-      "shop__order_lines",
-      "metrics=count,sum:quantity",
-      "SELECT count(*)::text AS count, sum(quantity)::text AS sum_quantity FROM shop.order_lines",
-    ],
-  ];
-  const diffs: string[] = [];
-  for (const [table, query, sql] of checks) {
-    const res = await fetch(`${readUrl}/api/tables/${table}/aggregate?${query}`);
-    const body = (await res.json()) as { data: Record<string, unknown>[] };
-    if (res.status !== 200) {
-      diffs.push(`${table}: read API ${res.status} ${JSON.stringify(body)}`);
-      continue;
-    }
-    const norm = (rows: Record<string, unknown>[]) =>
-      rows.map((r) =>
-        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(Number(v))])),
-      );
-    const pgRows = norm((await pool.query(sql)).rows);
-    const chRows = norm(body.data);
-    if (JSON.stringify(pgRows) !== JSON.stringify(chRows))
-      diffs.push(`${table}: postgres ${JSON.stringify(pgRows)} != clickhouse ${JSON.stringify(chRows)}`);
-  }
-  return diffs;
 }
