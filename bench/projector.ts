@@ -27,6 +27,7 @@ import { openClickHouse } from "../src/clickhouse/client.js";
 import { ConnectClient } from "../src/connect/connect-client.js";
 import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../src/connect/connector-config.js";
 import { createDatabaseSql, createTableSql } from "../src/projector/ddl.js";
+import { setProjectorHeapPolicy } from "../src/projector/heap.js";
 import { startProjector } from "../src/projector/projector.js";
 import { loadConfig } from "../src/shared/config.js";
 import { createKafka } from "../src/shared/kafka.js";
@@ -55,6 +56,8 @@ const kafka = createKafka(base.KAFKA_BROKERS, "bench-projector");
 const admin = kafka.admin();
 const chdbDir = mkdtempSync(join(os.tmpdir(), "bench-chdb-"));
 let slot = "";
+// As `cqrs-sidecar run project` sets it; the baselines in this process run under it too.
+setProjectorHeapPolicy();
 const loadavgAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
 const gc = (globalThis as { gc?: () => void }).gc;
 

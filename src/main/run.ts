@@ -1,5 +1,6 @@
 import { serve } from "@hono/node-server";
 import { openClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
+import { setProjectorHeapPolicy } from "../projector/heap.js";
 import { projectorHttpApp } from "../projector/http.js";
 import { type Projector, startProjector } from "../projector/projector.js";
 import { startReadApi } from "../read/app.js";
@@ -40,6 +41,7 @@ export async function runRoles(config: Config, roles: Role[], log: Logger): Prom
     if (clickhouse) stops.push(() => clickhouse.close());
     let projector: Projector | undefined;
     if (roles.includes("project")) {
+      setProjectorHeapPolicy();
       projector = await startProjector(config, { clickhouse, log });
       stops.push(() => projector!.stop());
       const p = projector;
