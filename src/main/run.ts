@@ -1,5 +1,8 @@
 import { serve } from "@hono/node-server";
+import { Hono } from "hono";
 import { openClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
+import { assertSafeExposure, type Exposure, readApiExposure, writeApiExposure } from "../http/exposure.js";
+import { securityHeaders } from "../http/security-headers.js";
 import { setProjectorHeapPolicy } from "../projector/heap.js";
 import { projectorHttpApp } from "../projector/http.js";
 import { type Projector, startProjector } from "../projector/projector.js";
@@ -19,12 +22,30 @@ export function parseRoles(args: string[]): Role[] {
   return [...new Set(roles)] as Role[];
 }
 
+/** The listeners the given roles open that a token guards (the projector's port serves only open ops endpoints). */
+export function roleExposures(config: Config, roles: Role[]): Exposure[] {
+  const exposures: Exposure[] = [];
+  if (roles.includes("write")) exposures.push(writeApiExposure(config, config.WRITE_API_HOST));
+  if (roles.includes("read")) exposures.push(readApiExposure(config, config.READ_API_HOST));
+  return exposures;
+}
+
+/** The projector's /metrics, /health, /ready, /watermark, with the same security headers as the APIs. */
+function projectorOpsApp(projector: Projector): Hono {
+  const app = new Hono();
+  app.use("*", securityHeaders());
+  app.route("/", projectorHttpApp(projector));
+  return app;
+}
+
 /**
  * Runs the given roles in this process and returns a function that stops them in
  * reverse order. With embedded ClickHouse the read role must share the projector's
  * process: an embedded data directory belongs to one process.
  */
 export async function runRoles(config: Config, roles: Role[], log: Logger): Promise<() => Promise<void>> {
+  // Before anything starts: a role that would be open to the network stops the process, naming the variables.
+  assertSafeExposure(...roleExposures(config, roles));
   const embedded = parseClickHouseUrl(config.CLICKHOUSE_URL).kind === "chdb";
   if (embedded && roles.includes("read") && !roles.includes("project")) {
     throw new Error(
@@ -45,9 +66,16 @@ export async function runRoles(config: Config, roles: Role[], log: Logger): Prom
       projector = await startProjector(config, { clickhouse, log });
       stops.push(() => projector!.stop());
       const p = projector;
-      const server = serve({ fetch: projectorHttpApp(p).fetch, port: config.PROJECTOR_METRICS_PORT });
+      const server = serve({
+        fetch: projectorOpsApp(p).fetch,
+        port: config.PROJECTOR_METRICS_PORT,
+        hostname: config.PROJECTOR_METRICS_HOST,
+      });
       stops.push(() => new Promise<void>((r) => server.close(() => r())));
-      log.info({ port: config.PROJECTOR_METRICS_PORT }, "projector metrics listening");
+      log.info(
+        { host: config.PROJECTOR_METRICS_HOST, port: config.PROJECTOR_METRICS_PORT },
+        "projector metrics listening",
+      );
     }
     if (roles.includes("read")) {
       const read = await startReadApi(config, {

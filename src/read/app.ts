@@ -6,9 +6,11 @@ import { type ClickHouse, openClickHouse, parseClickHouseUrl } from "../clickhou
 import { bearerAuth } from "../http/auth.js";
 import { cors } from "../http/cors.js";
 import { createErrorHandler, createNotFoundHandler } from "../http/error-handler.js";
+import { assertSafeExposure, readApiExposure } from "../http/exposure.js";
 import { httpMetrics } from "../http/metrics.js";
 import { ApiError } from "../http/problem.js";
 import { requestId } from "../http/request-id.js";
+import { PAGE_CSP, securityHeaders } from "../http/security-headers.js";
 import { validationHook } from "../http/validation.js";
 import type { Config } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/logger.js";
@@ -17,7 +19,7 @@ import { metricsRegistry } from "../shared/metrics.js";
 import { createCatalogLoader } from "./catalog.js";
 import type { DomainTables } from "./dashboard.js";
 import { type FreshnessSource, freshnessBlock, waitForLsn, watermarkOf } from "./freshness.js";
-import { dashboardAsset, dashboardHtml } from "./page/serve.js";
+import { dashboardAsset, dashboardHtml, dashboardStylesheet } from "./page/serve.js";
 import { progressTableFreshness } from "./progress.js";
 import { createQueryRunner, translateClickHouseError } from "./query.js";
 import type { ReadEnv } from "./routes/common.js";
@@ -174,6 +176,7 @@ export function createReadApp(deps: ReadAppDeps): OpenAPIHono<ReadEnv> {
 
   app.onError(createErrorHandler({ log, translate: (err) => translateClickHouseError(err, limits) }));
   app.notFound(createNotFoundHandler());
+  app.use("*", securityHeaders({ csp: PAGE_CSP }));
   app.use("*", requestId());
   app.use("*", httpMetrics({ registry, prefix: "sidecar_read_" }));
   app.use("*", cors({ origins: deps.corsOrigins ?? [], allowMethods: ["GET", "OPTIONS"] }));
@@ -208,6 +211,10 @@ export function createReadApp(deps: ReadAppDeps): OpenAPIHono<ReadEnv> {
   app.get("/assets/dashboard.js", async (c) => {
     const js = await dashboardAsset();
     return c.body(js, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" });
+  });
+  app.get("/assets/dashboard.css", async (c) => {
+    const css = await dashboardStylesheet();
+    return c.body(css, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "no-cache" });
   });
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) => {
@@ -318,13 +325,15 @@ export interface StartReadApiDeps {
   log?: Logger;
   registry?: Registry;
   domainTables?: DomainTables;
-  /** Listen address. Default 0.0.0.0. */
+  /** Listen address. Default READ_API_HOST (127.0.0.1); anything but loopback needs READ_API_TOKEN. */
   hostname?: string;
   /** Port; default READ_API_PORT (0 picks a free one). */
   port?: number;
 }
 
 export interface RunningReadApi {
+  /** The address it listens on, as the socket reports it (127.0.0.1 by default). */
+  host: string;
   port: number;
   url: string;
   close(): Promise<void>;
@@ -332,6 +341,8 @@ export interface RunningReadApi {
 
 /** Starts the read API on READ_API_PORT. Closes only what it opened itself. */
 export async function startReadApi(config: Config, deps: StartReadApiDeps = {}): Promise<RunningReadApi> {
+  const hostname = deps.hostname ?? config.READ_API_HOST;
+  assertSafeExposure(readApiExposure(config, hostname));
   const log = deps.log ?? createLogger(config.LOG_LEVEL, "cqrs-sidecar-read");
   const url = config.CLICKHOUSE_READ_URL ?? config.CLICKHOUSE_URL;
   const ownClient = !deps.clickhouse;
@@ -357,12 +368,14 @@ export async function startReadApi(config: Config, deps: StartReadApiDeps = {}):
   });
   const port = deps.port ?? config.READ_API_PORT;
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port, hostname: deps.hostname ?? "0.0.0.0" }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s));
   });
   const address = server.address();
   const actual = typeof address === "object" && address ? address.port : port;
-  log.info({ port: actual }, "read API listening");
+  const host = typeof address === "object" && address ? address.address : hostname;
+  log.info({ host: hostname, port: actual }, "read API listening");
   return {
+    host,
     port: actual,
     url: `http://127.0.0.1:${actual}`,
     async close() {

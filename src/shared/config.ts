@@ -7,6 +7,11 @@ import { z } from "zod";
  * message naming each variable.
  */
 const port = z.coerce.number().int().min(1).max(65535);
+/** An interface to listen on: an IPv4/IPv6 address or a host name. Loopback by default (safe by default). */
+const host = z
+  .string()
+  .regex(/^[A-Za-z0-9.:%_-]+$/, "must be an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0")
+  .default("127.0.0.1");
 const csv = z.string().transform((s) =>
   s
     .split(",")
@@ -82,6 +87,8 @@ export const configSchema = z.object({
   /** Longest wait between retries while ClickHouse or Kafka is away (ms); retries go on until stopped. */
   PROJECTOR_MAX_BACKOFF_MS: z.coerce.number().int().min(100).default(10_000),
   WRITE_API_PORT: port.default(3000),
+  /** Interface the write API listens on. Anything but loopback needs API_TOKEN (src/http/exposure.ts). */
+  WRITE_API_HOST: host,
   /** Largest request body the write API reads, in bytes; larger ones get a 413. */
   WRITE_API_MAX_BODY_BYTES: z.coerce
     .number()
@@ -89,7 +96,7 @@ export const configSchema = z.object({
     .min(1024)
     .max(16 * 1024 * 1024)
     .default(64 * 1024),
-  /** Hours an Idempotency-Key keeps its first answer; after that the key may be used again. */
+  /** Hours an Idempotency-Key keeps its first answer; after that the key may be used again and its row is pruned. */
   WRITE_API_IDEMPOTENCY_TTL_HOURS: z.coerce
     .number()
     .int()
@@ -99,11 +106,18 @@ export const configSchema = z.object({
   /** Connections in the write API's Postgres pool. */
   WRITE_API_PG_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
   READ_API_PORT: port.default(3001),
-  /** Port of the projector's /metrics, /health, /ready when it runs without the read API. */
+  /** Interface the read API and the page listen on. Anything but loopback needs READ_API_TOKEN. */
+  READ_API_HOST: host,
+  /** Port of the projector's /metrics, /health, /ready, /watermark. */
   PROJECTOR_METRICS_PORT: port.default(9464),
-  /** Bearer token for the write API (empty: writes are open, only for local demos). */
+  /**
+   * Interface of the projector's port. It serves only the operational endpoints that the APIs
+   * also serve without a token, so no token is asked for; it stays on loopback unless told.
+   */
+  PROJECTOR_METRICS_HOST: host,
+  /** Bearer token for the write API's commands. Empty: open, allowed only on a loopback WRITE_API_HOST. */
   API_TOKEN: z.string().default(""),
-  /** Bearer token for the read API (separate from the write token). */
+  /** Bearer token for the read API's /api/* (separate from the write token). Empty: allowed only on a loopback READ_API_HOST. */
   READ_API_TOKEN: z.string().default(""),
   /** Comma separated CORS origins; empty means CORS off. */
   CORS_ORIGINS: csv.default([]),

@@ -7,6 +7,7 @@ import { createErrorHandler, createNotFoundHandler } from "../http/error-handler
 import { httpMetrics } from "../http/metrics.js";
 import { ApiError } from "../http/problem.js";
 import { type RequestIdVariables, requestId } from "../http/request-id.js";
+import { securityHeaders } from "../http/security-headers.js";
 import { validationHook } from "../http/validation.js";
 import type { Config } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
@@ -52,6 +53,7 @@ export function createWriteApp(deps: WriteAppDeps): OpenAPIHono<{ Variables: Req
     createErrorHandler({ log, translate: createDbErrorTranslator({ retryAfterSeconds: deps.retryAfterSeconds }) }),
   );
   app.notFound(createNotFoundHandler());
+  app.use("*", securityHeaders());
   app.use("*", requestId());
   app.use("*", httpMetrics({ registry, prefix: "sidecar_write_" }));
   app.use("*", cors({ origins: config.CORS_ORIGINS }));

@@ -62,3 +62,25 @@ export async function storeAnswer(client: pg.ClientBase, key: string, answer: St
     JSON.stringify(answer.body),
   ]);
 }
+
+/**
+ * Deletes keys older than the TTL, at most `batchSize` rows per statement so no statement
+ * holds many row locks for long; returns how many went. Safe beside claimKey: rows a running
+ * command holds are skipped (SKIP LOCKED), and the age is checked again on the row as it is
+ * when deleted, so a key re-claimed a moment ago (created_at = now()) stays.
+ */
+export async function pruneIdempotencyKeys(pool: pg.Pool, ttlHours: number, batchSize = 5_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await pool.query(
+      `DELETE FROM sidecar.idempotency_keys
+        WHERE key IN (SELECT key FROM sidecar.idempotency_keys
+                       WHERE created_at < now() - make_interval(hours => $1)
+                       LIMIT $2 FOR UPDATE SKIP LOCKED)
+          AND created_at < now() - make_interval(hours => $1)`,
+      [ttlHours, batchSize],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < batchSize) return total;
+  }
+}

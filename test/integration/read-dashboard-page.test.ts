@@ -120,7 +120,17 @@ describe("dashboard page in headless Chromium", () => {
     page.on("request", (r) => {
       if (!r.url().startsWith(api.url)) external.push(r.url());
     });
-    await page.goto(`${api.url}/#token=${TOKEN}`);
+    // Everything the page's Content-Security-Policy blocks (an inline style or script, say) lands here.
+    await page.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { __csp: string[] }).__csp = seen;
+      document.addEventListener("securitypolicyviolation", (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    const response = await page.goto(`${api.url}/#token=${TOKEN}`);
+    const csp = response?.headers()["content-security-policy"] ?? "";
+    expect(csp).toMatch(/script-src 'self'/);
+    expect(csp).toMatch(/frame-ancestors 'none'/);
+    expect(csp).not.toMatch(/unsafe-inline/);
     await page.waitForFunction(() => Number(document.body.dataset.renders ?? 0) >= 1, undefined, { timeout: 30_000 });
 
     // The token left the address bar and lives in this tab's sessionStorage.
@@ -179,6 +189,7 @@ describe("dashboard page in headless Chromium", () => {
     expect(statSync("test-results/read-dashboard.png").size).toBeGreaterThan(20_000);
     expect(failed).toEqual([]);
     expect(external).toEqual([]); // no CDN: every request goes to the read API
+    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
     await page.close();
   });
 

@@ -47,6 +47,21 @@ export function dashboardAsset(): Promise<string> {
   return bundle;
 }
 
+let stylesheet: Promise<string> | undefined;
+
+/** The page's stylesheet (a file, not inline: the page's CSP allows only its own origin's styles). */
+export function dashboardStylesheet(): Promise<string> {
+  // Beside this file in sources; in a compiled deployment where build.ts put it (dist/read-page).
+  const file = existsSync(resolve(here, "dashboard.css"))
+    ? resolve(here, "dashboard.css")
+    : resolve(here, "../../read-page/dashboard.css");
+  stylesheet ??= readFile(file, "utf8").catch((err: unknown) => {
+    stylesheet = undefined;
+    throw err;
+  });
+  return stylesheet;
+}
+
 export function dashboardHtml(): string {
   return HTML;
 }
@@ -57,30 +72,7 @@ const HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cqrs-sidecar dashboard</title>
-<style>
-  :root { --bg:#f5f6f8; --card:#fff; --ink:#1d2330; --muted:#6b7385; --ok:#1a8f4a; --warn:#c98a00; --bad:#c23b3b; }
-  * { box-sizing: border-box; }
-  body { margin:0; font: 14px/1.4 system-ui, -apple-system, Segoe UI, Roboto, sans-serif; background:var(--bg); color:var(--ink); }
-  header { display:flex; flex-wrap:wrap; gap:12px; align-items:center; padding:12px 20px; background:#1d2330; color:#fff; }
-  header h1 { font-size:16px; margin:0 12px 0 0; }
-  header label { color:#c9cfdb; font-size:12px; }
-  header select, header input, header button { font:inherit; padding:3px 6px; border-radius:4px; border:1px solid #4a5366; background:#2a3142; color:#fff; }
-  #freshness { margin-left:auto; display:flex; gap:8px; align-items:center; font-size:12px; }
-  #freshness .dot { width:10px; height:10px; border-radius:50%; background:#888; display:inline-block; }
-  #freshness[data-state=ok] .dot { background:var(--ok); }
-  #freshness[data-state=warn] .dot { background:var(--warn); }
-  #freshness[data-state=bad] .dot { background:var(--bad); }
-  main { display:grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap:16px; padding:16px 20px; }
-  .card { background:var(--card); border-radius:8px; padding:12px 16px; box-shadow:0 1px 2px rgba(0,0,0,.08); }
-  .card h2 { font-size:13px; margin:0 0 8px; color:var(--muted); font-weight:600; text-transform:uppercase; letter-spacing:.04em; }
-  .card.wide { grid-column: 1 / -1; }
-  .chart { position:relative; height:260px; }
-  .kpis { display:flex; gap:32px; }
-  .kpi b { display:block; font-size:24px; }
-  .kpi span { color:var(--muted); font-size:12px; }
-  #error { display:none; margin:12px 20px 0; padding:8px 12px; border-radius:6px; background:#fde8e8; color:var(--bad); }
-  #login { display:none; gap:8px; align-items:center; }
-</style>
+<link rel="stylesheet" href="/assets/dashboard.css">
 </head>
 <body>
 <header>
@@ -108,7 +100,7 @@ const HTML = `<!doctype html>
   <section class="card"><h2>New vs returning customers</h2><div class="chart"><canvas id="chart-customers"></canvas></div></section>
   <section class="card"><h2>Top products by revenue</h2><div class="chart"><canvas id="chart-top-revenue"></canvas></div></section>
   <section class="card"><h2>Top products by units</h2><div class="chart"><canvas id="chart-top-units"></canvas></div></section>
-  <section class="card wide"><h2>Stock below <input id="threshold" type="number" min="0" value="10" style="width:70px"></h2><div class="chart"><canvas id="chart-stock"></canvas></div></section>
+  <section class="card wide"><h2>Stock below <input id="threshold" type="number" min="0" value="10"></h2><div class="chart"><canvas id="chart-stock"></canvas></div></section>
 </main>
 <script src="/assets/dashboard.js"></script>
 </body>
