@@ -144,16 +144,20 @@ export class ClickHouseSink {
     });
   }
 
-  /** Known target table for a truncate whose events carry no schema (keys from system tables). */
+  /**
+   * Key columns of an existing projected table (for a truncate whose events carry no schema),
+   * undefined when there is no such table. From system.columns, not system.tables.sorting_key:
+   * that is expression text, "(id)" in ClickHouse 26, and a truncate that used it as a column
+   * name failed the same way forever.
+   */
   async tableKeys(target: string): Promise<string[] | undefined> {
-    const rows = await queryRows<{ sorting_key: string }>(
+    const rows = await queryRows<{ name: string }>(
       this.ch,
-      "SELECT sorting_key FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+      `SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} AND is_in_sorting_key
+        ORDER BY position`,
       { db: this.ddl.database, t: target },
     );
-    const sk = rows[0]?.sorting_key;
-    if (sk === undefined) return undefined;
-    return sk.split(",").map((s) => s.trim().replace(/^`|`$/g, ""));
+    return rows.length > 0 ? rows.map((r) => r.name) : undefined;
   }
 }
 
