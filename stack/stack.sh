@@ -182,6 +182,10 @@ key.converter=org.apache.kafka.connect.json.JsonConverter
 value.converter=org.apache.kafka.connect.json.JsonConverter
 key.converter.schemas.enable=true
 value.converter.schemas.enable=true
+# A NULL stays NULL: by default JsonConverter writes a column's DEFAULT in place of a NULL value
+# (a nullable enum with a default read back as its default label). connectors/*.json say it too.
+key.converter.replace.null.with.default=false
+value.converter.replace.null.with.default=false
 config.storage.topic=_connect_configs
 offset.storage.topic=_connect_offsets
 status.storage.topic=_connect_status
