@@ -10,6 +10,22 @@ describe("loadConfig", () => {
     expect(c.WRITE_API_PORT).toBe(3000);
   });
 
+  it("listens on loopback, with no token, and prunes idempotency keys after 24 h, by default", () => {
+    const c = loadConfig({});
+    expect(c.WRITE_API_HOST).toBe("127.0.0.1");
+    expect(c.READ_API_HOST).toBe("127.0.0.1");
+    expect(c.PROJECTOR_METRICS_HOST).toBe("127.0.0.1");
+    expect(c.API_TOKEN).toBe("");
+    expect(c.READ_API_TOKEN).toBe("");
+    expect(c.WRITE_API_IDEMPOTENCY_TTL_HOURS).toBe(24);
+  });
+
+  it("refuses a host that is not an address or a name", () => {
+    expect(() => loadConfig({ READ_API_HOST: "0.0.0.0/0" })).toThrow(
+      /READ_API_HOST: must be an IP address or host name/,
+    );
+  });
+
   it("names every bad variable in one error", () => {
     let err: unknown;
     try {
