@@ -6,12 +6,13 @@ SHELL := /bin/bash
 CLI := node_modules/.bin/tsx src/main/cli.ts
 DOCKER := $(shell [ -z "$(NATIVE)" ] && docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down status logs clean test test-unit bench lint typecheck attach verify detach
+.PHONY: help deps up down status token logs clean test test-unit bench lint typecheck attach verify detach
 
 help:
 	@echo "make up      start the whole pipeline with the demo domain (idempotent)"
 	@echo "make test    install what is missing, start the stack, run all tests"
 	@echo "make down    stop what make up started    make status / make logs / make clean"
+	@echo "make token   the API tokens make up keeps in .stack/tokens, and how to use them: eval \"\$$(make -s token)\""
 	@echo "make bench   run the benchmarks (results in bench/results/)"
 	@echo "make attach DATABASE_URL=… SCHEMA=…|TABLES=…   capture an existing database; make verify / make detach"
 
@@ -26,7 +27,9 @@ deps: node_modules/.installed
 
 up: deps
 ifeq ($(DOCKER),yes)
-	docker compose up -d --build --wait
+	@bash stack/stack.sh token >/dev/null
+	docker compose --env-file "$${STACK_DIR:-.stack}/tokens" up -d --build --wait
+	@bash stack/stack.sh token
 else
 	bash stack/stack.sh up
 	$(CLI) migrate
@@ -45,6 +48,9 @@ endif
 
 status:
 	@bash stack/stack.sh status
+# The tokens make up generated (.stack/tokens, mode 600) as shell lines: eval "$(make -s token)".
+token:
+	@bash stack/stack.sh token
 logs:
 	bash stack/stack.sh logs
 clean:
@@ -73,8 +79,10 @@ bench: deps
 ATTACH_ARGS = $(if $(DATABASE_URL),--database-url '$(DATABASE_URL)') --name $(or $(NAME),legacy)
 attach: deps
 	$(CLI) attach $(ATTACH_ARGS) $(if $(ADD),--add $(ADD),$(if $(TABLES),--tables $(TABLES)) $(if $(SCHEMA),--schema $(SCHEMA))) $(if $(KEYLESS),--keyless $(KEYLESS)) $(if $(CHECK),--check)
+# verify may read ClickHouse through the read API: it needs the read token make up keeps.
 verify: deps
-	$(CLI) verify $(ATTACH_ARGS)
+	READ_API_TOKEN="$${READ_API_TOKEN:-$$(sed -n 's/^READ_API_TOKEN=//p' "$${STACK_DIR:-.stack}/tokens" 2>/dev/null)}" \
+	  $(CLI) verify $(ATTACH_ARGS)
 detach: deps
 	$(CLI) detach $(ATTACH_ARGS) $(if $(DROP_DATA),--drop-data)
 

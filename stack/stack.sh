@@ -3,7 +3,7 @@
 # Kafka Connect + Debezium from jars that Maven resolves. Every process is started
 # by this script, recorded by pid under $STACK_DIR/run, and stopped by that pid only.
 #
-#   stack.sh up | down | status | logs | clean | install | stop <part>
+#   stack.sh up | down | status | logs | clean | install | app | token | stop <part>
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -206,18 +206,73 @@ CONF
     || die "Kafka Connect runs but has no Debezium Postgres plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
 }
 
+# --- API tokens -----------------------------------------------------------------
+# Generated once, kept in $TOKENS (mode 600) and reused: the write API's commands and the read
+# API's /api/* always need a bearer token. A token set in the environment wins over the file's.
+TOKENS=$STACK_DIR/tokens
+random_token() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+ensure_tokens() {
+  if [ ! -s "$TOKENS" ]; then
+    mkdir -p "$STACK_DIR"
+    (umask 077 && printf 'API_TOKEN=%s\nREAD_API_TOKEN=%s\n' "$(random_token)" "$(random_token)" >"$TOKENS")
+    say "generated API tokens in $TOKENS (mode 600; reused from now on)" >&2  # stdout may be eval'd
+  fi
+  chmod 600 "$TOKENS"
+}
+load_tokens() {
+  ensure_tokens
+  API_TOKEN=${API_TOKEN:-$(sed -n 's/^API_TOKEN=//p' "$TOKENS")}
+  READ_API_TOKEN=${READ_API_TOKEN:-$(sed -n 's/^READ_API_TOKEN=//p' "$TOKENS")}
+  export API_TOKEN READ_API_TOKEN
+}
+# Where to reach a role listening on $1 (a wildcard address is reached on loopback).
+reach() {
+  local h=${1:-127.0.0.1}
+  case "$h" in
+    0.0.0.0 | :: | '[::]') echo 127.0.0.1 ;;
+    *:*) h=${h#[}; echo "[${h%]}]" ;;
+    *) echo "$h" ;;
+  esac
+}
+WRITE_URL="http://$(reach "${WRITE_API_HOST:-}"):${WRITE_API_PORT:-3000}"
+READ_URL="http://$(reach "${READ_API_HOST:-}"):${READ_API_PORT:-3001}"
+METRICS_URL="http://$(reach "${PROJECTOR_METRICS_HOST:-}"):${PROJECTOR_METRICS_PORT:-9464}"
+
+# How to use the tokens, as lines a shell can eval: eval "$(make -s token)".
+print_tokens() {
+  load_tokens
+  cat <<EOT
+# cqrs-sidecar API tokens, kept in $TOKENS (mode 600). Load them into this shell with:
+#   eval "\$(make -s token)"
+export API_TOKEN=$API_TOKEN
+export READ_API_TOKEN=$READ_API_TOKEN
+# dashboard (the token stays in the URL fragment, which the browser never sends):
+#   $READ_URL/#token=$READ_API_TOKEN
+# write API:  curl -H "Authorization: Bearer \$API_TOKEN" $WRITE_URL/...
+# read API:   curl -H "Authorization: Bearer \$READ_API_TOKEN" $READ_URL/api/tables
+EOT
+}
+
 # The sidecar's roles (write, project, read) in one process: with embedded ClickHouse
-# the projector and the read API must share a process.
+# the projector and the read API must share a process. They listen on loopback unless
+# WRITE_API_HOST / READ_API_HOST / PROJECTOR_METRICS_HOST say otherwise, with the tokens.
 app_up() {
-  if pid_alive app; then say "sidecar roles already running"; return; fi
+  load_tokens
+  if pid_alive app; then
+    say "sidecar roles already running"
+    # Started before tokens were kept (or by hand without them): say so rather than show tokens it ignores.
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$READ_URL/api/tables")" = 200 ] \
+      && say "warning: the running read API answers without a token; restart it with the tokens: bash stack/stack.sh stop app && make up"
+    return 0
+  fi
   port_free_or_die "${WRITE_API_PORT:-3000}" WRITE_API_PORT "the write API"
   port_free_or_die "${READ_API_PORT:-3001}" READ_API_PORT "the read API"
   say "starting the sidecar roles (write, project, read)"
   # node --import tsx, not the tsx wrapper (which forks): the recorded pid is the process to stop.
   (cd "$ROOT" || exit 1; nohup node --import tsx src/main/cli.ts run >>"$LOGS/app.log" 2>&1 & echo $! >"$RUN/app.pid")
-  wait_for 60 app curl -sf "http://127.0.0.1:${READ_API_PORT:-3001}/health" \
+  wait_for 60 app curl -sf "$READ_URL/health" \
     || die "the sidecar's read API did not answer within 60 s (see $LOGS/app.log)."
-  wait_for 30 app curl -sf "http://127.0.0.1:${WRITE_API_PORT:-3000}/health" \
+  wait_for 30 app curl -sf "$WRITE_URL/health" \
     || die "the sidecar's write API did not answer within 30 s (see $LOGS/app.log)."
 }
 
@@ -253,6 +308,7 @@ case "$cmd" in
     pg_down
     ;;
   app) app_up ;;
+  token) print_tokens ;;
   stop)  # stop one part: stop app|connect|kafka|postgres
     case "${2:-}" in
       postgres) pg_down ;;
@@ -264,11 +320,18 @@ case "$cmd" in
     status_line postgres "127.0.0.1:$PG_PORT ($DATABASE_URL)" env PGPASSWORD="$PG_PASSWORD" psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -c 'select 1'
     status_line kafka "$KAFKA_BROKERS" port_open "$KAFKA_PORT"
     status_line connect "$KAFKA_CONNECT_URL" curl -sf "$KAFKA_CONNECT_URL/connectors"
-    status_line write "http://127.0.0.1:${WRITE_API_PORT:-3000} (write API, /openapi.json)" curl -sf "http://127.0.0.1:${WRITE_API_PORT:-3000}/health"
-    status_line read "http://127.0.0.1:${READ_API_PORT:-3001} (dashboard at /, read API)" curl -sf "http://127.0.0.1:${READ_API_PORT:-3001}/health"
-    status_line project "http://127.0.0.1:${PROJECTOR_METRICS_PORT:-9464}/metrics (projector)" curl -sf "http://127.0.0.1:${PROJECTOR_METRICS_PORT:-9464}/health"
+    status_line write "$WRITE_URL (write API, /openapi.json; commands need API_TOKEN)" curl -sf "$WRITE_URL/health"
+    status_line read "$READ_URL (dashboard at /, read API; /api needs READ_API_TOKEN)" curl -sf "$READ_URL/health"
+    status_line project "$METRICS_URL/metrics (projector)" curl -sf "$METRICS_URL/health"
     if curl -sf "$KAFKA_CONNECT_URL/connectors?expand=status" >"$RUN/status.json" 2>/dev/null; then
       node -e 'const s=require(process.argv[1]);for(const [n,c] of Object.entries(s)){const t=(c.status.tasks||[]).map(t=>t.state).join(",");console.log(`  connector ${n}: ${c.status.connector.state}${t?" tasks "+t:""}`)}' "$RUN/status.json"
+    fi
+    if [ -s "$TOKENS" ]; then
+      load_tokens
+      printf '  tokens    %s (mode 600): eval "$(make -s token)" puts API_TOKEN and READ_API_TOKEN in your shell\n' "$TOKENS"
+      printf '  page      %s/#token=%s\n' "$READ_URL" "$READ_API_TOKEN"
+    else
+      printf '  tokens    none yet: make up generates them (make token shows them)\n'
     fi
     ;;
   logs) tail -n 20 -F "$LOGS"/*.log ;;
@@ -277,5 +340,5 @@ case "$cmd" in
     rm -rf "$STACK_DIR"
     say "removed $STACK_DIR"
     ;;
-  *) echo "usage: stack.sh up|down|status|logs|clean|install|stop <part>" >&2; exit 2 ;;
+  *) echo "usage: stack.sh up|down|status|logs|clean|install|app|token|stop <part>" >&2; exit 2 ;;
 esac

@@ -44,6 +44,10 @@ export function privateStackEnv(dir: string, basePort: number): Record<string, s
     KAFKA_HEAP: "-Xms128m -Xmx512m",
     CONNECT_HEAP: "-Xms128m -Xmx512m",
     LOG_LEVEL: "warn",
+    // Loopback only, so open is allowed; pinned so tokens exported in the developer's shell
+    // (eval "$(make -s token)") do not leak into this stack's roles.
+    API_TOKEN: "",
+    READ_API_TOKEN: "",
   };
 }
 
