@@ -7,6 +7,9 @@ export function targetTableName(schema: string, table: string): string {
   return `${clean(schema)}__${clean(table)}`;
 }
 
+/** A table without a primary key: its changes cannot be matched to a row, so it is not projected. */
+export class NoKeyError extends ConversionError {}
+
 export interface ColumnSpec {
   name: string;
   type: ColumnType;
@@ -43,7 +46,7 @@ export function tableShape(
 ): TableShape {
   const keys = (key?.fields ?? []).map((f) => f.field).filter((f): f is string => typeof f === "string");
   if (keys.length === 0) {
-    throw new ConversionError(
+    throw new NoKeyError(
       `${schema}.${table} has no primary key (Debezium sent no message key); it cannot be projected`,
     );
   }

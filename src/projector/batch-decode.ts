@@ -2,7 +2,7 @@ import { type DecodedEvent, decodeChangeEvent, SchemaCache } from "../cdc/decode
 import type { ConnectSchema, KeyMessage } from "../cdc/envelope.js";
 import { EnvelopeError } from "../cdc/envelope.js";
 import { isInternalTable } from "../cdc/internal.js";
-import { type TableShape, tableShape, targetTableName } from "../cdc/table.js";
+import { NoKeyError, type TableShape, tableShape, targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
 import { type BuiltRow, buildRow, encodeRow, foldRow, LineRow } from "./rows.js";
 
@@ -38,19 +38,29 @@ export interface DecodedTable {
   /** Every shape seen in the batch, the current one last (a column may be added mid-batch). */
   shapes: ShapeSource[];
   rows: EncodedRow[];
-  truncates: { lsn: bigint; commitTsUs: bigint }[];
+  truncates: TruncateEvent[];
+  /** Every message of this table in the batch (what is set aside if the table's part cannot be stored). */
+  indexes: number[];
 }
 
-export type PoisonKind = EnvelopeError["kind"] | "insert-rejected";
+export interface TruncateEvent {
+  lsn: bigint;
+  commitTsUs: bigint;
+  /** Position of the source message in the batch. */
+  index: number;
+}
+
+export type PoisonKind = EnvelopeError["kind"] | "insert-rejected" | "failed";
 
 export interface DecodedBatch {
   opCounts: Record<string, number>;
   maxLsn?: bigint;
   maxTs?: bigint;
-  poison: { index: number; kind: PoisonKind; reason: string }[];
+  /** Messages set aside; `source` (schema.table) when the event named its table, which is then degraded. */
+  poison: { index: number; kind: PoisonKind; reason: string; source?: { schema: string; table: string } }[];
   tables: DecodedTable[];
   /** Truncates of tables with no row in this batch (their keys come from ClickHouse). */
-  truncatesWithoutShape: { schema: string; table: string; lsn: bigint; commitTsUs: bigint }[];
+  truncatesWithoutShape: ({ schema: string; table: string } & TruncateEvent)[];
 }
 
 export function shapeFromSource(s: ShapeSource): TableShape {
@@ -61,7 +71,8 @@ interface TableAcc {
   shape: TableShape;
   shapes: ShapeSource[];
   latest: Map<string, BuiltRow>;
-  truncates: { lsn: bigint; commitTsUs: bigint }[];
+  truncates: TruncateEvent[];
+  indexes: number[];
 }
 
 /** Decodes batches; keeps the schema and shape caches between them. */
@@ -124,21 +135,18 @@ export class BatchDecoder {
         if (ev.op === "m") continue; // logical decoding messages carry no row
         if (ev.op === "t") {
           const tb = tables.get(targetTableName(ev.schema, ev.table));
-          if (tb) tb.truncates.push({ lsn: ev.lsn, commitTsUs: ev.commitTsUs });
-          else
-            out.truncatesWithoutShape.push({
-              schema: ev.schema,
-              table: ev.table,
-              lsn: ev.lsn,
-              commitTsUs: ev.commitTsUs,
-            });
+          const truncate = { lsn: ev.lsn, commitTsUs: ev.commitTsUs, index: i };
+          if (tb) {
+            tb.truncates.push(truncate);
+            tb.indexes.push(i);
+          } else out.truncatesWithoutShape.push({ schema: ev.schema, table: ev.table, ...truncate });
           continue;
         }
         const { shape, source } = this.shapeFor(ev);
         const row = encodeRow(shape, ev) ?? buildRow(shape, ev);
         let tb = tables.get(shape.target);
         if (!tb) {
-          tb = { shape, shapes: [source], latest: new Map(), truncates: [] };
+          tb = { shape, shapes: [source], latest: new Map(), truncates: [], indexes: [] };
           tables.set(shape.target, tb);
         } else if (tb.shape !== shape) {
           // Columns changed mid-batch: every shape is synced; rows built with an older shape omit new columns.
@@ -146,6 +154,7 @@ export class BatchDecoder {
           tb.shape = shape;
         }
         foldRow(tb.latest, row);
+        tb.indexes.push(i);
         indexOf.set(row, i);
       } catch (err) {
         if (err instanceof ConversionError || err instanceof EnvelopeError) {
@@ -153,6 +162,8 @@ export class BatchDecoder {
             index: i,
             kind: err instanceof ConversionError ? "unconvertible" : err.kind,
             reason: err.message,
+            // A keyless table was never accepted for projection: its messages are set aside, it is not degraded.
+            source: err instanceof NoKeyError ? undefined : { schema: ev.schema, table: ev.table },
           });
           continue;
         }
@@ -175,7 +186,13 @@ export class BatchDecoder {
         for (const col of r.unavailable) delete r.values[col];
         rows.push({ values: r.values, unavailable: r.unavailable, lsn: r.lsn, index });
       }
-      out.tables.push({ target: tb.shape.target, shapes: tb.shapes, rows, truncates: tb.truncates });
+      out.tables.push({
+        target: tb.shape.target,
+        shapes: tb.shapes,
+        rows,
+        truncates: tb.truncates,
+        indexes: tb.indexes,
+      });
     }
     return out;
   }

@@ -20,6 +20,8 @@ export const META_COLUMNS = [
 ] as const;
 
 export const PROGRESS_TABLE = "_sidecar_progress";
+/** Degraded marks per projected table (see table-health.ts); the newest row per table wins. */
+export const HEALTH_TABLE = "_sidecar_table_health";
 /** The row of the progress table that holds the published consistency watermark. */
 export const WATERMARK_ROW = "__watermark__";
 /** The row holding the watermark for reads of one projected table (see WatermarkTracker.currentFor). */
@@ -63,6 +65,20 @@ export function createProgressTableSql(o: DdlOptions): string {
     "  `source` String,",
     "  `last_lsn` UInt64,",
     "  `last_commit_ts` DateTime64(6, 'UTC'),",
+    "  `updated_at` DateTime64(6, 'UTC')",
+    `) ENGINE = ${engine(o, "updated_at")}`,
+    "ORDER BY (`table`)",
+  ].join("\n");
+}
+
+export function createHealthTableSql(o: DdlOptions): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(HEALTH_TABLE)}${onCluster(o)} (`,
+    "  `table` String,",
+    "  `source` String,",
+    "  `degraded` UInt8,",
+    "  `reason` String,",
+    "  `since` DateTime64(6, 'UTC'),",
     "  `updated_at` DateTime64(6, 'UTC')",
     `) ENGINE = ${engine(o, "updated_at")}`,
     "ORDER BY (`table`)",

@@ -15,6 +15,7 @@ export interface ProjectorMetrics {
   watermarkLsn: Gauge;
   decodeHeap: Gauge;
   retries: Counter<"stage">;
+  degradedTables: Gauge<"table">;
 }
 
 function getOrCreate<T>(registry: Registry, name: string, make: () => T): T {
@@ -158,6 +159,17 @@ export function projectorMetrics(registry: Registry = metricsRegistry(), lags: L
           name: "sidecar_projector_retries_total",
           help: "Retried operations while ClickHouse or Kafka is away",
           labelNames: ["stage"],
+          registers: r,
+        }),
+    ),
+    degradedTables: getOrCreate(
+      registry,
+      "sidecar_projector_degraded_tables",
+      () =>
+        new Gauge({
+          name: "sidecar_projector_degraded_tables",
+          help: "1 for a projected table marked degraded (an event set aside; repair it), 0 once repaired",
+          labelNames: ["table"],
           registers: r,
         }),
     ),

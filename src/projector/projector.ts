@@ -8,12 +8,18 @@ import type { Config } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
-import { type EncodedRow, type PoisonKind, type ShapeSource, shapeFromSource } from "./batch-decode.js";
+import { type ShapeSource, shapeFromSource } from "./batch-decode.js";
 import { ConnectOffsets } from "./connect-offsets.js";
 import { tableWatermarkRow, WATERMARK_ROW } from "./ddl.js";
+import { DeadLetters, type Poison } from "./dead-letter.js";
 import { DecodeWorker } from "./decode-worker.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
+import { ProgressWriter } from "./progress-writer.js";
+import { Abandoned, Retrier } from "./retry.js";
 import { ClickHouseSink } from "./sink.js";
+import { type Degradation, TableHealth } from "./table-health.js";
+import { type TableBatch, TableWriter } from "./table-writer.js";
+import { capturedTopics } from "./topics.js";
 import { partitionKey, type Watermark, WatermarkTracker } from "./watermark.js";
 
 export interface ProjectorDeps {
@@ -50,24 +56,9 @@ export interface Projector {
   healthy(): boolean;
   /** Resolves once the watermark reaches `lsn` (or rejects after timeoutMs). */
   waitForLsn(lsn: bigint, timeoutMs?: number): Promise<PublishedWatermark>;
+  /** Projected tables marked degraded (see table-health.ts). */
+  degraded(): Degradation[];
 }
-
-interface Poison {
-  message: KafkaMessage;
-  kind: PoisonKind;
-  reason: string;
-}
-
-interface TableBatch {
-  shape: TableShape;
-  /** Every shape seen in the batch (a column may be added mid-batch): each is synced. */
-  shapes: Set<TableShape>;
-  /** The latest row per key (decoded and serialised in the decode worker). */
-  rows: EncodedRow[];
-  truncates: { lsn: bigint; commitTsUs: bigint }[];
-}
-
-class Abandoned extends Error {}
 
 /**
  * Batches of one partition in flight behind the one kafkajs is fetching: one in the decode
@@ -86,8 +77,6 @@ interface Lane {
   committed: bigint;
   failed?: Error;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the projector role: a kafkajs consumer group over the Debezium topics, projecting every
@@ -120,37 +109,26 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const admin: Admin = kafka.admin();
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
   const shapes = new Map<string, TableShape>(); // keyed by table and source schema
-  const progress = new Map<string, { source: string; lsn: bigint; commitTsUs: bigint; dirty: boolean }>();
-  const dlqLogged = new Set<string>();
   const lanes = new Map<string, Lane>();
   const waiters = new Set<{ lsn: bigint; resolve: (w: PublishedWatermark) => void }>();
-  let lastWrittenWatermark = -1n;
-  const lastWrittenTableWatermark = new Map<string, bigint>();
-
-  const backoff = async <T>(
-    stage: string,
-    fn: () => Promise<T>,
-    alive: () => boolean,
-    beat?: () => Promise<void>,
-  ): Promise<T> => {
-    let delay = 100;
-    for (let attempt = 1; ; attempt++) {
-      if (!alive()) throw new Abandoned(stage);
-      try {
-        return await fn();
-      } catch (err) {
-        if (err instanceof Abandoned) throw err;
-        metrics.retries.inc({ stage });
-        if (attempt === 1 || attempt % 10 === 0) log.warn({ stage, attempt, err: (err as Error).message }, "retrying");
-        const until = Date.now() + delay;
-        while (Date.now() < until && alive()) {
-          await sleep(Math.min(200, until - Date.now()));
-          await beat?.().catch(() => undefined);
-        }
-        delay = Math.min(delay * 2, config.PROJECTOR_MAX_BACKOFF_MS);
-      }
-    }
-  };
+  const retrier = new Retrier(log, config.PROJECTOR_MAX_BACKOFF_MS, (stage) => metrics.retries.inc({ stage }));
+  /** Infrastructure steps (connecting, committing): nothing to set aside, retried while wanted. */
+  const retry = <T>(stage: string, fn: () => Promise<T>, alive: () => boolean, beat?: () => Promise<void>) =>
+    retrier.run(stage, fn, { alive, beat, deterministicAttempts: Number.POSITIVE_INFINITY });
+  const health = new TableHealth(
+    { load: () => sink.loadHealth(), save: (entries) => sink.saveHealth(entries) },
+    log,
+    (target, degraded) => metrics.degradedTables.set({ table: target }, degraded ? 1 : 0),
+  );
+  const writer = new TableWriter(sink, retrier, health, config.PROJECTOR_MAX_ATTEMPTS, (target, n) =>
+    metrics.rowsInserted.inc({ table: target }, n),
+  );
+  const deadLetters = new DeadLetters(producer, config.DLQ_TOPIC, retrier, log, (kind) =>
+    metrics.dlq.inc({ reason: kind }),
+  );
+  const progress = new ProgressWriter({ watermark: WATERMARK_ROW, tableWatermark: tableWatermarkRow }, (entries) =>
+    sink.writeProgress(entries, BigInt(Date.now()) * 1000n),
+  );
 
   const published = (w: Watermark | undefined): PublishedWatermark | undefined =>
     w && {
@@ -188,111 +166,27 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     return shape;
   };
 
-  const sendToDlq = async (
-    topic: string,
-    partition: number,
-    poison: Poison[],
-    alive: () => boolean,
-    beat: () => Promise<void>,
-  ) => {
-    if (poison.length === 0) return;
-    // One produce request per ~512 KB: a whole batch of poison in one request can pass the
-    // broker's max message size and would then be refused forever.
-    const chunks: Poison[][] = [[]];
-    let bytes = 0;
-    for (const p of poison) {
-      const size = (p.message.value?.length ?? 0) + (p.message.key?.length ?? 0) + 1024;
-      if (bytes + size > 512 * 1024 && (chunks[chunks.length - 1] as Poison[]).length > 0) {
-        chunks.push([]);
-        bytes = 0;
+  /**
+   * Stores a decoded batch table by table; returns the messages set aside (decode poison, and the
+   * messages of a table whose step kept failing), each table concerned marked degraded.
+   */
+  const storeBatch = async (
+    d: Awaited<ReturnType<DecodeWorker["decode"]>>,
+    tables: TableBatch[],
+    live: { alive: () => boolean; beat: () => Promise<void> },
+  ): Promise<{ index: number; kind: Poison["kind"]; reason: string }[]> => {
+    const setAside: { index: number; kind: Poison["kind"]; reason: string }[] = [...d.poison];
+    for (const p of d.poison)
+      if (p.source) {
+        const target = targetTableName(p.source.schema, p.source.table);
+        health.mark(target, `${p.source.schema}.${p.source.table}`, `an event was set aside: ${p.reason}`);
       }
-      (chunks[chunks.length - 1] as Poison[]).push(p);
-      bytes += size;
+    for (const tb of tables) setAside.push(...(await writer.store(tb, live)));
+    for (const t of d.truncatesWithoutShape) {
+      const target = targetTableName(t.schema, t.table);
+      setAside.push(...(await writer.storeTruncates(target, `${t.schema}.${t.table}`, [t], live)));
     }
-    for (const chunk of chunks)
-      await backoff(
-        "dlq",
-        () =>
-          producer.send({
-            topic: config.DLQ_TOPIC,
-            acks: -1,
-            messages: chunk.map((p) => ({
-              key: p.message.key,
-              value: p.message.value,
-              headers: {
-                ...(p.message.headers ?? {}),
-                "dlq.reason": p.reason,
-                "dlq.kind": p.kind,
-                "dlq.topic": topic,
-                "dlq.partition": String(partition),
-                "dlq.offset": p.message.offset,
-                "dlq.at": new Date().toISOString(),
-              },
-            })),
-          }),
-        alive,
-        beat,
-      );
-    for (const p of poison) {
-      metrics.dlq.inc({ reason: p.kind });
-      const id = `${topic}:${partition}:${p.message.offset}`;
-      if (!dlqLogged.has(id)) {
-        if (dlqLogged.size > 100_000) dlqLogged.clear();
-        dlqLogged.add(id);
-        log.error(
-          { topic, partition, offset: p.message.offset, kind: p.kind, reason: p.reason, dlq: config.DLQ_TOPIC },
-          "message sent to the dead-letter topic",
-        );
-      }
-    }
-  };
-
-  /** Inserts one table's rows; a batch ClickHouse refuses for its data is split to find the poison rows. */
-  const storeTable = async (
-    tb: TableBatch,
-    alive: () => boolean,
-    beat: () => Promise<void>,
-    poisonOut: { row: EncodedRow; reason: string }[],
-  ) => {
-    const rows = tb.rows;
-    for (const shape of tb.shapes) await backoff("schema", () => sink.ensureTable(shape), alive, beat);
-    if (rows.length > 0) {
-      const toast = rows.filter((r) => r.line === undefined);
-      if (toast.length > 0) {
-        await backoff("toast", () => sink.resolveUnavailable(tb.shape, toast), alive, beat);
-        for (const r of toast) r.line = JSON.stringify(r.values);
-      }
-      let attempts = 0;
-      await backoff(
-        "insert",
-        async () => {
-          attempts++;
-          try {
-            await sink.insert(tb.shape, rows);
-          } catch (err) {
-            if (attempts >= 3 && isDataError(err)) {
-              // Find the rows ClickHouse refuses, one by one; they go to the DLQ, the rest is stored.
-              for (const r of rows) {
-                try {
-                  await sink.insert(tb.shape, [r]);
-                } catch (e) {
-                  if (!isDataError(e)) throw e;
-                  poisonOut.push({ row: r, reason: (e as Error).message.slice(0, 500) });
-                }
-              }
-              return;
-            }
-            throw err;
-          }
-        },
-        alive,
-        beat,
-      );
-      metrics.rowsInserted.inc({ table: tb.shape.target }, rows.length);
-    }
-    for (const t of tb.truncates) {
-      await backoff("truncate", () => sink.truncate(tb.shape, t.lsn, t.commitTsUs), alive, beat);
-    }
+    return setAside;
   };
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
@@ -331,39 +225,25 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       const tDecoded = performance.now();
       for (const [op, n] of Object.entries(d.opCounts)) metrics.events.inc({ topic, op }, n);
       if (!alive()) throw new Abandoned("stopping");
-      const { maxLsn, maxTs, truncatesWithoutShape } = d;
-      const poison: Poison[] = d.poison.map((x) => ({
-        message: messages[x.index] as KafkaMessage,
-        kind: x.kind,
-        reason: x.reason,
-      }));
+      const { maxLsn, maxTs } = d;
       const tables: TableBatch[] = d.tables.map((t) => {
         const all = t.shapes.map(shapeOf);
-        return { shape: all[all.length - 1] as TableShape, shapes: new Set(all), rows: t.rows, truncates: t.truncates };
+        return {
+          shape: all[all.length - 1] as TableShape,
+          shapes: new Set(all),
+          rows: t.rows,
+          truncates: t.truncates,
+          indexes: t.indexes,
+        };
       });
       const tStart = performance.now();
-      await sendToDlq(topic, partition, poison, alive, heartbeat);
-      const rejected: { row: EncodedRow; reason: string }[] = [];
-      for (const tb of tables) await storeTable(tb, alive, heartbeat, rejected);
-      for (const t of truncatesWithoutShape) {
-        const target = targetTableName(t.schema, t.table);
-        const keys = await backoff("truncate", () => sink.tableKeys(target), alive, heartbeat);
-        if (keys)
-          await backoff("truncate", () => sink.truncate({ target, keys }, t.lsn, t.commitTsUs), alive, heartbeat);
-      }
-      if (rejected.length > 0) {
-        await sendToDlq(
-          topic,
-          partition,
-          rejected.map((r) => ({
-            message: messages[r.row.index] as KafkaMessage,
-            kind: "insert-rejected" as const,
-            reason: r.reason,
-          })),
-          alive,
-          heartbeat,
-        );
-      }
+      const setAside = await storeBatch(d, tables, { alive, beat: heartbeat });
+      await deadLetters.send(
+        { topic, partition },
+        setAside.map((s) => ({ message: messages[s.index] as KafkaMessage, kind: s.kind, reason: s.reason })),
+        alive,
+        heartbeat,
+      );
       const tStored = performance.now();
       for (const tb of tables) {
         const seen = topicsOfTarget.get(tb.shape.target) ?? new Set<string>();
@@ -373,7 +253,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       tracker.recordApplied(partitionKey(topic, partition), next, maxLsn, maxTs);
       evaluate();
       if (!alive()) throw new Abandoned("stopping");
-      await backoff(
+      await retry(
         "commit",
         () => (consumer as Consumer).commitOffsets([{ topic, partition, offset: next.toString() }]),
         alive,
@@ -397,16 +277,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         let lsn = -1n;
         for (const r of tb.rows) if (r.lsn > lsn) lsn = r.lsn;
         for (const t of tb.truncates) if (t.lsn > lsn) lsn = t.lsn;
-        if (lsn < 0n) continue;
-        const prev = progress.get(tb.shape.target);
-        if (!prev || lsn > prev.lsn) {
-          progress.set(tb.shape.target, {
-            source: `${tb.shape.schema}.${tb.shape.table}`,
-            lsn,
-            commitTsUs: maxTs ?? 0n,
-            dirty: true,
-          });
-        }
+        if (lsn >= 0n) progress.recordStored(tb.shape.target, `${tb.shape.schema}.${tb.shape.table}`, lsn, maxTs ?? 0n);
       }
       metrics.batchSize.observe(messages.length);
       metrics.batchSeconds.observe((tCommitted - started) / 1000);
@@ -434,14 +305,13 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     }
   };
 
-  const discoverTopics = async (): Promise<string[]> => {
-    if (config.PROJECTOR_TOPICS.length > 0) return [...config.PROJECTOR_TOPICS].sort();
-    const prefix = `${config.TOPIC_PREFIX}.`;
-    const all = await admin.listTopics();
-    return all
-      .filter((t) => t.startsWith(prefix) && t !== config.DLQ_TOPIC && t.slice(prefix.length).split(".").length === 2)
-      .sort();
-  };
+  const discoverTopics = async (): Promise<string[]> =>
+    capturedTopics(
+      config.PROJECTOR_TOPICS.length > 0 ? [] : await admin.listTopics(),
+      config.TOPIC_PREFIX,
+      config.DLQ_TOPIC,
+      config.PROJECTOR_TOPICS,
+    );
 
   const seedOffsets = async (list: string[]) => {
     const committed = await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: list });
@@ -494,12 +364,15 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   };
 
   // Start-up: ClickHouse schema, Kafka clients, topics (waiting for the first), consumer.
-  await backoff(
+  await retry(
     "clickhouse-init",
-    () => sink.init(),
+    async () => {
+      await sink.init();
+      await health.load();
+    },
     () => !stopping,
   );
-  await backoff(
+  await retry(
     "kafka-connect",
     async () => {
       await admin.connect();
@@ -573,7 +446,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         }
       });
   }
-  await backoff(
+  await retry(
     "connect-offsets",
     () => sourceOffsets.start(),
     () => !stopping,
@@ -581,28 +454,11 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const watermarkTimer = setInterval(tick, config.PROJECTOR_WATERMARK_INTERVAL_MS);
 
   const flushProgress = async () => {
-    const entries = [...progress.entries()]
-      .filter(([, p]) => p.dirty)
-      .map(([table, p]) => ({ table, source: p.source, lsn: p.lsn, commitTsUs: p.commitTsUs }));
-    const w = tracker.current();
-    if (w && w.lsn > lastWrittenWatermark)
-      entries.push({ table: WATERMARK_ROW, source: "", lsn: w.lsn, commitTsUs: w.commitTsUs });
-    // Per table too, for a read API in its own process; only when ahead of what was written.
-    const tableWatermarks: [string, bigint][] = [];
-    for (const [target, topics] of topicsOfTarget) {
-      const tw = tracker.currentFor(topics);
-      if (!tw || tw.lsn <= (lastWrittenTableWatermark.get(target) ?? -1n)) continue;
-      entries.push({ table: tableWatermarkRow(target), source: "", lsn: tw.lsn, commitTsUs: tw.commitTsUs });
-      tableWatermarks.push([target, tw.lsn]);
-    }
-    if (entries.length === 0) return;
-    await sink.writeProgress(entries, BigInt(Date.now()) * 1000n);
-    for (const e of entries) {
-      const p = progress.get(e.table);
-      if (p && p.lsn === e.lsn) p.dirty = false;
-    }
-    if (w) lastWrittenWatermark = w.lsn;
-    for (const [target, lsn] of tableWatermarks) lastWrittenTableWatermark.set(target, lsn);
+    const perTable = [...topicsOfTarget].map(
+      ([target, topics]) => [target, tracker.currentFor(topics)] as [string, Watermark | undefined],
+    );
+    await progress.flush(tracker.current(), perTable);
+    await health.flush();
   };
   let flushBusy = false;
   const progressTimer = setInterval(() => {
@@ -643,7 +499,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       })
       .catch((err) => log.warn({ err: (err as Error).message }, "topic refresh failed"));
   }
-  await backoff(
+  await retry(
     "topics",
     async () => {
       await refreshTopics();
@@ -686,6 +542,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       return published(tracker.currentFor(topics));
     },
     ready: () => isReady && !stopping,
+    degraded: () => health.list(),
     healthy: () => isHealthy,
     waitForLsn(lsn, timeoutMs = 60_000) {
       const now = published(tracker.current());
@@ -710,14 +567,4 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       });
     },
   };
-}
-
-/** ClickHouse errors caused by the data itself (parse/type/range), as opposed to ClickHouse being away. */
-function isDataError(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  const dataCodes = new Set(["6", "26", "27", "38", "41", "53", "69", "70", "72", "117", "131", "321", "407"]);
-  if (code && dataCodes.has(String(code))) return true;
-  return /Cannot parse|CANNOT_PARSE|Type mismatch|out of range|ARGUMENT_OUT_OF_BOUND|INCORRECT_DATA/i.test(
-    (err as Error).message ?? "",
-  );
 }

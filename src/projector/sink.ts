@@ -6,13 +6,16 @@ import type { EncodedRow } from "./batch-decode.js";
 import {
   addColumnSql,
   createDatabaseSql,
+  createHealthTableSql,
   createProgressTableSql,
   createTableSql,
   type DdlOptions,
+  HEALTH_TABLE,
   PROGRESS_TABLE,
   truncateMarkersSql,
   WATERMARK_ROW,
 } from "./ddl.js";
+import type { Degradation } from "./table-health.js";
 
 /**
  * Everything the projector does to ClickHouse: create and widen tables (schema sync), insert
@@ -24,6 +27,7 @@ export class ClickHouseSink {
   private readonly known = new Map<string, Set<string>>();
   /** fingerprints already synced. */
   private readonly synced = new Set<string>();
+  private lastHealthUs = 0n;
 
   constructor(
     private readonly ch: ClickHouse,
@@ -34,6 +38,48 @@ export class ClickHouseSink {
   async init(): Promise<void> {
     await this.ch.command({ query: createDatabaseSql(this.ddl) });
     await this.ch.command({ query: createProgressTableSql(this.ddl) });
+    await this.ch.command({ query: createHealthTableSql(this.ddl) });
+  }
+
+  /** Forgets what is known of a table, so the next ensureTable checks it again (it was dropped or altered by hand). */
+  forget(target: string): void {
+    this.known.delete(target);
+    for (const k of [...this.synced]) if (k.startsWith(`${target}|`)) this.synced.delete(k);
+  }
+
+  async loadHealth(): Promise<Degradation[]> {
+    const rows = await queryRows<{ table: string; source: string; reason: string; since: string }>(
+      this.ch,
+      `SELECT \`table\`, source, reason, toString(since) AS since FROM ${q(this.ddl.database)}.${q(HEALTH_TABLE)} FINAL WHERE degraded = 1`,
+    );
+    return rows.map((r) => ({
+      target: r.table,
+      source: r.source,
+      reason: r.reason,
+      since: new Date(`${r.since.replace(" ", "T")}Z`),
+    }));
+  }
+
+  async saveHealth(
+    entries: { target: string; source: string; degraded: boolean; reason: string; since: Date }[],
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    // Strictly increasing, so a mark and its clearing in the same millisecond keep their order.
+    this.lastHealthUs =
+      BigInt(Date.now()) * 1000n > this.lastHealthUs ? BigInt(Date.now()) * 1000n : this.lastHealthUs + 1n;
+    const now = formatMicros(this.lastHealthUs);
+    await this.ch.insert({
+      table: `${q(this.ddl.database)}.${q(HEALTH_TABLE)}`,
+      format: "JSONEachRow",
+      values: entries.map((e) => ({
+        table: e.target,
+        source: e.source,
+        degraded: e.degraded ? 1 : 0,
+        reason: e.reason,
+        since: formatMicros(BigInt(e.since.getTime()) * 1000n),
+        updated_at: now,
+      })),
+    });
   }
 
   /** Creates the table or adds the columns it lacks; cheap when the shape was seen before. */

@@ -86,6 +86,11 @@ export const configSchema = z.object({
   PROJECTOR_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   /** Longest wait between retries while ClickHouse or Kafka is away (ms); retries go on until stopped. */
   PROJECTOR_MAX_BACKOFF_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * Tries a deterministic failure (the same ClickHouse error again, not a connection problem) gets
+   * before the table's messages go to the dead-letter topic and the table is marked degraded.
+   */
+  PROJECTOR_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   WRITE_API_PORT: port.default(3000),
   /** Interface the write API listens on. Anything but loopback needs API_TOKEN (src/http/exposure.ts). */
   WRITE_API_HOST: host,

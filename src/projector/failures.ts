@@ -1,0 +1,76 @@
+/**
+ * Which failures to retry and which to set aside. A transient failure (ClickHouse or Kafka away,
+ * a time-out, too many parts) goes away by waiting; a deterministic one (a ClickHouse error about
+ * the statement or the data) fails the same way on every attempt, and retrying it forever is how
+ * one event stopped the whole pipeline.
+ */
+export type FailureKind = "transient" | "deterministic";
+
+/** ClickHouse error codes that mean "try again later", not "this statement is wrong". */
+const TRANSIENT_CLICKHOUSE_CODES = new Set([
+  "3", // UNEXPECTED_END_OF_FILE
+  "32", // ATTEMPT_TO_READ_AFTER_EOF
+  "159", // TIMEOUT_EXCEEDED
+  "160", // TOO_SLOW
+  "202", // TOO_MANY_SIMULTANEOUS_QUERIES
+  "203", // NO_FREE_CONNECTION
+  "209", // SOCKET_TIMEOUT
+  "210", // NETWORK_ERROR
+  "236", // ABORTED
+  "241", // MEMORY_LIMIT_EXCEEDED
+  "242", // TABLE_IS_READ_ONLY
+  "252", // TOO_MANY_PARTS
+  "285", // TOO_FEW_LIVE_REPLICAS
+  "319", // UNKNOWN_STATUS_OF_INSERT
+  "394", // QUERY_WAS_CANCELLED
+  "425", // SYSTEM_ERROR
+  "473", // DEADLOCK_AVOIDED
+  "999", // KEEPER_EXCEPTION
+  "1000", // POCO_EXCEPTION
+]);
+
+/** ClickHouse says the table or a column it was told about is not there (dropped or altered by hand). */
+const MISSING_OBJECT_CODES = new Set(["16", "47", "60", "81"]);
+
+export function clickHouseCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^\d+$/.test(code) ? code : typeof code === "number" ? String(code) : undefined;
+}
+
+export function classifyFailure(err: unknown): FailureKind {
+  const code = clickHouseCode(err);
+  if (code !== undefined) return TRANSIENT_CLICKHOUSE_CODES.has(code) ? "transient" : "deterministic";
+  // Programming and conversion errors repeat; anything else without a ClickHouse code (sockets,
+  // Kafka, time-outs) is the infrastructure and is waited out.
+  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return "deterministic";
+  if ((err as { retriable?: unknown } | null)?.retriable === false) return "deterministic";
+  return "transient";
+}
+
+/** The projection's table or one of its columns is missing: the schema is synced again and the table degraded. */
+export function isMissingObject(err: unknown): boolean {
+  const code = clickHouseCode(err);
+  return code !== undefined && MISSING_OBJECT_CODES.has(code);
+}
+
+/** A deterministic failure that kept failing: the caller sets the event aside (dead-letter topic). */
+export class DeterministicFailure extends Error {
+  constructor(
+    readonly stage: string,
+    override readonly cause: Error,
+    readonly attempts: number,
+  ) {
+    super(`${stage} failed ${attempts} time(s) the same way: ${cause.message.split("\n")[0]?.slice(0, 400)}`);
+    this.name = "DeterministicFailure";
+  }
+}
+
+/** ClickHouse refused the data itself (parse, type, range): some rows of an insert are poison, the rest can be stored. */
+export function isDataError(err: unknown): boolean {
+  const code = clickHouseCode(err);
+  const dataCodes = new Set(["6", "26", "27", "38", "41", "53", "69", "70", "72", "117", "131", "321", "407"]);
+  if (code && dataCodes.has(code)) return true;
+  return /Cannot parse|CANNOT_PARSE|Type mismatch|out of range|ARGUMENT_OUT_OF_BOUND|INCORRECT_DATA/i.test(
+    (err as Error).message ?? "",
+  );
+}

@@ -1,0 +1,160 @@
+import type { TableShape } from "../cdc/table.js";
+import type { EncodedRow, TruncateEvent } from "./batch-decode.js";
+import { DeterministicFailure, isDataError, isMissingObject } from "./failures.js";
+import type { Retrier } from "./retry.js";
+import type { ClickHouseSink } from "./sink.js";
+import type { TableHealth } from "./table-health.js";
+
+/** One table's part of a consumed batch, decoded. */
+export interface TableBatch {
+  shape: TableShape;
+  /** Every shape seen in the batch (a column may be added mid-batch): each is synced. */
+  shapes: Set<TableShape>;
+  /** The latest row per key. */
+  rows: EncodedRow[];
+  truncates: TruncateEvent[];
+  /** Every message of the table in the batch. */
+  indexes: number[];
+}
+
+/** A message of the batch that could not be applied, and why. */
+export interface SetAside {
+  index: number;
+  /** insert-rejected: ClickHouse refused the row's data; failed: the table's step kept failing. */
+  kind: "insert-rejected" | "failed";
+  reason: string;
+}
+
+export interface Liveness {
+  alive: () => boolean;
+  beat: () => Promise<void>;
+}
+
+/**
+ * Where a batch is inserted: one table's rows, then its truncates, into ClickHouse. Transient
+ * failures are retried for as long as it takes; a deterministic one gets `attempts` tries
+ * (one once the table is degraded), then the table's messages are set aside (the caller sends
+ * them to the dead-letter topic), the table is marked degraded and the batch goes on. A table
+ * or column that vanished from ClickHouse is created again once, and the table marked degraded:
+ * what it held before is gone until it is repaired.
+ */
+export class TableWriter {
+  constructor(
+    private readonly sink: ClickHouseSink,
+    private readonly retrier: Retrier,
+    private readonly health: TableHealth,
+    private readonly attempts: number,
+    private readonly onRows: (target: string, n: number) => void = () => undefined,
+  ) {}
+
+  /** Stores a table's rows and truncates; returns what was set aside. Throws only Abandoned or when not alive. */
+  async store(tb: TableBatch, live: Liveness): Promise<SetAside[]> {
+    const source = `${tb.shape.schema}.${tb.shape.table}`;
+    return this.guarded(tb.shape.target, source, tb.indexes, async () => {
+      for (const shape of tb.shapes)
+        await this.run("schema", () => this.sink.ensureTable(shape), live, tb.shape.target);
+      const rejected = await this.insertRows(tb, live);
+      if (rejected.length > 0)
+        this.health.mark(
+          tb.shape.target,
+          source,
+          `ClickHouse refused ${rejected.length} row(s): ${rejected[0]?.reason}`,
+        );
+      for (const t of tb.truncates) await this.truncate(tb.shape, t, live);
+      return rejected;
+    });
+  }
+
+  /** Truncates of a table with no row in the batch: its keys come from the ClickHouse table (none: nothing to clear). */
+  async storeTruncates(
+    target: string,
+    source: string,
+    truncates: TruncateEvent[],
+    live: Liveness,
+  ): Promise<SetAside[]> {
+    const indexes = truncates.map((t) => t.index);
+    return this.guarded(target, source, indexes, async () => {
+      const keys = await this.run("truncate", () => this.sink.tableKeys(target), live, target);
+      if (keys) for (const t of truncates) await this.truncate({ target, keys }, t, live);
+      return [];
+    });
+  }
+
+  /** Runs a table's steps; turns a deterministic failure into set-aside messages and a degraded mark. */
+  private async guarded(
+    target: string,
+    source: string,
+    indexes: number[],
+    steps: () => Promise<SetAside[]>,
+  ): Promise<SetAside[]> {
+    for (let healed = false; ; healed = true) {
+      try {
+        return await steps();
+      } catch (err) {
+        if (!(err instanceof DeterministicFailure)) throw err;
+        if (!healed && isMissingObject(err.cause)) {
+          this.sink.forget(target);
+          this.health.mark(
+            target,
+            source,
+            `the ClickHouse table or one of its columns was missing (dropped or altered by hand?) and was created again; rows stored before are gone: ${err.cause.message.slice(0, 200)}`,
+          );
+          continue;
+        }
+        this.health.mark(target, source, err.message);
+        return indexes.map((index) => ({ index, kind: "failed" as const, reason: err.message }));
+      }
+    }
+  }
+
+  private run<T>(stage: string, fn: () => Promise<T>, live: Liveness, target: string, attempts?: number): Promise<T> {
+    return this.retrier.run(stage, fn, {
+      ...live,
+      deterministicAttempts: attempts ?? (this.health.isDegraded(target) ? 1 : this.attempts),
+    });
+  }
+
+  private async insertRows(tb: TableBatch, live: Liveness): Promise<SetAside[]> {
+    const rows = tb.rows;
+    if (rows.length === 0) return [];
+    const toast = rows.filter((r) => r.line === undefined);
+    if (toast.length > 0) {
+      await this.run("toast", () => this.sink.resolveUnavailable(tb.shape, toast), live, tb.shape.target);
+      for (const r of toast) r.line = JSON.stringify(r.values);
+    }
+    const rejected: SetAside[] = [];
+    await this.insertOrSplit(tb.shape, rows, live, rejected);
+    this.onRows(tb.shape.target, rows.length - rejected.length);
+    return rejected;
+  }
+
+  /** Inserts rows; when ClickHouse refuses their data, halves the set until the refused rows are found. */
+  private async insertOrSplit(shape: TableShape, rows: EncodedRow[], live: Liveness, rejected: SetAside[]) {
+    try {
+      await this.run(
+        "insert",
+        () => this.sink.insert(shape, rows),
+        live,
+        shape.target,
+        rows.length > 1 ? undefined : 1,
+      );
+    } catch (err) {
+      if (!(err instanceof DeterministicFailure) || !isDataError(err.cause)) throw err;
+      if (rows.length === 1) {
+        rejected.push({
+          index: (rows[0] as EncodedRow).index,
+          kind: "insert-rejected",
+          reason: err.cause.message.slice(0, 500),
+        });
+        return;
+      }
+      const half = Math.ceil(rows.length / 2);
+      await this.insertOrSplit(shape, rows.slice(0, half), live, rejected);
+      await this.insertOrSplit(shape, rows.slice(half), live, rejected);
+    }
+  }
+
+  private async truncate(shape: Pick<TableShape, "target" | "keys">, t: TruncateEvent, live: Liveness) {
+    await this.run("truncate", () => this.sink.truncate(shape, t.lsn, t.commitTsUs), live, shape.target);
+  }
+}
