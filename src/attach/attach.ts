@@ -4,6 +4,7 @@ import type { ClickHouse } from "../clickhouse/client.js";
 import type { ConnectClient } from "../connect/connect-client.js";
 import type { Config } from "../shared/config.js";
 import type { PgPool } from "../shared/postgres.js";
+import { readCatalog } from "./catalog.js";
 import { createProjectedTables, openProjectionClickHouse } from "./clickhouse-tables.js";
 import { attachConnectorConfig, incrementalSnapshotSignal, removeConnector } from "./connector.js";
 import { formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
@@ -143,6 +144,14 @@ async function createTables(deps: AttachDeps, tables: TableRef[]) {
   }
 }
 
+/** schema.table.column of every generated column of these tables (left out of the change events). */
+async function generatedColumns(pool: PgPool, tables: TableRef[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tables)
+    for (const c of (await readCatalog(pool, t)).generatedColumns) out.push(`${tableName(t)}.${c.name}`);
+  return out;
+}
+
 async function registerConnector(deps: AttachDeps, name: string, tables: TableRef[]) {
   const names = attachNames(name);
   const config = await attachConnectorConfig({
@@ -152,6 +161,7 @@ async function registerConnector(deps: AttachDeps, name: string, tables: TableRe
     slot: names.slot,
     publication: names.publication,
     tables,
+    excludeColumns: await generatedColumns(deps.pool, tables),
   });
   await deps.connect.putConfig(names.connector, config);
   await deps.connect.waitRunning(names.connector, 120_000);

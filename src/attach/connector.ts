@@ -1,5 +1,10 @@
 import type { ConnectClient } from "../connect/connect-client.js";
-import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../connect/connector-config.js";
+import {
+  connectorVariables,
+  readConnectorFile,
+  renderConnectorConfig,
+  tableIncludeRegex,
+} from "../connect/connector-config.js";
 import { HELPER_TABLES } from "./source-setup.js";
 import { type TableRef, tableName } from "./tables.js";
 
@@ -27,6 +32,8 @@ export async function attachConnectorConfig(opts: {
   slot: string;
   publication: string;
   tables: TableRef[];
+  /** Columns left out of the change events (schema.table.column): the generated ones, see catalog.ts. */
+  excludeColumns?: string[];
 }): Promise<Record<string, string>> {
   const { template } = await readConnectorFile("connectors/shop.json");
   const vars = {
@@ -39,7 +46,9 @@ export async function attachConnectorConfig(opts: {
     SLOT_NAME: opts.slot,
     PUBLICATION_NAME: opts.publication,
   };
-  return renderConnectorConfig({ ...template, ...ATTACH_OVERRIDES }, vars, `attachment ${opts.connector}`);
+  const config = renderConnectorConfig({ ...template, ...ATTACH_OVERRIDES }, vars, `attachment ${opts.connector}`);
+  if (opts.excludeColumns?.length) config["column.exclude.list"] = opts.excludeColumns.map(tableIncludeRegex).join(",");
+  return config;
 }
 
 /** Asks Debezium for an incremental snapshot of these tables (the others keep streaming, no restart). */

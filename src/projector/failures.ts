@@ -32,9 +32,20 @@ const TRANSIENT_CLICKHOUSE_CODES = new Set([
 /** ClickHouse says the table or a column it was told about is not there (dropped or altered by hand). */
 const MISSING_OBJECT_CODES = new Set(["16", "47", "60", "81"]);
 
+/** The ClickHouse error code, over HTTP (`code`) or from chDB (`clickhouseCode`, possibly on the cause). */
 export function clickHouseCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^\d+$/.test(code) ? code : typeof code === "number" ? String(code) : undefined;
+  for (
+    let e = err as { code?: unknown; clickhouseCode?: unknown; cause?: unknown } | null, depth = 0;
+    e && depth < 3;
+    depth++
+  ) {
+    for (const code of [e.code, e.clickhouseCode]) {
+      if (typeof code === "number") return String(code);
+      if (typeof code === "string" && /^\d+$/.test(code)) return code;
+    }
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }
 
 export function classifyFailure(err: unknown): FailureKind {

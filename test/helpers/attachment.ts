@@ -1,0 +1,149 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Admin, Kafka } from "kafkajs";
+import { type AttachDeps, detach } from "../../src/attach/attach.js";
+import { attachNames } from "../../src/attach/tables.js";
+import { formatVerifyReport, type VerifyReport, verifyAttachment } from "../../src/attach/verify.js";
+import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
+import { ConnectClient } from "../../src/connect/connect-client.js";
+import { type Projector, startProjector } from "../../src/projector/projector.js";
+import { type Config, loadConfig } from "../../src/shared/config.js";
+import { createKafka } from "../../src/shared/kafka.js";
+import { createLogger } from "../../src/shared/logger.js";
+import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
+import { registerTestResources, unregisterTestResources } from "./leftovers.js";
+import { stackEnv } from "./stack.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One attachment on the shared stack for a test file: its own name, topic prefix, consumer
+ * group, DLQ topic and chDB directory, the real projector in this process. `close()` detaches
+ * and removes what it created (schemas listed in `schemas`).
+ */
+export interface AttachmentFixture {
+  id: string;
+  name: string;
+  config: Config;
+  pool: PgPool;
+  kafka: Kafka;
+  admin: Admin;
+  ch: ClickHouse;
+  lines: string[];
+  deps(): AttachDeps;
+  connect(): ConnectClient;
+  projector(): Projector | undefined;
+  startProjector(): Promise<Projector>;
+  stopProjector(): Promise<void>;
+  topic(schema: string, table: string): string;
+  waitFor(what: string, fn: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
+  /** verify over the attachment (or some tables), read straight from this process's chDB. */
+  verify(tables?: { schema: string; table: string }[]): Promise<VerifyReport & { text: string }>;
+  close(): Promise<void>;
+}
+
+export async function createAttachmentFixture(
+  label: string,
+  /** The Postgres schemas the test creates for this id (registered as leftovers, dropped by close()). */
+  schemasOf: (id: string) => string[],
+  env: Record<string, string> = {},
+): Promise<AttachmentFixture> {
+  const id = `${label}${randomBytes(3).toString("hex")}`;
+  const name = `${label}_${id}`;
+  const names = attachNames(name);
+  const schemas = schemasOf(id);
+  const chdbDir = mkdtempSync(join(tmpdir(), `${label}-chdb-`));
+  const stack = stackEnv();
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: stack.DATABASE_URL,
+    CONNECT_DATABASE_URL: stack.CONNECT_DATABASE_URL,
+    KAFKA_BROKERS: stack.KAFKA_BROKERS,
+    KAFKA_CONNECT_URL: stack.KAFKA_CONNECT_URL,
+    CLICKHOUSE_URL: `chdb:${chdbDir}`,
+    CLICKHOUSE_DATABASE: "sidecar",
+    TOPIC_PREFIX: `at_${id}`,
+    PROJECTOR_GROUP: `attach-test-${id}`,
+    DLQ_TOPIC: `at_${id}.dlq`,
+    PROJECTOR_MAX_BACKOFF_MS: "1000",
+    LOG_LEVEL: "warn",
+    ...env,
+  });
+  const pool = createPgPool(config.DATABASE_URL, { max: 6, applicationName: `test-${name}` });
+  const kafka = createKafka(config.KAFKA_BROKERS, `test-${name}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const ch = await openClickHouse(config.CLICKHOUSE_URL);
+  await registerTestResources(stack, {
+    connector: names.connector,
+    slot: names.slot,
+    publication: names.publication,
+    schemas,
+  });
+  const lines: string[] = [];
+  let projector: Projector | undefined;
+  const connect = () => new ConnectClient(stack.KAFKA_CONNECT_URL);
+  const fixture: AttachmentFixture = {
+    id,
+    name,
+    config,
+    pool,
+    kafka,
+    admin,
+    ch,
+    lines,
+    connect,
+    deps: () => ({
+      pool,
+      admin,
+      connect: connect(),
+      config,
+      io: { out: (l: string) => lines.push(l) },
+      clickhouse: ch,
+    }),
+    projector: () => projector,
+    async startProjector() {
+      projector = await startProjector(config, { clickhouse: ch, log: createLogger(config.LOG_LEVEL) });
+      return projector;
+    },
+    async stopProjector() {
+      await projector?.stop();
+      projector = undefined;
+    },
+    topic: (schema, table) => `${config.TOPIC_PREFIX}.${schema}.${table}`,
+    async waitFor(what, fn, timeoutMs = 180_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await fn())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await sleep(500);
+      }
+    },
+    async verify(tables) {
+      const report = await verifyAttachment(
+        pool,
+        { kind: "clickhouse", client: ch, database: config.CLICKHOUSE_DATABASE },
+        name,
+        tables ? { tables } : {},
+      );
+      return { ...report, text: formatVerifyReport(report) };
+    },
+    async close() {
+      await projector?.stop().catch(() => undefined);
+      await detach({ pool, connect: connect(), io: { out: () => undefined } }, name).catch((e) =>
+        console.error("detach:", e),
+      );
+      for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
+      await unregisterTestResources(stack, names.connector).catch(() => undefined);
+      await pool.end();
+      const mine = (await admin.listTopics()).filter((t) => t.startsWith(`at_${id}.`));
+      if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+      await admin.deleteGroups([config.PROJECTOR_GROUP]).catch(() => undefined);
+      await admin.disconnect();
+      await ch.close();
+      rmSync(chdbDir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
