@@ -205,7 +205,7 @@ export function createReadApp(deps: ReadAppDeps): OpenAPIHono<ReadEnv> {
     run,
     limits: { maxRangeDays: limits.maxRangeDays, maxRows: limits.maxRows },
   });
-  registerTableRoutes(app, { database, catalog, run, maxRows: limits.maxRows });
+  registerTableRoutes(app, { database, catalog, run, maxRows: limits.maxRows, freshness });
 
   app.get("/", (c) => c.html(dashboardHtml()));
   app.get("/assets/dashboard.js", async (c) => {

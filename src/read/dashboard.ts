@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { toBigInt, toDecimalString } from "../clickhouse/client.js";
+import { bucketStart, formatBucket, intervalOf, nextBucket, toMicros } from "./buckets.js";
 import { type BuiltQuery, Params, quoteIdent } from "./sql.js";
 import { toUtcDateTime64 } from "./types.js";
 
@@ -188,6 +189,18 @@ export function moneyExprFor(decimalColumns: ReadonlySet<string>): MoneyExpr {
   return (column) => (decimalColumns.has(column) ? column : MONEY(column));
 }
 
+/**
+ * `WITH FILL` over every bucket of the range, so a series has a point (0) for a bucket without
+ * orders instead of jumping over it. `to` is exclusive: its bucket is in only if the range reaches into it.
+ */
+function fillAll(p: Params, r: TimeRange, g: Granularity): string {
+  const scalar = { family: "datetime", nullable: false } as const;
+  const from = bucketStart(toMicros(r.fromText), g);
+  const to = nextBucket(bucketStart(toMicros(r.toText) - 1n, g), g);
+  const bound = (us: bigint) => p.bind("DateTime('UTC')", formatBucket(us, scalar));
+  return `WITH FILL FROM ${bound(from)} TO ${bound(to)} STEP ${intervalOf(g)}`;
+}
+
 const BUCKET_TEXT = (b: string) => `formatDateTime(${b}, '%Y-%m-%dT%H:%i:%SZ', 'UTC')`;
 
 /** `status IN (…)`: works for String, LowCardinality(String) and Enum columns alike. */
@@ -214,9 +227,11 @@ export function revenueSql(
   money: MoneyExpr = MONEY,
 ): BuiltQuery {
   const p = new Params();
-  const sql = `SELECT ${BUCKET_TEXT("b")} AS bucket, sum(${money("total")}) AS revenue, count() AS orders
-FROM (SELECT ${bucketExpr("placed_at", g)} AS b, total FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)})
-GROUP BY b ORDER BY b`;
+  const sql = `SELECT ${BUCKET_TEXT("b")} AS bucket, revenue, orders FROM (
+  SELECT b, sum(${money("total")}) AS revenue, count() AS orders
+  FROM (SELECT ${bucketExpr("placed_at", g)} AS b, total FROM ${table(db, t.orders)} WHERE ${orderFilter(p, r, statuses)})
+  GROUP BY b ORDER BY b ${fillAll(p, r, g)}
+) ORDER BY b`;
   return { sql, params: p.values };
 }
 
@@ -281,14 +296,16 @@ export function customersSql(
   const p = new Params();
   const from = p.bind("DateTime64(6, 'UTC')", r.fromText);
   const to = p.bind("DateTime64(6, 'UTC')", r.toText);
-  const sql = `SELECT ${BUCKET_TEXT("b")} AS bucket, countIf(b = first_b) AS newCustomers, countIf(b > first_b) AS returningCustomers
-FROM (
-  SELECT customer_id, ${bucketExpr("min(placed_at)", g)} AS first_b,
-         arrayJoin(groupUniqArrayIf(${bucketExpr("placed_at", g)}, placed_at >= ${from} AND placed_at < ${to})) AS b
-  FROM ${table(db, t.orders)} WHERE _deleted = 0 AND ${statusIn(p, statuses)}
-  GROUP BY customer_id
-)
-GROUP BY b ORDER BY b`;
+  const sql = `SELECT ${BUCKET_TEXT("b")} AS bucket, newCustomers, returningCustomers FROM (
+  SELECT b, countIf(b = first_b) AS newCustomers, countIf(b > first_b) AS returningCustomers
+  FROM (
+    SELECT customer_id, ${bucketExpr("min(placed_at)", g)} AS first_b,
+           arrayJoin(groupUniqArrayIf(${bucketExpr("placed_at", g)}, placed_at >= ${from} AND placed_at < ${to})) AS b
+    FROM ${table(db, t.orders)} WHERE _deleted = 0 AND ${statusIn(p, statuses)}
+    GROUP BY customer_id
+  )
+  GROUP BY b ORDER BY b ${fillAll(p, r, g)}
+) ORDER BY b`;
   return { sql, params: p.values };
 }
 

@@ -25,7 +25,7 @@ export interface QueryGuard {
  * into the projector's queries on the shared session. A SETTINGS clause binds one query only,
  * on either transport.
  */
-export function settingsClause(g: QueryGuard): string {
+export function settingsClause(g: QueryGuard, extra: QuerySettings = {}): string {
   const maxRows = Math.floor(g.maxResultRows);
   const seconds = Number(g.maxExecutionSeconds);
   if (!Number.isInteger(maxRows) || maxRows < 1 || !Number.isFinite(seconds) || seconds <= 0) {
@@ -37,10 +37,29 @@ export function settingsClause(g: QueryGuard): string {
     `max_result_rows = ${maxRows}`,
     "result_overflow_mode = 'throw'",
   ];
+  for (const [name, value] of Object.entries(extra)) {
+    // Settings come from the code (e.g. BUCKET_SETTINGS), never from a request; checked all the same.
+    if (!/^[a-z_]+$/.test(name) || !Number.isInteger(value)) throw new Error(`invalid query setting ${name}`);
+    parts.push(`${name} = ${value}`);
+  }
   return ` SETTINGS ${parts.join(", ")}`;
 }
 
-export type RunQuery = <T = Record<string, unknown>>(sql: string, params: Record<string, unknown>) => Promise<T[]>;
+/** Extra per-query settings (integers) a query builder asks for, on top of the guard. */
+export type QuerySettings = Readonly<Record<string, number>>;
+
+export interface RunQuery {
+  <T = Record<string, unknown>>(sql: string, params: Record<string, unknown>, settings?: QuerySettings): Promise<T[]>;
+  /**
+   * The rows one at a time, for answers streamed to the client (CSV). Errors before the first row
+   * are thrown as problems like run()'s; a failure later ends the stream.
+   */
+  stream(
+    sql: string,
+    params: Record<string, unknown>,
+    settings?: QuerySettings,
+  ): Promise<AsyncGenerator<Record<string, unknown>>>;
+}
 
 export function createQueryRunner(
   ch: ClickHouse,
@@ -48,25 +67,50 @@ export function createQueryRunner(
   observe?: (seconds: number, ok: boolean) => void,
   log?: Logger,
 ): RunQuery {
-  const settings = settingsClause(guard);
-  return async function runQuery<T>(sql: string, params: Record<string, unknown>): Promise<T[]> {
+  const rejected = (err: unknown) => {
+    const problem = translateClickHouseError(err, guard);
+    // 4xx leave no trace in the error handler's log: keep ClickHouse's own words here, server side only.
+    if (problem.status < 500)
+      log?.info({ type: typeOf(err), err: (err as Error).message }, "ClickHouse rejected a read query");
+    return problem;
+  };
+  const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+  const query = (sql: string, params: Record<string, unknown>, settings?: QuerySettings) =>
+    ch.query({ query: `${sql}${settingsClause(guard, settings)}`, query_params: params, format: "JSONEachRow" });
+
+  async function runQuery<T>(sql: string, params: Record<string, unknown>, settings?: QuerySettings): Promise<T[]> {
     const start = process.hrtime.bigint();
     let ok = false;
     try {
-      const rs = await ch.query({ query: `${sql}${settings}`, query_params: params, format: "JSONEachRow" });
-      const rows = await rs.json<T>();
+      const rows = await (await query(sql, params, settings)).json<T>();
       ok = true;
       return rows;
     } catch (err) {
-      const problem = translateClickHouseError(err, guard);
-      // 4xx leave no trace in the error handler's log: keep ClickHouse's own words here, server side only.
-      if (problem.status < 500)
-        log?.info({ type: typeOf(err), err: (err as Error).message }, "ClickHouse rejected a read query");
-      throw problem;
+      throw rejected(err);
     } finally {
-      observe?.(Number(process.hrtime.bigint() - start) / 1e9, ok);
+      observe?.(seconds(start), ok);
     }
-  };
+  }
+
+  async function stream(sql: string, params: Record<string, unknown>, settings?: QuerySettings) {
+    const start = process.hrtime.bigint();
+    const rs = await query(sql, params, settings).catch((err: unknown) => {
+      observe?.(seconds(start), false);
+      throw rejected(err);
+    });
+    return (async function* rows() {
+      let ok = false;
+      try {
+        for await (const batch of rs.stream()) for (const row of batch) yield row.json<Record<string, unknown>>();
+        ok = true;
+      } finally {
+        rs.close();
+        observe?.(seconds(start), ok);
+      }
+    })();
+  }
+
+  return Object.assign(runQuery, { stream }) as RunQuery;
 }
 
 const VALUE_ERRORS = new Set([

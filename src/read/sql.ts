@@ -1,4 +1,15 @@
 import { ApiError, type FieldError } from "../http/problem.js";
+import {
+  BUCKET_SETTINGS,
+  bucketExpr,
+  bucketRange,
+  bucketType,
+  formatBucket,
+  intervalOf,
+  isTimeFamily,
+  TIME_BUCKETS,
+  type TimeBucket,
+} from "./buckets.js";
 import type { ColumnInfo, TableInfo } from "./catalog.js";
 import { checkValue, isComparable, isNumeric, isOrderable } from "./types.js";
 
@@ -310,6 +321,7 @@ export function buildCount(database: string, table: TableInfo, filters: Filter[]
 
 export interface AggregateRequest {
   metrics: Metric[];
+  /** Columns, or `column:hour|day|week|month` to group a date or date-time column into UTC buckets. */
   groupBy: string[];
   filters: Filter[];
   order: OrderItem[];
@@ -320,76 +332,181 @@ export function metricAlias(m: Metric): string {
   return m.column ? `${m.fn}_${m.column}` : m.fn;
 }
 
-/** count/sum/avg/min/max, optionally grouped by up to three columns. */
+export interface BuiltAggregate extends BuiltQuery {
+  /** Metric names in the answer (count, sum_total, …). */
+  aliases: string[];
+  /** Answer key of each SQL alias (`__g0` → `status`, `__m1` → `sum_total`): see renameKeys. */
+  keys: Record<string, string>;
+  /** Per-query settings the SQL needs (time buckets). */
+  settings: Record<string, number>;
+  /** The time-bucketed group, if any; `filled`: empty buckets are in the answer (count/sum 0, avg/min/max null). */
+  series?: { column: string; bucket: TimeBucket; filled: boolean };
+}
+
+/**
+ * Every expression gets an alias of ours (`__g0`, `__m0`), renamed to its answer key afterwards:
+ * ClickHouse lets aliases shadow columns in WHERE, so `count() AS count` or a bucket named like
+ * its column would silently change what a filter compares.
+ */
+const GROUP_ALIAS = "__g";
+const METRIC_ALIAS = "__m";
+
+interface ResolvedGroup {
+  name: string;
+  expr: string;
+  column: ColumnInfo;
+  bucket?: TimeBucket;
+}
+
+/** `status` or `placed_at:day`; a column whose own name contains `:` is matched first. */
+function resolveGroup(table: TableInfo, spec: string, errors: FieldError[]): ResolvedGroup | undefined {
+  const err = (reason: string) => void errors.push({ field: "groupBy", reason });
+  const at = spec.lastIndexOf(":");
+  const exact = table.byName.get(spec);
+  const name = exact || at < 0 ? spec : spec.slice(0, at);
+  const bucket = exact || at < 0 ? undefined : spec.slice(at + 1);
+  const c = table.byName.get(name);
+  if (!c) return err(`unknown column of ${table.name}`);
+  if (!isComparable(c.scalar)) return err(`column ${c.name} (${c.type}) cannot be grouped by`);
+  if (bucket === undefined) return { name, expr: quoteIdent(c.name), column: c };
+  if (!(TIME_BUCKETS as readonly string[]).includes(bucket))
+    return err(`a time bucket is column:${TIME_BUCKETS.join("|")}, got ${name}:${bucket}`);
+  if (!isTimeFamily(c.scalar)) return err(`column ${c.name} (${c.type}) is not a date or date-time: no time buckets`);
+  if (bucket === "hour" && c.scalar.family === "date")
+    return err(`column ${c.name} is a date: hour buckets need a date-time column`);
+  const unit = bucket as TimeBucket;
+  return { name, expr: bucketExpr(quoteIdent(c.name), c.scalar, unit), column: c, bucket: unit };
+}
+
+function resolveGroups(table: TableInfo, specs: string[], errors: FieldError[]): ResolvedGroup[] {
+  if (specs.length > LIMITS.maxGroupBy)
+    errors.push({ field: "groupBy", reason: `at most ${LIMITS.maxGroupBy} columns` });
+  const groups = specs.map((s) => resolveGroup(table, s, errors)).filter((g) => g !== undefined);
+  if (new Set(groups.map((g) => g.name)).size !== groups.length)
+    errors.push({ field: "groupBy", reason: "a column is named twice" });
+  if (groups.filter((g) => g.bucket).length > 1)
+    errors.push({ field: "groupBy", reason: "at most one column can be put into time buckets" });
+  return groups;
+}
+
+/** Metric expressions; in a filled series avg/min/max are Nullable so an empty bucket says null, not 0. */
+function resolveMetrics(table: TableInfo, metrics: Metric[], filled: boolean, errors: FieldError[]) {
+  const out: { alias: string; expr: string }[] = [];
+  const err = (reason: string) => void errors.push({ field: "metrics", reason });
+  for (const m of metrics) {
+    const alias = metricAlias(m);
+    if (out.some((o) => o.alias === alias)) {
+      err(`${alias} is named twice`);
+      continue;
+    }
+    if (m.column === undefined) {
+      out.push({ alias, expr: "count()" });
+      continue;
+    }
+    const c = table.byName.get(m.column);
+    if (!c) err(`unknown column of ${table.name}`);
+    else if ((m.fn === "sum" || m.fn === "avg") && !isNumeric(c.scalar))
+      err(`${m.fn} needs a numeric column; ${c.name} is ${c.type}`);
+    else if ((m.fn === "min" || m.fn === "max") && !isOrderable(c.scalar))
+      err(`${m.fn} needs an orderable column; ${c.name} is ${c.type}`);
+    else {
+      const expr = `${m.fn}(${quoteIdent(c.name)})`;
+      out.push({ alias, expr: filled && m.fn !== "sum" ? `toNullable(${expr})` : expr });
+    }
+  }
+  return out;
+}
+
+/** `WITH FILL [FROM … TO …] STEP …` of the bucketed group; the range comes from filters on its column. */
+function fillClause(group: ResolvedGroup, unit: TimeBucket, filters: Filter[], params: Params): string {
+  const bounds = filters
+    .filter((f) => f.column === group.column.name && ["gte", "gt", "eq", "lt", "lte"].includes(f.op))
+    .map((f) => {
+      const v = checkValue(group.column.scalar, f.values[0] ?? "");
+      return { op: f.op, value: v.ok ? v.value : "" };
+    })
+    .filter((b) => b.value !== "");
+  const { from, to } = bucketRange(group.column, bounds, unit);
+  const type = bucketType(group.column.scalar);
+  let range = "";
+  if (from !== undefined && (to === undefined || from < to))
+    range += ` FROM ${params.bind(type, formatBucket(from, group.column.scalar))}`;
+  if (to !== undefined && (from === undefined || from < to))
+    range += ` TO ${params.bind(type, formatBucket(to, group.column.scalar))}`;
+  return ` WITH FILL${range} STEP ${intervalOf(unit)}`;
+}
+
+/** count/sum/avg/min/max, optionally grouped by up to three columns, one of them in time buckets. */
 export function buildAggregate(
   database: string,
   table: TableInfo,
   req: AggregateRequest,
   maxRows: number,
-): BuiltQuery & { aliases: string[] } {
+): BuiltAggregate {
   const params = new Params();
   const errors: FieldError[] = [];
-  if (req.groupBy.length > LIMITS.maxGroupBy)
-    errors.push({ field: "groupBy", reason: `at most ${LIMITS.maxGroupBy} columns` });
   if (!Number.isInteger(req.limit) || req.limit < 1 || req.limit > maxRows)
     errors.push({ field: "limit", reason: `must be an integer from 1 to ${maxRows}` });
-  const groups = req.groupBy.map((g) => {
-    const c = table.byName.get(g);
-    if (!c) errors.push({ field: "groupBy", reason: `unknown column of ${table.name}` });
-    else if (!isComparable(c.scalar))
-      errors.push({ field: "groupBy", reason: `column ${c.name} (${c.type}) cannot be grouped by` });
-    return g;
+  const groups = resolveGroups(table, req.groupBy, errors);
+  const bucketed = groups.find((g) => g.bucket);
+  // A series is filled when it is ordered by time: no order asked, or the bucket ascending.
+  const filled =
+    bucketed !== undefined &&
+    (req.order.length === 0 ||
+      (req.order.length === 1 && req.order[0]?.column === bucketed.name && req.order[0].dir === "asc"));
+  const metrics = resolveMetrics(table, req.metrics, filled, errors);
+  const keys: Record<string, string> = {};
+  groups.forEach((g, i) => {
+    keys[`${GROUP_ALIAS}${i}`] = g.name;
   });
-  if (new Set(groups).size !== groups.length) errors.push({ field: "groupBy", reason: "a column is named twice" });
-  const exprs: string[] = [];
-  const aliases: string[] = [];
-  for (const m of req.metrics) {
-    const alias = metricAlias(m);
-    if (aliases.includes(alias) || groups.includes(alias)) {
-      errors.push({ field: "metrics", reason: `${alias} is named twice` });
-      continue;
-    }
-    if (m.column === undefined) {
-      exprs.push(`count() AS ${quoteIdent(alias)}`);
-      aliases.push(alias);
-      continue;
-    }
-    const c = table.byName.get(m.column);
-    if (!c) {
-      errors.push({ field: "metrics", reason: `unknown column of ${table.name}` });
-      continue;
-    }
-    if ((m.fn === "sum" || m.fn === "avg") && !isNumeric(c.scalar)) {
-      errors.push({ field: "metrics", reason: `${m.fn} needs a numeric column; ${c.name} is ${c.type}` });
-      continue;
-    }
-    if ((m.fn === "min" || m.fn === "max") && !isOrderable(c.scalar)) {
-      errors.push({ field: "metrics", reason: `${m.fn} needs an orderable column; ${c.name} is ${c.type}` });
-      continue;
-    }
-    exprs.push(`${m.fn}(${quoteIdent(c.name)}) AS ${quoteIdent(alias)}`);
-    aliases.push(alias);
-  }
-  const order: string[] = [];
-  for (const o of req.order) {
-    if (!groups.includes(o.column) && !aliases.includes(o.column)) {
+  metrics.forEach((m, i) => {
+    if (groups.some((g) => g.name === m.alias)) errors.push({ field: "metrics", reason: `${m.alias} is named twice` });
+    keys[`${METRIC_ALIAS}${i}`] = m.alias;
+  });
+  const aliasOf = (name: string) => Object.entries(keys).find(([, v]) => v === name)?.[0];
+  for (const o of req.order)
+    if (!aliasOf(o.column))
       errors.push({
         field: "order",
         reason: "must name a groupBy column or a metric (e.g. count:desc, sum_total:desc)",
       });
-      continue;
-    }
-    order.push(`${quoteIdent(o.column)} ${o.dir.toUpperCase()}`);
-  }
   if (errors.length) throw badRequest(errors);
-  const where = whereClause(table, req.filters, params);
-  if (order.length === 0) order.push(...groups.map((g) => `${quoteIdent(g)} ASC`));
-  const groupSql = groups.length ? ` GROUP BY ${groups.map(quoteIdent).join(", ")}` : "";
+
+  let where = whereClause(table, req.filters, params);
+  if (bucketed?.column.scalar.nullable) {
+    const notNull = `${quoteIdent(bucketed.column.name)} IS NOT NULL`;
+    where = where ? `${where} AND ${notNull}` : ` WHERE ${notNull}`;
+  }
+  const select = [
+    ...groups.map((g, i) => `${g.expr} AS ${quoteIdent(`${GROUP_ALIAS}${i}`)}`),
+    ...metrics.map((m, i) => `${m.expr} AS ${quoteIdent(`${METRIC_ALIAS}${i}`)}`),
+  ];
+  const groupSql = groups.length
+    ? ` GROUP BY ${groups.map((_, i) => quoteIdent(`${GROUP_ALIAS}${i}`)).join(", ")}`
+    : "";
+  let order: string[];
+  if (filled && bucketed?.bucket) {
+    const others = groups.filter((g) => g !== bucketed).map((g) => `${quoteIdent(aliasOf(g.name) ?? "")} ASC`);
+    const fill = fillClause(bucketed, bucketed.bucket, req.filters, params);
+    order = [...others, `${quoteIdent(aliasOf(bucketed.name) ?? "")} ASC${fill}`];
+  } else if (req.order.length) {
+    order = req.order.map((o) => `${quoteIdent(aliasOf(o.column) ?? "")} ${o.dir.toUpperCase()}`);
+  } else {
+    order = groups.map((_, i) => `${quoteIdent(`${GROUP_ALIAS}${i}`)} ASC`);
+  }
   const orderSql = order.length ? ` ORDER BY ${order.join(", ")}` : "";
   const limit = params.bind("UInt64", String(req.limit + 1));
   return {
-    sql: `SELECT ${[...groups.map(quoteIdent), ...exprs].join(", ")} FROM ${fromClause(database, table)}${where}${groupSql}${orderSql} LIMIT ${limit}`,
+    sql: `SELECT ${select.join(", ")} FROM ${fromClause(database, table)}${where}${groupSql}${orderSql} LIMIT ${limit}`,
     params: params.values,
-    aliases,
+    aliases: metrics.map((m) => m.alias),
+    keys,
+    settings: bucketed ? { ...BUCKET_SETTINGS } : {},
+    ...(bucketed?.bucket ? { series: { column: bucketed.name, bucket: bucketed.bucket, filled } } : {}),
   };
+}
+
+/** A row of ClickHouse aliases → a row of answer keys, in the order of `keys`. */
+export function renameKeys(row: Record<string, unknown>, keys: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(keys).map(([alias, name]) => [name, row[alias]]));
 }

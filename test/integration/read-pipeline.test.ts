@@ -43,6 +43,10 @@ async function send(method: string, path: string, body?: unknown, headers?: Reco
   return { json, token: res.headers.get("x-consistency-token") as string };
 }
 
+/** Every bucket ($4: hour/day) from the one holding $1 to the one holding the last instant before $2, as a table `b`. */
+const ALL_BUCKETS = `(SELECT generate_series(date_trunc($4, $1::timestamptz AT TIME ZONE 'UTC'),
+  date_trunc($4, ($2::timestamptz - interval '1 microsecond') AT TIME ZONE 'UTC'), ('1 ' || $4)::interval) AS b)`;
+
 /** Postgres before/after an API read carrying a token taken in between; equal snapshots only. */
 async function compare<P, A>(pg: () => Promise<P>, api: (token: string) => Promise<A>): Promise<{ pg: P; api: A }> {
   for (let attempt = 0; attempt < 8; attempt++) {
@@ -105,9 +109,12 @@ describe("read API over the real pipeline", () => {
         async () =>
           (
             await w.pool.query(
-              `SELECT to_char(date_trunc($4, placed_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS bucket,
-                      sum(total)::text AS revenue, count(*)::int AS orders
-                 FROM shop.orders WHERE placed_at >= $1 AND placed_at < $2 AND status::text = ANY($3) GROUP BY 1 ORDER BY 1`,
+              // Every bucket of the range, those without orders as 0 (the chart has no gaps).
+              `WITH o AS (SELECT date_trunc($4, placed_at AT TIME ZONE 'UTC') AS b, sum(total) AS revenue, count(*) AS orders
+                            FROM shop.orders WHERE placed_at >= $1 AND placed_at < $2 AND status::text = ANY($3) GROUP BY 1)
+               SELECT to_char(s.b, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS bucket,
+                      coalesce(o.revenue, 0)::text AS revenue, coalesce(o.orders, 0)::int AS orders
+                 FROM ${ALL_BUCKETS} AS s LEFT JOIN o ON o.b = s.b ORDER BY s.b`,
               [...range, statuses, g],
             )
           ).rows.map((x) => ({ bucket: x.bucket, revenue: cents(x.revenue), orders: x.orders })),
@@ -188,12 +195,13 @@ describe("read API over the real pipeline", () => {
               `WITH o AS (SELECT customer_id, date_trunc('day', placed_at AT TIME ZONE 'UTC') AS b FROM shop.orders
                            WHERE placed_at >= $1 AND placed_at < $2 AND status::text = ANY($3) GROUP BY 1, 2),
                     f AS (SELECT customer_id, date_trunc('day', min(placed_at) AT TIME ZONE 'UTC') AS fb FROM shop.orders
-                           WHERE status::text = ANY($3) GROUP BY 1)
-               SELECT to_char(o.b, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS bucket,
-                      (count(*) FILTER (WHERE f.fb = o.b))::int AS "newCustomers",
-                      (count(*) FILTER (WHERE f.fb < o.b))::int AS "returningCustomers"
-                 FROM o JOIN f USING (customer_id) GROUP BY o.b ORDER BY o.b`,
-              [...range, statuses],
+                           WHERE status::text = ANY($3) GROUP BY 1),
+                    c AS (SELECT o.b, (count(*) FILTER (WHERE f.fb = o.b))::int AS n, (count(*) FILTER (WHERE f.fb < o.b))::int AS r
+                            FROM o JOIN f USING (customer_id) GROUP BY o.b)
+               SELECT to_char(s.b, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS bucket,
+                      coalesce(c.n, 0) AS "newCustomers", coalesce(c.r, 0) AS "returningCustomers"
+                 FROM ${ALL_BUCKETS} AS s LEFT JOIN c ON c.b = s.b ORDER BY s.b`,
+              [...range, statuses, "day"],
             )
           ).rows,
         async (t) => (await get(`/api/dashboard/customers?from=${from}&to=${to}&granularity=day`, t)).data,

@@ -1,55 +1,46 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { ApiError } from "../../http/problem.js";
 import type { CatalogLoader, TableInfo } from "../catalog.js";
+import { type FreshnessBlock, type FreshnessSource, freshnessBlock, watermarkOf } from "../freshness.js";
 import type { RunQuery } from "../query.js";
 import {
   buildAggregate,
   buildCount,
   buildSelect,
   encodeCursor,
-  type Filter,
   LIMITS,
-  parseFilter,
   parseMetrics,
   parseOrder,
+  renameKeys,
   splitList,
 } from "../sql.js";
 import { freshnessSchema, problemResponses, type ReadEnv } from "./common.js";
+import { registerCsvRoute } from "./table-csv.js";
+import {
+  boolText,
+  columnsParam,
+  filterParam,
+  filtersOf,
+  tableOr404 as findTable,
+  notFoundResponse,
+  orderParam,
+  tableParam,
+} from "./table-params.js";
 
 export interface TableRouteDeps {
   database: string;
   catalog: CatalogLoader;
   run: RunQuery;
   maxRows: number;
+  /** Per-table watermarks for `GET /api/tables?stats=true`; without it, no per-table freshness. */
+  freshness?: FreshnessSource;
 }
 
-const tableParam = z.object({
-  table: z
-    .string()
-    .min(1)
-    .max(256)
-    .openapi({ param: { name: "table", in: "path" }, example: "orders" }),
-});
-
-const filterParam = z
-  .union([z.string().max(10_000), z.array(z.string().max(10_000)).max(LIMITS.maxFilters)])
-  .optional()
-  .openapi({
-    description:
-      "Repeatable. column:op:value with op one of eq, ne, lt, lte, gt, gte, in (comma separated values), null, notnull (no value). " +
-      "Example: filter=status:eq:paid&filter=total:gte:100",
-  });
-
-const boolText = z.enum(["true", "false"]).default("false");
-
-function filtersOf(raw: string | string[] | undefined): Filter[] {
-  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  return list.map((f, i) => parseFilter(f, list.length > 1 ? `filter[${i}]` : "filter"));
-}
+/** How many tables' counts run at once for `stats=true` (each is one FINAL scan). */
+const STATS_CONCURRENCY = 4;
 
 const ok = (schema: z.ZodType, description: string) => ({
   200: { description, content: { "application/json": { schema } } },
-  404: { description: "No such projected table", content: problemResponses[400].content },
+  ...notFoundResponse,
   ...problemResponses,
 });
 
@@ -59,15 +50,23 @@ const columnOut = z.object({ name: z.string(), type: z.string(), internal: z.boo
 export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteDeps): void {
   const { database, catalog, run, maxRows } = deps;
 
-  async function tableOr404(name: string): Promise<TableInfo> {
-    const t = await catalog.table(name);
-    if (!t)
-      throw new ApiError({
-        status: 404,
-        detail: "no projected table by that name",
-        errors: [{ field: "table", reason: "unknown table" }],
-      });
-    return t;
+  const tableOr404 = (name: string) => findTable(catalog, name);
+
+  /** Current rows (null when the count failed, e.g. ran past the time limit) and the table's own freshness. */
+  async function stats(t: TableInfo): Promise<{ rows: number | null; freshness: FreshnessBlock | null }> {
+    const built = buildCount(database, t, []);
+    const rows = await run<{ count: unknown }>(built.sql, built.params).then(
+      (r) => Number(r[0]?.count ?? 0),
+      () => null,
+    );
+    const freshness = deps.freshness ? freshnessBlock(await watermarkOf(deps.freshness, [t.name])) : null;
+    return { rows, freshness };
+  }
+  async function allStats(tables: TableInfo[]) {
+    const out: Awaited<ReturnType<typeof stats>>[] = [];
+    for (let i = 0; i < tables.length; i += STATS_CONCURRENCY)
+      out.push(...(await Promise.all(tables.slice(i, i + STATS_CONCURRENCY).map(stats))));
+    return out;
   }
   const columnsOf = (t: TableInfo, internal: boolean) =>
     t.columns
@@ -87,26 +86,43 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
             internal: boolText.openapi({
               description: "Include the projector's _version/_deleted/_lsn/_commit_ts columns",
             }),
+            stats: boolText.openapi({
+              description: "Add each table's current row count (rows; null if counting failed) and its own freshness",
+            }),
           })
           .strict(),
       },
       responses: ok(
         z.object({
-          data: z.array(z.object({ name: z.string(), primaryKey: z.array(z.string()), columns: z.array(columnOut) })),
+          data: z.array(
+            z.object({
+              name: z.string(),
+              primaryKey: z.array(z.string()),
+              columns: z.array(columnOut),
+              rows: z.number().nullable().optional(),
+              freshness: freshnessSchema.nullable().optional(),
+            }),
+          ),
+          maxRows: z
+            .number()
+            .openapi({ description: "READ_MAX_ROWS: the largest limit, and the most rows of a CSV export" }),
           freshness: freshnessSchema,
         }),
         "Tables of the projection database (internal tables hidden)",
       ),
     }),
     async (c) => {
-      const internal = c.req.valid("query").internal === "true";
-      const cat = await catalog.get();
-      const data = [...cat.tables.values()].map((t) => ({
+      const q = c.req.valid("query");
+      const internal = q.internal === "true";
+      const tables = [...(await catalog.get()).tables.values()];
+      const extra = q.stats === "true" ? await allStats(tables) : [];
+      const data = tables.map((t, i) => ({
         name: t.name,
         primaryKey: t.sortingKey,
         columns: columnsOf(t, internal),
+        ...extra[i],
       }));
-      return c.json({ data, freshness: c.get("freshness") }, 200);
+      return c.json({ data, maxRows, freshness: c.get("freshness") }, 200);
     },
   );
 
@@ -154,17 +170,9 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
         params: tableParam,
         query: z
           .object({
-            columns: z
-              .string()
-              .max(20_000)
-              .optional()
-              .openapi({ description: "Comma separated columns; default all (internal ones only with internal=true)" }),
+            columns: columnsParam,
             filter: filterParam,
-            order: z
-              .string()
-              .max(2_000)
-              .optional()
-              .openapi({ description: "col[:asc|desc], comma separated", example: "placed_at:desc" }),
+            order: orderParam,
             limit: z.coerce.number().int().min(1).max(maxRows).default(100),
             offset: z.coerce.number().int().min(0).max(LIMITS.maxOffset).default(0),
             after: z
@@ -242,9 +250,12 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
       method: "get",
       path: "/api/tables/{table}/aggregate",
       tags: ["tables"],
-      summary: "count / sum / avg / min / max, optionally grouped by up to three columns",
+      summary: "count / sum / avg / min / max, optionally grouped by up to three columns, or by time buckets",
       description:
-        "Each metric is named fn or fn_column in the answer (count, sum_total, …). Sums of decimals and 64-bit integers are exact JSON strings.",
+        "Each metric is named fn or fn_column in the answer (count, sum_total, …). Sums of decimals and 64-bit integers are exact JSON strings. " +
+        "groupBy=col:hour|day|week|month puts a date or date-time column into UTC buckets (weeks start Monday; rows whose column is NULL are left out); " +
+        "ordered by time (no order, or that column ascending) the series has every bucket between the filters on that column " +
+        "(else between the first and last bucket with rows): count and sum 0, avg/min/max null where no row falls.",
       security: [{ bearer: [] }],
       request: {
         params: tableParam,
@@ -255,11 +266,10 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
               .max(2_000)
               .default("count")
               .openapi({ description: "fn[:column], comma separated", example: "count,sum:total,avg:total" }),
-            groupBy: z
-              .string()
-              .max(1_000)
-              .optional()
-              .openapi({ description: "Comma separated columns", example: "status" }),
+            groupBy: z.string().max(1_000).optional().openapi({
+              description: "Comma separated columns; col:hour|day|week|month for time buckets",
+              example: "placed_at:day",
+            }),
             filter: filterParam,
             order: z
               .string()
@@ -274,6 +284,10 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
         z.object({
           data: z.array(z.record(z.string(), z.unknown())),
           truncated: z.boolean(),
+          series: z
+            .object({ column: z.string(), bucket: z.string(), filled: z.boolean() })
+            .optional()
+            .openapi({ description: "The time-bucketed group, when groupBy has one" }),
           freshness: freshnessSchema,
         }),
         "One row per group",
@@ -294,9 +308,12 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
         },
         maxRows,
       );
-      const rows = await run<Record<string, unknown>>(built.sql, built.params);
+      const rows = await run<Record<string, unknown>>(built.sql, built.params, built.settings);
       const truncated = rows.length > q.limit;
-      return c.json({ data: truncated ? rows.slice(0, q.limit) : rows, truncated, freshness: c.get("freshness") }, 200);
+      const data = (truncated ? rows.slice(0, q.limit) : rows).map((r) => renameKeys(r, built.keys));
+      return c.json({ data, truncated, series: built.series, freshness: c.get("freshness") }, 200);
     },
   );
+
+  registerCsvRoute(app, deps);
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_DOMAIN_TABLES } from "../../../src/read/app.js";
-import { dashboardSchemas, resolveRange, revenueSql, topProductsSql } from "../../../src/read/dashboard.js";
+import {
+  customersSql,
+  dashboardSchemas,
+  resolveRange,
+  revenueSql,
+  topProductsSql,
+} from "../../../src/read/dashboard.js";
 
 const s = dashboardSchemas({ maxRangeDays: 366, maxRows: 10_000 });
 
@@ -41,10 +47,31 @@ describe("dashboard SQL", () => {
     const q = revenueSql("sidecar", DEFAULT_DOMAIN_TABLES, r, "week", ["paid"]);
     expect(q.sql).toContain("FROM `sidecar`.`shop__orders` FINAL WHERE _deleted = 0");
     expect(q.sql).toContain("toMonday");
-    expect(q.params).toEqual({ p0: "2024-01-01 00:00:00.000000", p1: "2024-01-08 00:00:00.000000", p2: "paid" });
+    expect(q.params).toEqual({
+      p0: "2024-01-01 00:00:00.000000",
+      p1: "2024-01-08 00:00:00.000000",
+      p2: "paid",
+      p3: "2024-01-01 00:00:00",
+      p4: "2024-01-08 00:00:00",
+    });
+    // Every week of the range is a point, with or without orders.
+    expect(q.sql).toContain(
+      "ORDER BY b WITH FILL FROM {p3:DateTime('UTC')} TO {p4:DateTime('UTC')} STEP INTERVAL 1 WEEK",
+    );
     const t = topProductsSql("sidecar", DEFAULT_DOMAIN_TABLES, r, ["paid", "shipped"], "units", 7);
     expect(t.sql).toMatch(/`sidecar`\.`shop__order_lines` FINAL\s+WHERE _deleted = 0/);
     expect(t.sql).toContain("ORDER BY units DESC, revenue DESC, product_id");
     expect(Object.values(t.params)).toContain("7");
+  });
+
+  it("fills a range that ends inside a bucket up to that bucket's end", () => {
+    const mid = resolveRange("2024-01-01T10:30:00Z", "2024-01-03T00:00:00.000001Z");
+    const day = revenueSql("sidecar", DEFAULT_DOMAIN_TABLES, mid, "day", ["paid"]);
+    expect([day.params.p3, day.params.p4]).toEqual(["2024-01-01 00:00:00", "2024-01-04 00:00:00"]);
+    const c = customersSql("sidecar", DEFAULT_DOMAIN_TABLES, mid, "hour", ["paid"]);
+    expect(c.sql).toMatch(
+      /GROUP BY b ORDER BY b WITH FILL FROM \{p\d:DateTime\('UTC'\)\} TO \{p\d:DateTime\('UTC'\)\} STEP INTERVAL 1 HOUR/,
+    );
+    expect(Object.values(c.params)).toEqual(expect.arrayContaining(["2024-01-01 10:00:00", "2024-01-03 01:00:00"]));
   });
 });

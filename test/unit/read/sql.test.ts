@@ -11,6 +11,7 @@ import {
   parseMetrics,
   parseOrder,
   quoteIdent,
+  renameKeys,
 } from "../../../src/read/sql.js";
 
 const catalog = buildCatalog(
@@ -218,11 +219,21 @@ describe("buildCount and buildAggregate", () => {
       },
       100,
     );
+    // Our own aliases in SQL (a table column named like a metric cannot be shadowed), answer keys in `keys`.
     expect(q.sql).toBe(
-      "SELECT `status`, count() AS `count`, sum(`total`) AS `sum_total`, max(`placed_at`) AS `max_placed_at` FROM `sidecar`.`shop__orders` FINAL" +
-        " WHERE `_deleted` = 0 GROUP BY `status` ORDER BY `sum_total` DESC LIMIT {p0:UInt64}",
+      "SELECT `status` AS `__g0`, count() AS `__m0`, sum(`total`) AS `__m1`, max(`placed_at`) AS `__m2` FROM `sidecar`.`shop__orders` FINAL" +
+        " WHERE `_deleted` = 0 GROUP BY `__g0` ORDER BY `__m1` DESC LIMIT {p0:UInt64}",
     );
     expect(q.params).toEqual({ p0: "6" });
+    expect(q.keys).toEqual({ __g0: "status", __m0: "count", __m1: "sum_total", __m2: "max_placed_at" });
+    expect(renameKeys({ __g0: "paid", __m0: "2", __m1: "3.50", __m2: "x" }, q.keys)).toEqual({
+      status: "paid",
+      count: "2",
+      sum_total: "3.50",
+      max_placed_at: "x",
+    });
+    expect(q.settings).toEqual({});
+    expect(q.series).toBeUndefined();
   });
 
   it("rejects sums of text, unknown group columns and orders by unknown names", () => {
