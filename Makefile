@@ -72,7 +72,7 @@ bench: deps
 	$(CLI) connectors
 	bash bench/run.sh
 
-# Attach to an existing database (README, "Attach to an existing database"):
+# Attach to an existing database (docs/attach.md):
 #   make attach DATABASE_URL=postgres://… SCHEMA=crm,billing [NAME=erp] [KEYLESS=skip|full] [CHECK=1]
 #   make attach DATABASE_URL=… TABLES=crm.orders,crm.lines [NAME=erp]     (ADD=billing.refunds: add tables)
 #   make verify [NAME=erp] [DATABASE_URL=…]     make detach [NAME=erp] [DATABASE_URL=…] [DROP_DATA=1]

@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
     // Seconds at the target rate before measuring: steady state, not JVM start-up. Kafka's and
     // Connect's JVMs compile for a minute or two under load; on a fresh stack Connect's committed
     // offset trailed the WAL by ≈3 s meanwhile, so token reads waited for it: 30 s gave token p99
-    // 2.8–9.5 s on fresh stacks, 120 s gave 553 ms (README, Freshness).
+    // 2.8–9.5 s on fresh stacks, 120 s gave 553 ms (docs/performance.md, Freshness).
     warmup: { type: "string", default: "120" },
     // Re-measure only the variants whose name contains one of these (comma separated), each right
     // after a defaults run of its own (paired, so a change of the machine's load hits both);

@@ -1,6 +1,6 @@
 /**
- * Prints the numbers of bench/results/*.json as Markdown tables (what the README's
- * "Performance" section quotes). Missing results are skipped.
+ * Prints the numbers of bench/results/*.json as Markdown tables (what docs/performance.md
+ * quotes). Missing results are skipped.
  *
  *   node --import tsx bench/report.ts
  */
