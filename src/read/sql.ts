@@ -491,6 +491,10 @@ export function buildAggregate(
     order = [...others, `${quoteIdent(aliasOf(bucketed.name) ?? "")} ASC${fill}`];
   } else if (req.order.length) {
     order = req.order.map((o) => `${quoteIdent(aliasOf(o.column) ?? "")} ${o.dir.toUpperCase()}`);
+    // The groups break ties, so equal metrics come in one order every time (and pages of groups are stable).
+    groups.forEach((g, i) => {
+      if (!req.order.some((o) => o.column === g.name)) order.push(`${quoteIdent(`${GROUP_ALIAS}${i}`)} ASC`);
+    });
   } else {
     order = groups.map((_, i) => `${quoteIdent(`${GROUP_ALIAS}${i}`)} ASC`);
   }

@@ -222,7 +222,7 @@ describe("buildCount and buildAggregate", () => {
     // Our own aliases in SQL (a table column named like a metric cannot be shadowed), answer keys in `keys`.
     expect(q.sql).toBe(
       "SELECT `status` AS `__g0`, count() AS `__m0`, sum(`total`) AS `__m1`, max(`placed_at`) AS `__m2` FROM `sidecar`.`shop__orders` FINAL" +
-        " WHERE `_deleted` = 0 GROUP BY `__g0` ORDER BY `__m1` DESC LIMIT {p0:UInt64}",
+        " WHERE `_deleted` = 0 GROUP BY `__g0` ORDER BY `__m1` DESC, `__g0` ASC LIMIT {p0:UInt64}",
     );
     expect(q.params).toEqual({ p0: "6" });
     expect(q.keys).toEqual({ __g0: "status", __m0: "count", __m1: "sum_total", __m2: "max_placed_at" });
