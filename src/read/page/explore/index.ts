@@ -17,7 +17,10 @@ let again = false;
 
 const tableOf = (s: ViewState) => tables.find((t) => t.name === s.table);
 
-/** Loads what the state shows. The table list (a count per table) is reloaded on `full`, else kept 30 s. */
+/**
+ * Loads what the state shows. The table list costs a count per table: it is reloaded on `full`
+ * (the refresh timer) while it is all there is to see, and at most every 30 s while a table is open.
+ */
 export function refreshExplore(full: boolean): Promise<void> {
   if (inFlight) {
     again = true; // the state changed while loading: load once more with the newest state
@@ -39,7 +42,8 @@ export function refreshExplore(full: boolean): Promise<void> {
 async function load(full: boolean): Promise<void> {
   const s = getState();
   const answers: Answer<unknown>[] = [];
-  if (full || tables.length === 0 || Date.now() - listedAt > 30_000) {
+  const age = Date.now() - listedAt;
+  if (tables.length === 0 || age > 30_000 || (full && !tableOf(s))) {
     const list = await api<TableMeta[]>("/api/tables", { stats: "true" });
     tables = list.data;
     serverLimits.maxRows = (list as unknown as { maxRows: number }).maxRows;
