@@ -6,7 +6,7 @@ import type { Config } from "../shared/config.js";
 import type { PgPool } from "../shared/postgres.js";
 import { readCatalog } from "./catalog.js";
 import { createProjectedTables, openProjectionClickHouse } from "./clickhouse-tables.js";
-import { attachConnectorConfig, incrementalSnapshotSignal, removeConnector } from "./connector.js";
+import { attachConnectorConfig, incrementalSnapshotSignal, notificationTopic, removeConnector } from "./connector.js";
 import { formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
 import { formatProgressLine, isSnapshotDone, measureProgress, rowTotals, type TableProgress } from "./progress.js";
 import {
@@ -243,9 +243,17 @@ async function followSnapshot(deps: AttachDeps, totals: Map<string, number>, sta
   }
 }
 
-/** detach: connector (and its stored offsets), slot and publication. ClickHouse data is left to the caller. */
-export async function detach(deps: Pick<AttachDeps, "pool" | "connect" | "io">, name: string): Promise<void> {
+/**
+ * detach: connector (and its stored offsets), slot and publication, and the attachment's table
+ * topics (with `kafka`): the projector stops consuming them at its next topic refresh, so nothing
+ * of the attachment is retried after detach. ClickHouse data is left to the caller.
+ */
+export async function detach(
+  deps: Pick<AttachDeps, "pool" | "connect" | "io"> & { kafka?: { admin: Admin; topicPrefix: string } },
+  name: string,
+): Promise<void> {
   const names = attachNames(name);
+  const tables = await publicationTables(deps.pool, names.publication).catch(() => []);
   const removed = await removeConnector(deps.connect, names.connector);
   deps.io.out(
     removed ? `connector ${names.connector} removed (offsets deleted)` : `connector ${names.connector} was not there`,
@@ -258,6 +266,18 @@ export async function detach(deps: Pick<AttachDeps, "pool" | "connect" | "io">, 
       `replication slot ${names.slot} is still there; drop it with: SELECT pg_drop_replication_slot('${names.slot}');`,
     );
   deps.io.out(`replication slot ${names.slot} and publication ${names.publication} dropped`);
+  if (deps.kafka) await deleteTopics(deps.kafka.admin, deps.kafka.topicPrefix, names.slot, tables, deps.io);
+}
+
+/** The attachment's table topics and its notification topic (the shared heartbeat/signal topics stay). */
+async function deleteTopics(admin: Admin, prefix: string, slot: string, tables: TableRef[], io: AttachIO) {
+  const existing = new Set(await admin.listTopics());
+  const topics = [...tables.map((t) => `${prefix}.${tableName(t)}`), notificationTopic(prefix, slot)].filter((t) =>
+    existing.has(t),
+  );
+  if (topics.length === 0) return;
+  await admin.deleteTopics({ topics, timeout: 30_000 });
+  io.out(`topics deleted (the projector stops consuming them): ${topics.join(", ")}`);
 }
 
 export async function attachmentStatus(deps: Pick<AttachDeps, "pool" | "connect" | "admin" | "config">, name: string) {

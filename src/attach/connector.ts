@@ -22,6 +22,10 @@ const ATTACH_OVERRIDES = {
   "signal.enabled.channels": "source",
   "signal.data.collection": "sidecar.debezium_signal",
   "incremental.snapshot.chunk.size": "10000",
+  // Snapshot progress as messages (repair waits for its re-snapshot's COMPLETED); one-part topic
+  // name, so the projector never takes it for a table's topic.
+  "notification.enabled.channels": "sink",
+  "notification.sink.topic.name": "${TOPIC_PREFIX}.__notifications_${SLOT_NAME}",
   "snapshot.fetch.size": "10000",
 };
 
@@ -50,6 +54,10 @@ export async function attachConnectorConfig(opts: {
   if (opts.excludeColumns?.length) config["column.exclude.list"] = opts.excludeColumns.map(tableIncludeRegex).join(",");
   return config;
 }
+
+/** The topic an attachment's connector writes its notifications to (see ATTACH_OVERRIDES). */
+export const notificationTopic = (topicPrefix: string, slot: string): string =>
+  `${topicPrefix}.__notifications_${slot}`;
 
 /** Asks Debezium for an incremental snapshot of these tables (the others keep streaming, no restart). */
 export function incrementalSnapshotSignal(tables: TableRef[]) {

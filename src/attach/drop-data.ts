@@ -1,33 +1,30 @@
 import { targetTableName } from "../cdc/table.js";
-import { openClickHouse, quoteIdent } from "../clickhouse/client.js";
+import { dropTableSql } from "../projector/ddl.js";
 import type { Config } from "../shared/config.js";
+import { sendControl } from "../shared/control.js";
+import { createKafka } from "../shared/kafka.js";
+import { openProjectionClickHouse } from "./clickhouse-tables.js";
 import type { TableRef } from "./tables.js";
 
 /**
- * Drops an attachment's projected tables. With embedded ClickHouse the data directory
- * belongs to the running sidecar; opening it here fails while that runs, so say how to go on.
+ * Drops an attachment's projected tables: directly when this process can open ClickHouse (a
+ * server, or an embedded directory no process holds), else through the running sidecar that
+ * holds the embedded directory (the control topic, src/shared/control.ts).
  */
 export async function dropProjectedTables(config: Config, tables: TableRef[]): Promise<string[]> {
-  let ch: Awaited<ReturnType<typeof openClickHouse>>;
-  try {
-    ch = await openClickHouse(config.CLICKHOUSE_URL);
-  } catch (err) {
-    throw new Error(
-      `cannot open ClickHouse (${(err as Error).message}). With embedded ClickHouse stop the sidecar first (make down), then run detach --drop-data again`,
-    );
+  const targets = tables.map((t) => targetTableName(t.schema, t.table));
+  const ch = await openProjectionClickHouse(config);
+  if (!ch) {
+    const kafka = createKafka(config.KAFKA_BROKERS, "cqrs-sidecar-detach");
+    const answer = await sendControl(kafka, config.TOPIC_PREFIX, { op: "drop-tables", targets });
+    if (!answer.ok) throw new Error(`the running sidecar could not drop the tables: ${answer.detail}`);
+    return targets;
   }
-  const dropped: string[] = [];
   try {
-    for (const t of tables) {
-      const name = targetTableName(t.schema, t.table);
-      const cluster = config.CLICKHOUSE_CLUSTER ? ` ON CLUSTER ${quoteIdent(config.CLICKHOUSE_CLUSTER)}` : "";
-      await ch.command({
-        query: `DROP TABLE IF EXISTS ${quoteIdent(config.CLICKHOUSE_DATABASE)}.${quoteIdent(name)}${cluster} SYNC`,
-      });
-      dropped.push(name);
-    }
+    const ddl = { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER };
+    for (const t of targets) await ch.command({ query: dropTableSql(ddl, t) });
   } finally {
     await ch.close();
   }
-  return dropped;
+  return targets;
 }

@@ -24,6 +24,7 @@ export function connectorVariables(opts: {
     PGPASSWORD: decodeURIComponent(url.password),
     PGDATABASE: decodeURIComponent(url.pathname.replace(/^\//, "")),
     TOPIC_PREFIX: opts.topicPrefix,
+    CONNECTOR_NAME: opts.name,
     SLOT_NAME: `sidecar_${id}`,
     PUBLICATION_NAME: `sidecar_${id}`,
     TABLE_INCLUDE_LIST: tables.map(tableIncludeRegex).join(","),

@@ -3,7 +3,8 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { type AttachIO, addTables, attach, attachmentStatus, detach } from "../attach/attach.js";
 import type { TableProgress } from "../attach/progress.js";
-import { parseTableList } from "../attach/tables.js";
+import { parseTableList, parseTableRef } from "../attach/tables.js";
+import type { ProjectionReader } from "../attach/verify.js";
 import { ConnectClient } from "../connect/connect-client.js";
 import { type Config, loadConfig } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
@@ -57,6 +58,23 @@ async function withDeps<T>(config: Config, fn: (deps: Parameters<typeof attach>[
 }
 
 const redact = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+
+/**
+ * How an admin command reads the projection: ClickHouse itself when this process can open it (a
+ * server, or an embedded directory no process holds), else the running sidecar's read API.
+ */
+async function projectionReader(config: Config, via: string) {
+  if (!["auto", "clickhouse", "read-api"].includes(via))
+    throw new Error(`--via takes auto, clickhouse or read-api, not "${via}"`);
+  const { openProjectionClickHouse } = await import("../attach/clickhouse-tables.js");
+  const ch = via === "read-api" ? undefined : await openProjectionClickHouse(config);
+  if (via === "clickhouse" && !ch)
+    throw new Error("cannot open the embedded ClickHouse (the running sidecar holds it): use --via read-api");
+  const reader: ProjectionReader = ch
+    ? { kind: "clickhouse", client: ch, database: config.CLICKHOUSE_DATABASE }
+    : { kind: "read-api", url: config.READ_API_URL, token: config.READ_API_TOKEN || undefined };
+  return { reader, ch };
+}
 
 /** --database-url overrides DATABASE_URL for this command (and Connect's view of it, unless set). */
 function configFor(opts: { databaseUrl?: string }): Config {
@@ -121,7 +139,7 @@ export function registerAttachCommands(program: Command) {
       const config = configFor(opts);
       await withDeps(config, async (deps) => {
         const { tables } = await attachmentStatus(deps, opts.name);
-        await detach(deps, opts.name);
+        await detach({ ...deps, kafka: { admin: deps.admin, topicPrefix: config.TOPIC_PREFIX } }, opts.name);
         if (!opts.dropData) {
           if (tables.length)
             console.log(`ClickHouse data kept (${tables.length} table(s)); drop it with: detach --drop-data`);
@@ -154,17 +172,9 @@ export function registerAttachCommands(program: Command) {
     .option("--examples <n>", "differences shown per table", "10")
     .option("--wait <seconds>", "wait at most this long for the projection to reach the source's current LSN", "60")
     .action(async (opts) => {
-      if (!["auto", "clickhouse", "read-api"].includes(opts.via))
-        throw new Error(`--via takes auto, clickhouse or read-api, not "${opts.via}"`);
       const config = configFor(opts);
       const { verifyAttachment, formatVerifyReport } = await import("../attach/verify.js");
-      const { openProjectionClickHouse } = await import("../attach/clickhouse-tables.js");
-      const ch = opts.via === "read-api" ? undefined : await openProjectionClickHouse(config);
-      if (opts.via === "clickhouse" && !ch)
-        throw new Error("cannot open the embedded ClickHouse (the running sidecar holds it): use --via read-api");
-      const reader = ch
-        ? ({ kind: "clickhouse", client: ch, database: config.CLICKHOUSE_DATABASE } as const)
-        : ({ kind: "read-api", url: config.READ_API_URL, token: config.READ_API_TOKEN || undefined } as const);
+      const { reader, ch } = await projectionReader(config, opts.via);
       const pool = createPgPool(config.DATABASE_URL, { max: 2, applicationName: "cqrs-sidecar-verify" });
       try {
         console.log(
@@ -179,6 +189,36 @@ export function registerAttachCommands(program: Command) {
         console.log(formatVerifyReport(report));
         if (!report.ok) process.exitCode = 1;
       } finally {
+        await pool.end();
+        await ch?.close();
+      }
+    });
+
+  program
+    .command("repair")
+    .description(
+      "bring one attached table back to the source and clear its degraded mark: verify, re-read it in place when it differs, verify again",
+    )
+    .option("--database-url <url>", "the attached database (default DATABASE_URL)")
+    .option("--name <name>", "attachment name", "legacy")
+    .requiredOption("--table <schema.table>", "the table to repair")
+    .option("--via <source>", "how to read ClickHouse for verify: auto | clickhouse | read-api (READ_API_URL)", "auto")
+    .action(async (opts) => {
+      const config = configFor(opts);
+      const { repairTable } = await import("../attach/repair.js");
+      const { reader, ch } = await projectionReader(config, opts.via);
+      const kafka = createKafka(config.KAFKA_BROKERS, "cqrs-sidecar-repair");
+      const admin = kafka.admin();
+      const pool = createPgPool(config.DATABASE_URL, { max: 2, applicationName: "cqrs-sidecar-repair" });
+      try {
+        await admin.connect();
+        await repairTable(
+          { pool, kafka, admin, config, reader, out: (l) => console.log(l) },
+          opts.name,
+          parseTableRef(opts.table),
+        );
+      } finally {
+        await admin.disconnect().catch(() => undefined);
         await pool.end();
         await ch?.close();
       }

@@ -58,6 +58,14 @@ export function addColumnSql(o: DdlOptions, target: string, c: ColumnSpec): stri
   return `ALTER TABLE ${q(o.database)}.${q(target)}${onCluster(o)} ADD COLUMN IF NOT EXISTS ${columnDefinition(c)}`;
 }
 
+export function dropTableSql(o: DdlOptions, target: string): string {
+  return `DROP TABLE IF EXISTS ${q(o.database)}.${q(target)}${onCluster(o)} SYNC`;
+}
+
+export function modifyColumnSql(o: DdlOptions, target: string, c: ColumnSpec): string {
+  return `ALTER TABLE ${q(o.database)}.${q(target)}${onCluster(o)} MODIFY COLUMN ${columnDefinition(c)}`;
+}
+
 export function createProgressTableSql(o: DdlOptions): string {
   return [
     `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(PROGRESS_TABLE)}${onCluster(o)} (`,

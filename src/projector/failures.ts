@@ -54,6 +54,7 @@ export function classifyFailure(err: unknown): FailureKind {
   // Programming and conversion errors repeat; anything else without a ClickHouse code (sockets,
   // Kafka, time-outs) is the infrastructure and is waited out.
   if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return "deterministic";
+  if ((err as Error | null)?.name === "ProjectionConflict") return "deterministic";
   if ((err as { retriable?: unknown } | null)?.retriable === false) return "deterministic";
   return "transient";
 }
@@ -61,7 +62,9 @@ export function classifyFailure(err: unknown): FailureKind {
 /** The projection's table or one of its columns is missing: the schema is synced again and the table degraded. */
 export function isMissingObject(err: unknown): boolean {
   const code = clickHouseCode(err);
-  return code !== undefined && MISSING_OBJECT_CODES.has(code);
+  if (code !== undefined && MISSING_OBJECT_CODES.has(code)) return true;
+  // An insert naming a column the table lacks (INCORRECT_DATA with input_format_skip_unknown_fields = 0).
+  return /Unknown field found while parsing/.test((err as Error | null)?.message ?? "");
 }
 
 /** A deterministic failure that kept failing: the caller sets the event aside (dead-letter topic). */
@@ -78,6 +81,7 @@ export class DeterministicFailure extends Error {
 
 /** ClickHouse refused the data itself (parse, type, range): some rows of an insert are poison, the rest can be stored. */
 export function isDataError(err: unknown): boolean {
+  if (isMissingObject(err)) return false;
   const code = clickHouseCode(err);
   const dataCodes = new Set(["6", "26", "27", "38", "41", "53", "69", "70", "72", "117", "131", "321", "407"]);
   if (code && dataCodes.has(code)) return true;

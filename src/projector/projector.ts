@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
 import { type ShapeSource, shapeFromSource } from "./batch-decode.js";
 import { ConnectOffsets } from "./connect-offsets.js";
+import { ControlListener } from "./control.js";
 import { tableWatermarkRow, WATERMARK_ROW } from "./ddl.js";
 import { DeadLetters, type Poison } from "./dead-letter.js";
 import { DecodeWorker } from "./decode-worker.js";
@@ -106,7 +107,9 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   let isHealthy = true;
   let topics: string[] = [];
   let consumer: Consumer | undefined;
-  const admin: Admin = kafka.admin();
+  // Replaced when topics disappear: kafkajs keeps every topic it was asked about in its metadata
+  // requests, and one deleted topic then fails them all ("does not host this topic-partition").
+  let admin: Admin = kafka.admin();
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
   const shapes = new Map<string, TableShape>(); // keyed by table and source schema
   const lanes = new Map<string, Lane>();
@@ -337,6 +340,9 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       // was 85 inserts/s of 10 rows, each a ClickHouse part to write and merge (project+read used
       // a whole core). Waiting for 1 MiB or the wait above turns them into one insert per table.
       minBytes: FETCH_MIN_BYTES,
+      // A topic deleted while consumed (detach deletes an attachment's topics) must stay deleted:
+      // the consumer's metadata requests would otherwise create it again on a broker that allows it.
+      allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: config.PROJECTOR_MAX_BACKOFF_MS },
     });
     c.on(c.events.GROUP_JOIN, () => {
@@ -474,6 +480,13 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   let restarting: Promise<void> = Promise.resolve();
   const refreshTopics = async () => {
     const found = await discoverTopics();
+    if (topics.some((t) => !found.includes(t))) {
+      const fresh = kafka.admin();
+      await fresh.connect();
+      const old = admin;
+      admin = fresh;
+      await old.disconnect().catch(() => undefined);
+    }
     // Without a running consumer (a failed restart) always start one, even for the same topics.
     if (found.length === 0 || (consumer && found.join(",") === topics.join(","))) return;
     log.info({ topics: found }, consumer ? "new topics found; resubscribing" : "subscribing");
@@ -487,6 +500,11 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     await seedOffsets(found);
     if (!stopping) await startConsumer(found);
     topics = found;
+    // A table whose topics are gone (detach deletes them) no longer holds per-table reads back.
+    for (const [target, seen] of topicsOfTarget) {
+      for (const t of seen) if (!found.includes(t)) seen.delete(t);
+      if (seen.size === 0) topicsOfTarget.delete(target);
+    }
   };
   let refreshQueued = false;
   function scheduleRefresh() {
@@ -508,6 +526,18 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     () => !stopping,
   );
   const topicTimer = setInterval(() => scheduleRefresh(), 10_000);
+  const control = new ControlListener(kafka, () => admin, producer, {
+    topicPrefix: config.TOPIC_PREFIX,
+    group: config.PROJECTOR_GROUP,
+    sink,
+    health,
+    log,
+  });
+  await retry(
+    "control",
+    () => control.start(),
+    () => !stopping,
+  );
   log.info({ group: config.PROJECTOR_GROUP, topics, database: config.CLICKHOUSE_DATABASE }, "projector started");
 
   return {
@@ -516,6 +546,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       stopping = true;
       clearInterval(watermarkTimer);
       await sourceOffsets.stop();
+      await control.stop();
       clearInterval(topicTimer);
       clearInterval(progressTimer);
       await restarting.catch(() => undefined);

@@ -10,7 +10,9 @@ import {
   createProgressTableSql,
   createTableSql,
   type DdlOptions,
+  dropTableSql,
   HEALTH_TABLE,
+  modifyColumnSql,
   PROGRESS_TABLE,
   truncateMarkersSql,
   WATERMARK_ROW,
@@ -23,8 +25,10 @@ import type { Degradation } from "./table-health.js";
  * write truncate markers, and store progress.
  */
 export class ClickHouseSink {
-  /** target table → column names known to exist. */
-  private readonly known = new Map<string, Set<string>>();
+  /** target table → its columns (name → ClickHouse type) as last read or changed. */
+  private readonly known = new Map<string, Map<string, string>>();
+  /** target table → its sorting key columns. */
+  private readonly keys = new Map<string, string[]>();
   /** fingerprints already synced. */
   private readonly synced = new Set<string>();
   private lastHealthUs = 0n;
@@ -44,6 +48,7 @@ export class ClickHouseSink {
   /** Forgets what is known of a table, so the next ensureTable checks it again (it was dropped or altered by hand). */
   forget(target: string): void {
     this.known.delete(target);
+    this.keys.delete(target);
     for (const k of [...this.synced]) if (k.startsWith(`${target}|`)) this.synced.delete(k);
   }
 
@@ -82,28 +87,75 @@ export class ClickHouseSink {
     });
   }
 
-  /** Creates the table or adds the columns it lacks; cheap when the shape was seen before. */
-  async ensureTable(shape: TableShape): Promise<void> {
+  /**
+   * Creates the table, adds the columns it lacks and changes the type of a column whose source
+   * type changed (ALTER … MODIFY COLUMN converts the stored values, so no row is written with the
+   * old type); cheap when the shape was seen before. A table whose key differs from the events'
+   * key is a conflict (ProjectionConflict): its rows would replace the wrong rows.
+   */
+  async ensureTable(shape: TableShape): Promise<SchemaChange[]> {
     const syncKey = `${shape.target}|${shape.fingerprint}`;
-    if (this.synced.has(syncKey)) return;
-    let cols = this.known.get(shape.target);
-    if (!cols) {
-      await this.ch.command({ query: createTableSql(this.ddl, shape) });
-      const rows = await queryRows<{ name: string }>(
-        this.ch,
-        "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}",
-        { db: this.ddl.database, t: shape.target },
-      );
-      cols = new Set(rows.map((r) => r.name));
-      this.known.set(shape.target, cols);
-    }
+    if (this.synced.has(syncKey)) return [];
+    const cols = this.known.get(shape.target) ?? (await this.loadTable(shape));
+    this.checkKey(shape);
+    const changes: SchemaChange[] = [];
     for (const c of shape.columns) {
-      if (cols.has(c.name)) continue;
-      await this.ch.command({ query: addColumnSql(this.ddl, shape.target, c) });
-      this.log.info({ table: shape.target, column: c.name, type: c.type.sql }, "column added to projection");
-      cols.add(c.name);
+      const have = cols.get(c.name);
+      if (have === undefined) {
+        await this.ch.command({ query: addColumnSql(this.ddl, shape.target, c) });
+        this.log.info({ table: shape.target, column: c.name, type: c.type.sql }, "column added to projection");
+        changes.push({ column: c.name, kind: "added" });
+      } else if (!sameType(have, c.type.sql)) {
+        await this.ch.command({
+          query: modifyColumnSql(this.ddl, shape.target, c),
+          clickhouse_settings: { mutations_sync: "2", alter_sync: "2" },
+        });
+        this.log.info({ table: shape.target, column: c.name, from: have, to: c.type.sql }, "column type changed");
+        changes.push({ column: c.name, kind: "type", from: have, to: c.type.sql });
+      }
+      cols.set(c.name, c.type.sql);
     }
     this.synced.add(syncKey);
+    return changes;
+  }
+
+  /** Drops a projected table (detach --drop-data) and forgets it. */
+  async dropTable(target: string): Promise<void> {
+    await this.ch.command({ query: dropTableSql(this.ddl, target) });
+    this.forget(target);
+  }
+
+  /** Whether the projected table holds a live row (a column added to an empty table needs no backfill). */
+  async hasRows(target: string): Promise<boolean> {
+    const rows = await queryRows<{ one: number }>(
+      this.ch,
+      `SELECT 1 AS one FROM ${q(this.ddl.database)}.${q(target)} FINAL WHERE _deleted = 0 LIMIT 1`,
+    );
+    return rows.length > 0;
+  }
+
+  private async loadTable(shape: TableShape): Promise<Map<string, string>> {
+    await this.ch.command({ query: createTableSql(this.ddl, shape) });
+    const rows = await queryRows<{ name: string; type: string; key: number | string }>(
+      this.ch,
+      "SELECT name, type, is_in_sorting_key AS key FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+      { db: this.ddl.database, t: shape.target },
+    );
+    this.keys.set(
+      shape.target,
+      rows.filter((r) => Number(r.key) === 1).map((r) => r.name),
+    );
+    const cols = new Map(rows.map((r) => [r.name, r.type]));
+    this.known.set(shape.target, cols);
+    return cols;
+  }
+
+  private checkKey(shape: TableShape): void {
+    const keys = this.keys.get(shape.target) ?? [];
+    if (keys.length === shape.keys.length && shape.keys.every((k) => keys.includes(k))) return;
+    throw new ProjectionConflict(
+      `${shape.schema}.${shape.table} changes carry the key (${shape.keys.join(", ")}) but ${this.ddl.database}.${shape.target} is ordered by (${keys.join(", ")}): the primary key changed at the source; drop the projected table and repair it`,
+    );
   }
 
   /** Fills UNAVAILABLE columns from the table's current FINAL state (one query per batch). */
@@ -208,6 +260,27 @@ export class ClickHouseSink {
 }
 
 export { WATERMARK_ROW };
+
+/** A change ensureTable made to an existing projected table. */
+export interface SchemaChange {
+  column: string;
+  kind: "added" | "type";
+  from?: string;
+  to?: string;
+}
+
+/** The projection cannot take these events as they are (not a ClickHouse failure): set aside, table degraded. */
+export class ProjectionConflict extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProjectionConflict";
+  }
+}
+
+/** ClickHouse writes types back in its own spelling ("Decimal(12, 2)"): compare without spaces. */
+function sameType(a: string, b: string): boolean {
+  return a.replace(/\s+/g, "") === b.replace(/\s+/g, "");
+}
 
 function normaliseKey(v: unknown): unknown {
   return typeof v === "number" ? String(v) : v;

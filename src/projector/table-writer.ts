@@ -2,7 +2,7 @@ import type { TableShape } from "../cdc/table.js";
 import type { EncodedRow, TruncateEvent } from "./batch-decode.js";
 import { DeterministicFailure, isDataError, isMissingObject } from "./failures.js";
 import type { Retrier } from "./retry.js";
-import type { ClickHouseSink } from "./sink.js";
+import type { ClickHouseSink, SchemaChange } from "./sink.js";
 import type { TableHealth } from "./table-health.js";
 
 /** One table's part of a consumed batch, decoded. */
@@ -105,6 +105,29 @@ export class TableWriter {
         return indexes.map((index) => ({ index, kind: "failed" as const, reason: err.message }));
       }
     }
+  }
+
+  /**
+   * A column added at the source while streaming: rows from before it have NULL (or the type's
+   * default) here, while Postgres may have filled them (a DEFAULT, a rename); a changed type was
+   * converted by ClickHouse, maybe not as Postgres converted it. Either way the table is marked
+   * degraded until `repair` (which verifies first, and re-snapshots only when something differs).
+   */
+  private async noteSchemaChanges(target: string, source: string, changes: SchemaChange[], live: Liveness) {
+    const added = changes.filter((c) => c.kind === "added").map((c) => c.column);
+    const retyped = changes.filter((c) => c.kind === "type").map((c) => `${c.column} (${c.from} → ${c.to})`);
+    if (added.length > 0 && !(await this.run("schema", () => this.sink.hasRows(target), live, target)))
+      added.length = 0;
+    if (added.length === 0 && retyped.length === 0) return;
+    const what = [
+      added.length ? `column(s) ${added.join(", ")} added at the source: earlier rows hold NULL here` : "",
+      retyped.length ? `type changed: ${retyped.join(", ")}` : "",
+    ].filter(Boolean);
+    this.health.mark(
+      target,
+      source,
+      `schema changed while streaming: ${what.join("; ")}; run repair to check and re-read`,
+    );
   }
 
   private run<T>(stage: string, fn: () => Promise<T>, live: Liveness, target: string, attempts?: number): Promise<T> {

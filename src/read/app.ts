@@ -18,7 +18,14 @@ import { isLsn, parseLsn } from "../shared/lsn.js";
 import { metricsRegistry } from "../shared/metrics.js";
 import { createCatalogLoader } from "./catalog.js";
 import type { DomainTables } from "./dashboard.js";
-import { type FreshnessSource, freshnessBlock, waitForLsn, watermarkOf } from "./freshness.js";
+import {
+  degradedAmong,
+  type FreshnessSource,
+  freshnessBlock,
+  waitForLsn,
+  watermarkOf,
+  withDegraded,
+} from "./freshness.js";
 import { dashboardAsset, dashboardHtml, dashboardStylesheet } from "./page/serve.js";
 import { progressTableFreshness } from "./progress.js";
 import { createQueryRunner, translateClickHouseError } from "./query.js";
@@ -250,7 +257,12 @@ export function createReadApp(deps: ReadAppDeps): OpenAPIHono<ReadEnv> {
         extensions: { freshness: block },
       });
     }
-    return c.json({ status: "ready", clickhouse: "ok", freshness: block });
+    // Degraded tables do not make the API unready (every other table is served); they are listed.
+    return c.json({
+      status: "ready",
+      clickhouse: "ok",
+      freshness: withDegraded(block, await degradedAmong(freshness)),
+    });
   });
   app.get("/metrics", async (c) => c.body(await registry.metrics(), 200, { "content-type": registry.contentType }));
 
@@ -286,8 +298,9 @@ function consistency(
     const token = c.req.header(CONSISTENCY_HEADER);
     // A read of some tables waits for (and reports) their topics' watermark, not the busiest topic's.
     const tables = tablesRead(c.req.path);
+    const degraded = await degradedAmong(source, tables);
     if (token === undefined) {
-      c.set("freshness", freshnessBlock(await watermarkOf(source, tables)));
+      c.set("freshness", withDegraded(freshnessBlock(await watermarkOf(source, tables)), degraded));
       return next();
     }
     if (!isLsn(token.trim())) {
@@ -312,7 +325,10 @@ function consistency(
         extensions: { token: token.trim(), freshness: freshnessBlock(outcome.watermark) },
       });
     }
-    c.set("freshness", { ...freshnessBlock(outcome.watermark), token: token.trim(), waitedMs: outcome.waitedMs });
+    c.set(
+      "freshness",
+      withDegraded({ ...freshnessBlock(outcome.watermark), token: token.trim(), waitedMs: outcome.waitedMs }, degraded),
+    );
     return next();
   };
 }

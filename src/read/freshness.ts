@@ -32,6 +32,15 @@ export interface FreshnessSource {
   watermarkFor?(tables: readonly string[]): Promise<Watermark | null>;
   /** How often a waiting read polls `watermark()`, in ms. */
   readonly pollMs: number;
+  /** Projected tables marked degraded (an event set aside until the table is repaired); none when absent. */
+  degraded?(): Promise<DegradedTable[]>;
+}
+
+/** A projected table whose projection may differ from the source until it is repaired. */
+export interface DegradedTable {
+  table: string;
+  reason: string;
+  since: string;
 }
 
 /** In-process source: `fn` is a watermark function (sync or async); tests and benchmarks use it. */
@@ -59,6 +68,19 @@ export interface FreshnessBlock {
   token?: string;
   /** Time spent waiting for the token, in ms. */
   waitedMs?: number;
+  /** Tables of this answer that are degraded: their rows may differ from the source until repaired. */
+  degraded?: DegradedTable[];
+}
+
+/** The degraded tables among `tables` (all of them for a read not tied to tables). */
+export async function degradedAmong(source: FreshnessSource, tables?: readonly string[]): Promise<DegradedTable[]> {
+  const all = (await source.degraded?.().catch(() => [])) ?? [];
+  return tables && tables.length > 0 ? all.filter((d) => tables.includes(d.table)) : all;
+}
+
+/** Adds the degraded list to a block when there is one (answers stay as they were for healthy tables). */
+export function withDegraded(block: FreshnessBlock, degraded: DegradedTable[]): FreshnessBlock {
+  return degraded.length > 0 ? { ...block, degraded } : block;
 }
 
 export function freshnessBlock(w: Watermark | null, now = Date.now()): FreshnessBlock {

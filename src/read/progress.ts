@@ -1,12 +1,14 @@
 import { type ClickHouse, quoteIdent, toBigInt } from "../clickhouse/client.js";
 import { lowestWatermark } from "../shared/lsn.js";
-import type { FreshnessSource, Watermark } from "./freshness.js";
+import type { DegradedTable, FreshnessSource, Watermark } from "./freshness.js";
 
 /** The projector's progress table and the row holding its published watermark (src/projector/ddl.ts). */
 export const PROGRESS_TABLE = "_sidecar_progress";
 export const WATERMARK_ROW = "__watermark__";
 /** The row of one projected table's watermark (src/projector/ddl.ts tableWatermarkRow). */
 export const tableWatermarkRow = (table: string): string => `${WATERMARK_ROW}:${table}`;
+/** The projector's degraded marks (src/projector/ddl.ts HEALTH_TABLE). */
+export const HEALTH_TABLE = "_sidecar_table_health";
 
 /** `YYYY-MM-DD hh:mm:ss.ffffff` (UTC) → Date (ms precision). */
 export function parseClickHouseUtc(text: string): Date | null {
@@ -65,12 +67,28 @@ export function progressTableFreshness(
     }
     return hit.value;
   };
+  const healthSql = `SELECT \`table\`, reason, toString(since) AS since FROM ${quoteIdent(database)}.${quoteIdent(HEALTH_TABLE)} FINAL WHERE degraded = 1`;
+  let health: { at: number; value: Promise<DegradedTable[]> } | undefined;
+  const degraded = () => {
+    if (!health || Date.now() - health.at >= pollMs) {
+      const value = ch
+        .query({ query: healthSql, format: "JSONEachRow" })
+        .then((rs) => rs.json<{ table: string; reason: string; since: string }>())
+        .then((rows) => rows.map((r) => ({ table: r.table, reason: r.reason, since: utcIso(r.since) })))
+        .catch(() => []); // no health table yet: nothing is degraded
+      health = { at: Date.now(), value };
+    }
+    return health.value;
+  };
   return {
     pollMs,
     watermark: () => cached([]),
     watermarkFor: (tables) => cached(tables),
+    degraded,
   };
 }
+
+const utcIso = (text: string) => parseClickHouseUtc(text)?.toISOString() ?? text;
 
 /** Shape of the projector's published watermark (src/projector/projector.ts), kept structural: read does not import projector. */
 export interface ProjectorWatermark {
@@ -95,11 +113,19 @@ export function projectorFreshness(
   projector: {
     watermark(): ProjectorWatermark | null | undefined;
     watermarkFor(targets: readonly string[]): ProjectorWatermark | null | undefined;
+    degraded?(): { target: string; reason: string; since: Date }[];
   },
   pollMs = 10,
 ): FreshnessSource {
   return {
     pollMs,
+    async degraded() {
+      return (projector.degraded?.() ?? []).map((d) => ({
+        table: d.target,
+        reason: d.reason,
+        since: d.since.toISOString(),
+      }));
+    },
     async watermark() {
       return fromProjectorWatermark(projector.watermark());
     },

@@ -131,9 +131,10 @@ export async function createAttachmentFixture(
     },
     async close() {
       await projector?.stop().catch(() => undefined);
-      await detach({ pool, connect: connect(), io: { out: () => undefined } }, name).catch((e) =>
-        console.error("detach:", e),
-      );
+      await detach(
+        { pool, connect: connect(), io: { out: () => undefined }, kafka: { admin, topicPrefix: config.TOPIC_PREFIX } },
+        name,
+      ).catch((e) => console.error("detach:", e));
       for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
       await unregisterTestResources(stack, names.connector).catch(() => undefined);
       await pool.end();

@@ -18,6 +18,13 @@ export const freshnessSchema = z
     lagMs: z.number().nullable().openapi({ description: "now − commitTime in ms" }),
     token: z.string().optional().openapi({ description: "The X-Consistency-Token this read waited for" }),
     waitedMs: z.number().optional(),
+    degraded: z
+      .array(z.object({ table: z.string(), reason: z.string(), since: z.string() }))
+      .optional()
+      .openapi({
+        description:
+          "Tables of this answer marked degraded: an event of theirs was set aside, so their rows may differ from the source until `cqrs-sidecar repair` runs",
+      }),
   })
   .openapi("Freshness");
 

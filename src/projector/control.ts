@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
+import { type ControlCommand, controlTopic, parseControl } from "../shared/control.js";
+import type { Logger } from "../shared/logger.js";
+import type { ClickHouseSink } from "./sink.js";
+import type { TableHealth } from "./table-health.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The projector's end of the control topic (src/shared/control.ts): carries out commands from the
+ * CLI against the ClickHouse this process holds, and answers each. Its own consumer group per
+ * process, from the newest message: the sender resends until answered.
+ */
+export class ControlListener {
+  private consumer: Consumer | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: () => Admin,
+    private readonly producer: Producer,
+    private readonly deps: {
+      topicPrefix: string;
+      group: string;
+      sink: ClickHouseSink;
+      health: TableHealth;
+      log: Logger;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const topic = controlTopic(this.deps.topicPrefix);
+    await this.admin()
+      .createTopics({ topics: [{ topic, numPartitions: 1 }] })
+      .catch(() => undefined);
+    const c = this.kafka.consumer({ groupId: `${this.deps.group}.control.${randomUUID()}`, maxWaitTimeInMs: 200 });
+    await c.connect();
+    await c.subscribe({ topics: [topic], fromBeginning: false });
+    await c.run({
+      eachMessage: async ({ message }) => {
+        const m = parseControl(message.value);
+        if (!m || !("command" in m)) return;
+        const answer = await this.handle(m.command).then(
+          (detail) => ({ ok: true, detail }),
+          (err: Error) => ({ ok: false, detail: err.message }),
+        );
+        this.deps.log.info({ op: m.command.op, ...answer }, "control command");
+        await this.producer.send({ topic, messages: [{ value: JSON.stringify({ id: m.id, answer }) }] });
+      },
+    });
+    this.consumer = c;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  private async handle(cmd: ControlCommand): Promise<string> {
+    const { sink, health } = this.deps;
+    switch (cmd.op) {
+      case "clear-degraded": {
+        const cleared = health.clear(cmd.target);
+        await health.flush();
+        return cleared ? `${cmd.target}: degraded mark cleared` : `${cmd.target} was not degraded`;
+      }
+      case "drop-tables": {
+        for (const t of cmd.targets) {
+          await sink.dropTable(t);
+          health.clear(t);
+        }
+        await health.flush();
+        return `dropped ${cmd.targets.length} table(s)`;
+      }
+      case "finish-resnapshot": {
+        await this.waitStored(cmd.topic, cmd.offsets);
+        const keys = await sink.tableKeys(cmd.target);
+        if (!keys) throw new Error(`no projected table ${cmd.target}`);
+        await sink.truncate({ target: cmd.target, keys }, BigInt(cmd.lsn), BigInt(Date.now()) * 1000n);
+        return `${cmd.target}: rows not re-read since the re-snapshot began are deleted`;
+      }
+    }
+  }
+
+  /** Waits until the group's committed offsets (committed only after storing) reach `offsets`. */
+  private async waitStored(topic: string, offsets: { partition: number; offset: string }[]): Promise<void> {
+    const deadline = Date.now() + 10 * 60_000;
+    for (;;) {
+      const [committed] = await this.admin().fetchOffsets({ groupId: this.deps.group, topics: [topic] });
+      const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      if (offsets.every((o) => (at.get(o.partition) ?? -1n) >= BigInt(o.offset))) return;
+      if (this.stopping || Date.now() > deadline)
+        throw new Error(`${topic} was not stored up to the re-snapshot's end`);
+      await sleep(250);
+    }
+  }
+}
