@@ -106,7 +106,10 @@ describe("nothing stalls: faults, degraded tables, repair, detach", () => {
   const tableList = async () => {
     const res = await fetch(`${readApi?.url}/api/tables`);
     expect(res.status).toBe(200);
-    return (await res.json()) as { freshness: { degraded?: { table: string; reason: string }[] } };
+    return (await res.json()) as {
+      data: { name: string; degraded?: { reason: string } }[];
+      freshness: { degraded?: { table: string; reason: string }[] };
+    };
   };
 
   it("a ClickHouse failure that repeats sets the table's events aside and degrades it; the rest goes on; repair clears it", async () => {
@@ -123,7 +126,10 @@ describe("nothing stalls: faults, degraded tables, repair, detach", () => {
     const dlq = await dlqReasons();
     expect(dlq.get(fx.topic(s, "constrained"))?.[0]).toMatch(/insert failed 3 time\(s\) the same way/);
     // Visible in reads (the table list's freshness, a read of that table, not a read of another), /ready and metrics.
-    expect((await tableList()).freshness.degraded?.map((d) => d.table)).toContain(target("constrained"));
+    const list = await tableList();
+    expect(list.freshness.degraded?.map((d) => d.table)).toContain(target("constrained"));
+    expect(list.data.find((t) => t.name === target("constrained"))?.degraded?.reason).toMatch(/no_poison/);
+    expect(list.data.find((t) => t.name === target("ok"))?.degraded).toBeUndefined();
     const own = await (await fetch(`${readApi?.url}/api/tables/${target("constrained")}/rows`)).json();
     expect(own.freshness.degraded?.[0]?.table).toBe(target("constrained"));
     const other = await (await fetch(`${readApi?.url}/api/tables/${target("ok")}/rows`)).json();

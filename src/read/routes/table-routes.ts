@@ -1,6 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { CatalogLoader, TableInfo } from "../catalog.js";
-import { type FreshnessBlock, type FreshnessSource, freshnessBlock, watermarkOf } from "../freshness.js";
+import {
+  degradedAmong,
+  type FreshnessBlock,
+  type FreshnessSource,
+  freshnessBlock,
+  watermarkOf,
+  withDegraded,
+} from "../freshness.js";
 import type { RunQuery } from "../query.js";
 import {
   buildAggregate,
@@ -59,7 +66,12 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
       (r) => Number(r[0]?.count ?? 0),
       () => null,
     );
-    const freshness = deps.freshness ? freshnessBlock(await watermarkOf(deps.freshness, [t.name])) : null;
+    const freshness = deps.freshness
+      ? withDegraded(
+          freshnessBlock(await watermarkOf(deps.freshness, [t.name])),
+          await degradedAmong(deps.freshness, [t.name]),
+        )
+      : null;
     return { rows, freshness };
   }
   async function allStats(tables: TableInfo[]) {
@@ -101,6 +113,10 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
               columns: z.array(columnOut),
               rows: z.number().nullable().optional(),
               freshness: freshnessSchema.nullable().optional(),
+              degraded: z
+                .object({ reason: z.string(), since: z.string() })
+                .optional()
+                .openapi({ description: "Set while the table is degraded (an event set aside; run repair)" }),
             }),
           ),
           maxRows: z
@@ -116,12 +132,19 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
       const internal = q.internal === "true";
       const tables = [...(await catalog.get()).tables.values()];
       const extra = q.stats === "true" ? await allStats(tables) : [];
-      const data = tables.map((t, i) => ({
-        name: t.name,
-        primaryKey: t.sortingKey,
-        columns: columnsOf(t, internal),
-        ...extra[i],
-      }));
+      const marks = new Map(
+        (deps.freshness ? await degradedAmong(deps.freshness) : []).map((d) => [d.table, d] as const),
+      );
+      const data = tables.map((t, i) => {
+        const mark = marks.get(t.name);
+        return {
+          name: t.name,
+          primaryKey: t.sortingKey,
+          columns: columnsOf(t, internal),
+          ...extra[i],
+          ...(mark ? { degraded: { reason: mark.reason, since: mark.since } } : {}),
+        };
+      });
       return c.json({ data, maxRows, freshness: c.get("freshness") }, 200);
     },
   );

@@ -8,7 +8,8 @@ export interface TableMeta {
   rows?: number | null;
   freshness?: (Freshness & { degraded?: { table: string; reason: string; since: string }[] }) | null;
   /** Set when a table's events went to the dead-letter topic (a flag, or in its freshness block; may be absent). */
-  degraded?: unknown;
+  /** Set by GET /api/tables while the table is degraded. */
+  degraded?: { reason: string; since: string };
 }
 
 /** What the explore view last drew, for tests and for a look in the console. */
@@ -32,12 +33,10 @@ window.__explore = { renders: 0, busy: false, tables: [], table: null, chart: nu
 /** What the server allows (GET /api/tables says): READ_MAX_ROWS. */
 export const serverLimits = { maxRows: 1000 };
 
-/** Why a table is degraded (undefined: it is not), whichever way the API says it. */
+/** Why a table is degraded (undefined: it is not): its own flag, or its freshness block's list. */
 export function degradedReason(t: TableMeta): string | undefined {
-  const listed = t.freshness?.degraded?.find((d) => d.table === t.name) ?? t.freshness?.degraded?.[0];
-  if (listed) return `${listed.reason} (since ${listed.since})`;
-  if (!t.degraded) return undefined;
-  return typeof t.degraded === "object" ? JSON.stringify(t.degraded) : "degraded";
+  const mark = t.degraded ?? t.freshness?.degraded?.find((d) => d.table === t.name);
+  return mark ? `${mark.reason} (since ${mark.since})` : undefined;
 }
 
 /** healthy: lag under a minute and not degraded; behind: older; waiting: nothing projected yet. */
