@@ -1,5 +1,6 @@
 import type { PgPool } from "../shared/postgres.js";
 import { quoteIdent, quoteTable, type TableRef, tableName } from "./tables.js";
+import { typeChecks } from "./type-report.js";
 
 /**
  * Preflight: everything Debezium needs from a database it did not create, checked
@@ -264,6 +265,9 @@ export async function preflight(
       ? undefined
       : `CREATE SCHEMA IF NOT EXISTS sidecar AUTHORIZATION ${quoteIdent(role.name)};  -- as a superuser or the database owner`,
   });
+
+  // Columns that do not land natively, and what happens to them (never a silent change).
+  for (const c of await typeChecks(pool, present, version)) add(c);
 
   const blocking = checks.filter((c) => !c.ok && c.severity === "error");
   return {

@@ -41,6 +41,11 @@ export type ValueKind =
   | "uuid"
   | "bytea"
   | "interval"
+  | "bit1"
+  | "timetz"
+  | "geometric"
+  | "hstore"
+  | "hextext"
   | "text";
 
 export interface ColumnPlan {
@@ -52,8 +57,10 @@ export interface ColumnPlan {
   spec: ColumnSpec;
 }
 
-function scalarKind(type: string, typeKind: string | undefined): ValueKind {
+function scalarKind(type: string, typeKind: string | undefined, typmod = -1): ValueKind {
   if (typeKind === "e") return "text";
+  // Debezium sends a composite (an unknown type to it) as the bytes of its text: kept as that hex.
+  if (typeKind === "c") return "hextext";
   switch (type) {
     case "int2":
     case "int4":
@@ -82,6 +89,20 @@ function scalarKind(type: string, typeKind: string | undefined): ValueKind {
       return "bytea";
     case "interval":
       return "interval";
+    case "bit":
+      return typmod === 1 ? "bit1" : "text";
+    case "timetz":
+      return "timetz";
+    case "point":
+    case "line":
+    case "lseg":
+    case "box":
+    case "path":
+    case "polygon":
+    case "circle":
+      return "geometric";
+    case "hstore":
+      return "hstore";
     default:
       return "text";
   }
@@ -89,7 +110,12 @@ function scalarKind(type: string, typeKind: string | undefined): ValueKind {
 
 export function planColumn(c: CatalogColumn, spec: ColumnSpec): ColumnPlan {
   const array = c.elemType !== undefined;
-  const kind = array ? scalarKind(c.elemType as string, c.elemKind) : scalarKind(c.baseType, c.baseKind);
+  // An array of a domain: Debezium sends each element as the hex of its text.
+  const kind = array
+    ? c.elemOwnKind === "d"
+      ? "hextext"
+      : scalarKind(c.elemType as string, c.elemKind)
+    : scalarKind(c.baseType, c.baseKind, c.typmod);
   return { name: c.name, kind, array, catalog: c, spec };
 }
 
@@ -116,6 +142,54 @@ export function normTimestamp(text: string): string {
   return `${m[1]} ${m[2]}.${pad6(m[3])}`;
 }
 
+/** Float text from Postgres ('NaN', 'Infinity') or ClickHouse ('nan', 'inf', quoted denormals) → one form. */
+function floatText(s: string, round: (n: number) => number): string {
+  const t = s.toLowerCase().replace(/^\+/, "");
+  if (t === "nan" || t === "-nan") return "NaN";
+  if (t === "inf" || t === "infinity") return "Infinity";
+  if (t === "-inf" || t === "-infinity") return "-Infinity";
+  return String(round(Number(s)));
+}
+
+/**
+ * timetz: Debezium sends the time in UTC ('07:04:56.789Z'), the offset is not carried (preflight
+ * says so). Postgres' '12:34:56.789+05:30' is compared as the same UTC time: 'HH:MM:SS.ffffffZ'.
+ */
+export function normTimetz(text: string): string {
+  const m = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)$/.exec(text);
+  if (!m) return text;
+  let secs = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  const zone = m[5] as string;
+  if (zone !== "Z") {
+    const [zh = "0", zm = "0", zs = "0"] = zone.slice(1).split(/:|(?<=^\d{2})(?=\d)/);
+    const off = Number(zh) * 3600 + Number(zm) * 60 + Number(zs);
+    secs -= zone.startsWith("-") ? -off : off;
+  }
+  secs = ((secs % 86400) + 86400) % 86400;
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  return `${p2(Math.floor(secs / 3600))}:${p2(Math.floor((secs % 3600) / 60))}:${p2(secs % 60)}.${pad6(m[4])}Z`;
+}
+
+/** Geometric text: every number as the float it denotes ('{1.0,-1.0,0.0}' and '{1,-1,0}' are one line). */
+export function normGeometric(text: string): string {
+  return text.replace(/-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?/gi, (n) => String(Number(n)));
+}
+
+/** hstore: Postgres' '"a"=>"1", "b"=>NULL' or Debezium's JSON object → sorted [key, value] pairs. */
+export function normHstore(text: string): string {
+  let pairs: [string, string | null][];
+  if (text.startsWith("{")) {
+    pairs = Object.entries(JSON.parse(text) as Record<string, string | null>);
+  } else {
+    pairs = [];
+    const unq = (q: string) => q.slice(1, -1).replace(/\\(.)/g, "$1");
+    const re = /("(?:[^"\\]|\\.)*")\s*=>\s*(NULL|"(?:[^"\\]|\\.)*")/g;
+    for (const m of text.matchAll(re)) pairs.push([unq(m[1] as string), m[2] === "NULL" ? null : unq(m[2] as string)]);
+  }
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return JSON.stringify(pairs);
+}
+
 export function normTime(text: string): string {
   const m = /^(\d{2}:\d{2}:\d{2})(?:\.(\d+))?$/.exec(text);
   return m ? `${m[1]}.${pad6(m[2])}` : text;
@@ -131,11 +205,22 @@ export function canonical(kind: ValueKind, v: unknown): string | null {
     case "decimal":
       return normDecimal(s);
     case "float32":
-      return String(Math.fround(Number(s)));
+      return floatText(s, Math.fround);
     case "float64":
-      return String(Number(s));
+      return floatText(s, (n) => n);
     case "bool":
       return v === true || s === "t" || s === "true" ? "true" : "false";
+    case "bit1":
+      // bit(1) is a boolean to Debezium: Postgres' '1'/'0' against ClickHouse's Bool.
+      return v === true || s === "1" || s === "true" ? "true" : "false";
+    case "timetz":
+      return normTimetz(s);
+    case "geometric":
+      return normGeometric(s);
+    case "hstore":
+      return normHstore(s);
+    case "hextext":
+      return s; // Postgres' side is turned into hex first (canonicalValue)
     case "date":
       return s.slice(0, 10);
     case "time":
@@ -154,12 +239,18 @@ export function canonical(kind: ValueKind, v: unknown): string | null {
 }
 
 function canonicalValue(col: ColumnPlan, v: unknown, side: "pg" | "ch"): string | null {
-  if (!col.array) return canonical(col.kind, v);
+  // hextext: Postgres' text against the hex of that text, which is what Debezium sent and ClickHouse holds.
+  const one = (x: unknown) =>
+    canonical(col.kind, col.kind === "hextext" && side === "pg" && typeof x === "string" ? toHex(x) : x);
+  if (!col.array) return one(v);
   if (v === null || v === undefined) return null;
-  const list = side === "pg" ? (JSON.parse(String(v)) as unknown[]) : (v as unknown[]);
-  if (!Array.isArray(list)) return String(v);
-  return JSON.stringify(list.map((x) => canonical(col.kind, x)));
+  const list = side === "pg" ? (JSON.parse(String(v)) as unknown) : v;
+  // A multi-dimensional array is read as its whole text (see pgSelect): never equal to a flat list.
+  if (!Array.isArray(list)) return `multi-dimensional ${String(list)}`;
+  return JSON.stringify(list.map(one));
 }
+
+const toHex = (text: string) => Buffer.from(text, "utf8").toString("hex");
 
 /** Key order as ClickHouse sorts (see the header comment). */
 export function compareKeys(kinds: ValueKind[], a: (string | null)[], b: (string | null)[]): number {
@@ -215,7 +306,8 @@ interface Page {
 function pgSelect(col: ColumnPlan): string {
   const id = pgq(col.name);
   if (col.array) {
-    return `CASE WHEN ${id} IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(x.v::text ORDER BY x.o), '[]'::json)::text FROM unnest(${id}) WITH ORDINALITY AS x(v, o)) END AS ${id}`;
+    // unnest flattens: a multi-dimensional array is read as its text instead, so its shape is compared too.
+    return `CASE WHEN ${id} IS NULL THEN NULL WHEN array_ndims(${id}) > 1 THEN to_json(${id}::text)::text ELSE (SELECT coalesce(json_agg(x.v::text ORDER BY x.o), '[]'::json)::text FROM unnest(${id}) WITH ORDINALITY AS x(v, o)) END AS ${id}`;
   }
   if (col.catalog.baseType === "money") return `${id}::numeric::text AS ${id}`;
   return id;
@@ -334,7 +426,8 @@ async function* chRows(
       }
       const rows = await queryRows<Record<string, unknown>>(
         reader.client,
-        `SELECT ${select} FROM ${from} WHERE ${where} ORDER BY ${keyList} LIMIT ${chunk}`,
+        // Denormals quoted: NaN and ±inf come back as such, not as null.
+        `SELECT ${select} FROM ${from} WHERE ${where} ORDER BY ${keyList} LIMIT ${chunk} SETTINGS output_format_json_quote_denormals = 1`,
         params,
       );
       return { rows, done: rows.length < chunk, cursor: rows[rows.length - 1] };

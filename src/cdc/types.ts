@@ -15,7 +15,7 @@ import type { ConnectSchema } from "./envelope.js";
  * | Postgres                   | ClickHouse                                  | value                                   |
  * | smallint/int/bigint        | Int16/Int32/Int64                           | as is (int64 may arrive as text)        |
  * | numeric(p,s), p ≤ 76       | Decimal(p,s)                                | decimal text                            |
- * | numeric (no precision), money | String                                   | decimal text, exact (no fixed scale fits) |
+ * | numeric (no precision), money | String                                   | decimal text, exact; NaN, Infinity, -Infinity as Postgres writes them |
  * | real/double                | Float32/Float64                             | as is                                   |
  * | boolean                    | Bool                                        |                                         |
  * | text/varchar/char          | String                                      | char(n) keeps its padding               |
@@ -29,7 +29,13 @@ import type { ConnectSchema } from "./envelope.js";
  * | bytea                      | String                                      | lowercase hex, exact                    |
  * | enum                       | LowCardinality(String)                      | label                                   |
  * | T[]                        | Array(T) (NOT NULL) / Variant(Array(T)) (nullable: ClickHouse has no Nullable(Array)) |
+ * | bit(1) / bit(n), varbit    | Bool / String                               | '0101…' (varbit: Debezium drops leading zeros) |
+ * | point                      | String                                      | '(x,y)'                                 |
+ * | line … circle, tsquery, multiranges | String                             | Postgres' text (Debezium sends it as bytes) |
  * | anything else (struct/map) | String                                      | JSON text                               |
+ * Values a native type cannot hold (NaN in Decimal, ±infinity and dates outside 1900..2299) are
+ * refused with a ConversionError (dead-lettered), never stored as another value; preflight names
+ * the columns where that can happen (src/attach/type-report.ts).
  * Optional fields are Nullable(...), key columns never.
  */
 export const TOAST_PLACEHOLDER = "__debezium_unavailable_value";
@@ -122,6 +128,14 @@ function baseType(schema: ConnectSchema): { sql: string; convert: Conv } {
       return { sql: "LowCardinality(String)", convert: toast(asString) };
     case "io.debezium.time.MicroDuration":
       return { sql: "Int64", convert: convertInt64 };
+    case "io.debezium.data.Bits": {
+      // bit(n): Debezium's `length` is n, so leading zeros come back; varbit's length is not sent.
+      const src = sourceType(schema);
+      const width = src.type === "BIT" ? Number(schema.parameters?.length ?? 0) : 0;
+      return { sql: "String", convert: toast((v) => convertBits(v, width)) };
+    }
+    case "io.debezium.data.geometry.Point":
+      return { sql: "String", convert: toast(convertPoint) };
     case "io.debezium.data.VariableScaleDecimal":
     case "org.apache.kafka.connect.data.Decimal":
       throw new ConversionError(
@@ -137,7 +151,10 @@ function baseType(schema: ConnectSchema): { sql: string; convert: Conv } {
     if (p >= 1 && p <= MAX_DECIMAL_PRECISION && s !== undefined && s >= 0 && s <= p) {
       return { sql: `Decimal(${p}, ${s})`, convert: toast(convertDecimal) };
     }
-    return { sql: "String", convert: toast(asString) };
+    return { sql: "String", convert: toast(convertNumericText) };
+  }
+  if (schema.type === "string" && src.type !== undefined && TEXT_AS_BYTES.has(src.type)) {
+    return { sql: "String", convert: toast(convertHexText) };
   }
   switch (schema.type) {
     case "int8":
@@ -222,11 +239,85 @@ function convertBool(v: unknown): boolean {
 }
 
 const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+/** Debezium's names for numeric's special values (decimal.handling.mode=string) → Postgres' text. */
+const NUMERIC_SPECIAL: Record<string, string> = {
+  NAN: "NaN",
+  POSITIVE_INFINITY: "Infinity",
+  NEGATIVE_INFINITY: "-Infinity",
+  NaN: "NaN",
+  Infinity: "Infinity",
+  "-Infinity": "-Infinity",
+};
+
 function convertDecimal(v: unknown): string {
+  if (typeof v === "string" && Object.hasOwn(NUMERIC_SPECIAL, v)) {
+    throw new ConversionError(`${NUMERIC_SPECIAL[v]} has no ClickHouse Decimal form`);
+  }
   if (typeof v !== "string" || !DECIMAL_TEXT.test(v)) {
     throw new ConversionError(`expected decimal text, got ${JSON.stringify(v)}`);
   }
   return v;
+}
+
+/** numeric without precision (String): decimal text, or NaN/Infinity/-Infinity as Postgres writes them. */
+function convertNumericText(v: unknown): string {
+  if (typeof v === "string" && Object.hasOwn(NUMERIC_SPECIAL, v)) return NUMERIC_SPECIAL[v] as string;
+  if (typeof v !== "string" || !DECIMAL_TEXT.test(v)) {
+    throw new ConversionError(`expected decimal text, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Built-in types Debezium does not model: with include.unknown.datatypes it sends their text form
+ * as bytes (hex here, binary.handling.mode=hex). Only unquoted built-in names are listed: a
+ * user-defined type (quoted "schema"."name") may be a plain text domain, so its value stays as sent.
+ */
+export const TEXT_AS_BYTES = new Set([
+  "LINE",
+  "LSEG",
+  "BOX",
+  "PATH",
+  "POLYGON",
+  "CIRCLE",
+  "TSQUERY",
+  "INT4MULTIRANGE",
+  "INT8MULTIRANGE",
+  "NUMMULTIRANGE",
+  "TSMULTIRANGE",
+  "TSTZMULTIRANGE",
+  "DATEMULTIRANGE",
+]);
+
+function convertHexText(v: unknown): string {
+  if (typeof v !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(v)) {
+    throw new ConversionError(`expected hex text, got ${JSON.stringify(v)}`);
+  }
+  return Buffer.from(v, "hex").toString("utf8");
+}
+
+/** io.debezium.data.Bits: the bits as little-endian bytes (base64 in JSON) → '0101…' text. */
+export function convertBits(v: unknown, width: number): string {
+  if (typeof v !== "string") throw new ConversionError(`expected base64 bits, got ${JSON.stringify(v)}`);
+  const bytes = Buffer.from(v, "base64");
+  let bits = "";
+  for (let i = bytes.length - 1; i >= 0; i--) bits += (bytes[i] as number).toString(2).padStart(8, "0");
+  // varbit: the length is not sent, so leading zeros are gone (preflight names such columns).
+  bits = bits.replace(/^0+(?=.)/, "");
+  if (width > 0) {
+    if (bits.replace(/^0+/, "").length > width) throw new ConversionError(`bit string longer than bit(${width})`);
+    return bits.replace(/^0+/, "").padStart(width, "0");
+  }
+  return bits;
+}
+
+/** io.debezium.data.geometry.Point {x, y, wkb, srid} → Postgres' '(x,y)'. */
+function convertPoint(v: unknown): string {
+  const p = v as { x?: unknown; y?: unknown } | null;
+  if (!p || typeof p.x !== "number" || typeof p.y !== "number") {
+    throw new ConversionError(`expected a point {x, y}, got ${JSON.stringify(v)}`);
+  }
+  return `(${p.x},${p.y})`;
 }
 
 function convertHex(v: unknown): unknown {
@@ -253,7 +344,10 @@ const MAX_DAY = 120529; // 2299-12-31
 
 function convertDate(v: unknown): string {
   const days = Number(toBig(v));
-  if (days < MIN_DAY || days > MAX_DAY) throw new ConversionError(`date out of ClickHouse's range (day ${days})`);
+  if (days < MIN_DAY || days > MAX_DAY)
+    throw new ConversionError(
+      `date out of ClickHouse's range 1900-01-01..2299-12-31 (day ${days}; ±infinity arrives as such a day)`,
+    );
   return new Date(days * 86_400_000).toISOString().slice(0, 10);
 }
 
@@ -287,6 +381,8 @@ export function formatEpoch(value: bigint, digits: 3 | 6 | 9): string {
 const ZONED = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
 function convertZonedTimestamp(v: unknown): string {
   if (typeof v !== "string") throw new ConversionError(`expected a timestamp text, got ${typeof v}`);
+  if (v === "infinity" || v === "-infinity")
+    throw new ConversionError(`timestamptz ${v} has no ClickHouse DateTime64 form`);
   const m = ZONED.exec(v);
   if (!m) throw new ConversionError(`unsupported timestamptz text ${JSON.stringify(v)} (expected UTC ISO 8601)`);
   const year = Number(m[1]);

@@ -1,6 +1,15 @@
 import { describe, expect, test } from "vitest";
 import { type CatalogColumn, debeziumField } from "../../src/attach/catalog.js";
-import { canonical, compareKeys, normDecimal, normTime, normTimestamp } from "../../src/attach/verify.js";
+import {
+  canonical,
+  compareKeys,
+  normDecimal,
+  normGeometric,
+  normHstore,
+  normTime,
+  normTimestamp,
+  normTimetz,
+} from "../../src/attach/verify.js";
 import { columnType } from "../../src/cdc/types.js";
 
 const col = (c: Partial<CatalogColumn>): CatalogColumn => ({
@@ -11,6 +20,9 @@ const col = (c: Partial<CatalogColumn>): CatalogColumn => ({
   baseKind: "b",
   typmod: -1,
   formatted: "text",
+  ownKind: c.baseKind ?? "b",
+  typeSchema: "pg_catalog",
+  generated: false,
   ...c,
 });
 const chType = (c: Partial<CatalogColumn>, key = false) => columnType(debeziumField(col(c), { key }), { key }).sql;
@@ -79,5 +91,37 @@ describe("verify's canonical values", () => {
     expect(
       compareKeys(["uuid"], u("10000000-0000-0000-0000-000000000000"), u("00000000-0000-0000-0000-000000000001")),
     ).toBeLessThan(0);
+  });
+});
+
+describe("verify's canonical values for the type matrix (a real comparison: a different value stays different)", () => {
+  test("floats: Postgres' and ClickHouse's spellings of NaN and ±Infinity agree, and only those", () => {
+    expect(canonical("float64", "NaN")).toBe(canonical("float64", "nan"));
+    expect(canonical("float64", "-Infinity")).toBe(canonical("float64", "-inf"));
+    expect(canonical("float32", "Infinity")).toBe(canonical("float32", "inf"));
+    expect(canonical("float64", "Infinity")).not.toBe(canonical("float64", "-inf"));
+    expect(canonical("float64", "NaN")).not.toBe(canonical("float64", null));
+  });
+  test("bit(1) is a Bool in ClickHouse", () => {
+    expect(canonical("bit1", "1")).toBe(canonical("bit1", true));
+    expect(canonical("bit1", "0")).toBe(canonical("bit1", false));
+    expect(canonical("bit1", "1")).not.toBe(canonical("bit1", false));
+  });
+  test("timetz compares the UTC time Debezium sends; another instant differs", () => {
+    expect(normTimetz("12:34:56.789+05:30")).toBe("07:04:56.789000Z");
+    expect(normTimetz("07:04:56.789Z")).toBe("07:04:56.789000Z");
+    expect(normTimetz("23:59:59-08")).toBe("07:59:59.000000Z");
+    expect(normTimetz("12:34:56.789+05")).not.toBe(normTimetz("07:04:56.789Z"));
+  });
+  test("geometric text: the same floats in either spelling; another number differs", () => {
+    expect(normGeometric("{1.0,-1.0,0.0}")).toBe(normGeometric("{1,-1,0}"));
+    expect(normGeometric("(1e-07,1e+20)")).toBe(normGeometric("(1e-7,100000000000000000000)"));
+    expect(normGeometric("<(0,0),2.5>")).not.toBe(normGeometric("<(0,0),2.50001>"));
+  });
+  test("hstore text against Debezium's JSON object", () => {
+    expect(normHstore('"a"=>"1", "b"=>NULL')).toBe(normHstore('{"b":null,"a":"1"}'));
+    expect(normHstore('"x y"=>"\\"q\\""')).toBe(normHstore('{"x y":"\\"q\\""}'));
+    expect(normHstore('"a"=>"NULL"')).not.toBe(normHstore('{"a":null}'));
+    expect(normHstore("")).toBe(normHstore("{}"));
   });
 });

@@ -152,3 +152,41 @@ describe("value conversion", () => {
     );
   });
 });
+
+describe("type matrix conversions (what Debezium 3 sends, seen on the real stack)", () => {
+  const conv = (schema: ConnectSchema, v: unknown) => columnType(schema).convert(v);
+  const p = (type: string) => ({ "__debezium.source.column.type": type });
+  test("numeric's special values: Postgres' text in String, refused for Decimal", () => {
+    const text = f({ type: "string", parameters: { ...p("NUMERIC"), "__debezium.source.column.length": "0" } });
+    expect(conv(text, "NAN")).toBe("NaN");
+    expect(conv(text, "POSITIVE_INFINITY")).toBe("Infinity");
+    expect(conv(text, "NEGATIVE_INFINITY")).toBe("-Infinity");
+    const dec = f({ type: "string", parameters: src("NUMERIC", 10, 2) });
+    expect(() => conv(dec, "NAN")).toThrow(/NaN has no ClickHouse Decimal form/);
+  });
+  test("bit(n) keeps its width; varbit loses leading zeros (not sent by Debezium)", () => {
+    const bits = (type: string, length: string) =>
+      f({ type: "bytes", name: "io.debezium.data.Bits", parameters: { ...p(type), length } });
+    expect(conv(bits("BIT", "5"), "Fg==")).toBe("10110");
+    expect(conv(bits("BIT", "16"), Buffer.from([0x01, 0x80]).toString("base64"))).toBe("1000000000000001");
+    expect(conv(bits("BIT", "16"), Buffer.from([0x00, 0x00]).toString("base64"))).toBe("0000000000000000");
+    expect(conv(bits("VARBIT", "2147483647"), "Ww==")).toBe("1011011");
+    expect(conv(bits("VARBIT", "2147483647"), "AQ==")).toBe("1");
+  });
+  test("point struct → '(x,y)'; types Debezium sends as bytes → their text", () => {
+    const point = f({ type: "struct", name: "io.debezium.data.geometry.Point" });
+    expect(conv(point, { x: 1.5, y: -2, wkb: "AQ==", srid: null })).toBe("(1.5,-2)");
+    const line = f({ type: "string", parameters: p("LINE") });
+    expect(conv(line, Buffer.from("{1.0,-1.0,0.0}").toString("hex"))).toBe("{1.0,-1.0,0.0}");
+    const mr = f({ type: "string", parameters: p("INT4MULTIRANGE") });
+    expect(conv(mr, Buffer.from("{[1,3),[5,7)}").toString("hex"))).toBe("{[1,3),[5,7)}");
+    // A user-defined type may be a text domain: its value is kept as sent.
+    expect(conv(f({ type: "string", parameters: p('"S"."PAIR"') }), "28312c22782229")).toBe("28312c22782229");
+  });
+  test("±infinity timestamps are refused, never stored as another instant", () => {
+    const tz = f({ type: "string", name: "io.debezium.time.ZonedTimestamp" });
+    expect(() => conv(tz, "infinity")).toThrow(/no ClickHouse DateTime64 form/);
+    const us = f({ type: "int64", name: "io.debezium.time.MicroTimestamp" });
+    expect(() => conv(us, "9223372036825200000")).toThrow(/range/);
+  });
+});
