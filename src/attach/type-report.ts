@@ -47,13 +47,19 @@ const OUT_OF_RANGE =
 export const GENERATED_NOTE =
   "generated column: not projected (PostgreSQL before 18 leaves generated columns out of logical replication, so no streamed change carries its value); compute it in the query";
 
+/** Seen on the real stack (Debezium 3): arrays of enums and domains. */
+const ARRAY_OF_USER_TYPE =
+  " (Debezium limits: a NULL element makes the whole array NULL, and an incremental snapshot — attach --add, repair — of this table does not finish)";
+
 /** What happens to one column; undefined when it lands natively and exactly. */
 export function columnNote(c: CatalogColumn): string | undefined {
   const notes: string[] = [];
   const type = c.elemType ?? c.baseType;
   const kind = c.elemType ? c.elemKind : c.baseKind;
   if (c.elemType && c.elemOwnKind === "d") {
-    notes.push("array of a domain: each element is stored as the hex of its text form (Debezium sends them as bytes)");
+    notes.push(
+      `array of a domain: each element is stored as the hex of its text form (Debezium sends them as bytes)${ARRAY_OF_USER_TYPE}`,
+    );
   } else if (kind === "c") {
     notes.push("composite: stored as the hex of its text form (Debezium sends it as bytes; unhex() reads it)");
   } else if (type === "numeric") {
@@ -77,7 +83,7 @@ export function columnNote(c: CatalogColumn): string | undefined {
   } else if (TEXT_FORM.has(type) || /range$/.test(type) || kind === "r" || kind === "m") {
     notes.push("stored as its text form (String)");
   }
-  if (c.elemType && kind === "e") notes.push("array of an enum: Array(String) of labels");
+  if (c.elemType && kind === "e") notes.push(`array of an enum: Array(String) of labels${ARRAY_OF_USER_TYPE}`);
   return notes.length ? notes.join("; ") : undefined;
 }
 
