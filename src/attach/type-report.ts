@@ -49,7 +49,7 @@ export const GENERATED_NOTE =
 
 /** Seen on the real stack (Debezium 3): arrays of enums and domains. */
 const ARRAY_OF_USER_TYPE =
-  " (Debezium limits: a NULL element makes the whole array NULL, and an incremental snapshot — attach --add, repair — of this table does not finish)";
+  " (Debezium limits: a NULL element makes the whole array NULL, and an incremental snapshot — attach --add, repair — of this table has been seen not to finish)";
 
 /** What happens to one column; undefined when it lands natively and exactly. */
 export function columnNote(c: CatalogColumn): string | undefined {
