@@ -53,6 +53,16 @@ export class ConnectClient {
     return this.json<{ name: string }>("PUT", `/connectors/${encodeURIComponent(name)}/config`, config);
   }
 
+  /** A connector's config (GET /connectors/<name>/config), undefined when there is no such connector. */
+  async getConfig(name: string): Promise<Record<string, string> | undefined> {
+    try {
+      return await this.json<Record<string, string>>("GET", `/connectors/${encodeURIComponent(name)}/config`);
+    } catch (err) {
+      if (err instanceof ConnectError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   listConnectors() {
     return this.json<string[]>("GET", "/connectors");
   }
@@ -78,6 +88,12 @@ export class ConnectClient {
     const res = await this.call("PUT", `/connectors/${encodeURIComponent(name)}/stop`);
     if (!res.ok && res.status !== 404)
       throw new ConnectError(`stop connector ${name}: ${res.status} ${await res.text()}`, res.status);
+  }
+
+  /** Resumes a stopped (or paused) connector: its tasks start again with its current config. */
+  async resume(name: string): Promise<void> {
+    const res = await this.call("PUT", `/connectors/${encodeURIComponent(name)}/resume`);
+    if (!res.ok) throw new ConnectError(`resume connector ${name}: ${res.status} ${await res.text()}`, res.status);
   }
 
   async deleteOffsets(name: string): Promise<void> {

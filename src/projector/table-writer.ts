@@ -51,8 +51,10 @@ export class TableWriter {
   async store(tb: TableBatch, live: Liveness): Promise<SetAside[]> {
     const source = `${tb.shape.schema}.${tb.shape.table}`;
     return this.guarded(tb.shape.target, source, tb.indexes, async () => {
-      for (const shape of tb.shapes)
-        await this.run("schema", () => this.sink.ensureTable(shape), live, tb.shape.target);
+      for (const shape of tb.shapes) {
+        const changes = await this.run("schema", () => this.sink.ensureTable(shape), live, tb.shape.target);
+        await this.noteSchemaChanges(tb.shape.target, source, changes, live);
+      }
       const rejected = await this.insertRows(tb, live);
       if (rejected.length > 0)
         this.health.mark(
