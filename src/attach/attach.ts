@@ -7,6 +7,7 @@ import type { PgPool } from "../shared/postgres.js";
 import { readCatalog } from "./catalog.js";
 import { createProjectedTables, openProjectionClickHouse } from "./clickhouse-tables.js";
 import { attachConnectorConfig, incrementalSnapshotSignal, notificationTopic, removeConnector } from "./connector.js";
+import { ownSnapshot } from "./own-snapshot.js";
 import { formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
 import { formatProgressLine, isSnapshotDone, measureProgress, rowTotals, type TableProgress } from "./progress.js";
 import {
@@ -117,9 +118,41 @@ export async function attach(deps: AttachDeps, req: AttachRequest): Promise<Pref
   deps.io.out(`publication ${names.publication} ${pub} for ${tables.length} table(s)`);
   await createTables(deps, tables);
   const totals = await rowTotals(deps.pool, tables);
-  await registerConnector(deps, req.name, tables);
-  if (req.wait !== false) await followSnapshot(deps, totals, req.stallMs);
+  if ((await slotLag(deps.pool, names.slot)).exists) {
+    // Attached before: the slot holds the stream's position; nothing is copied again.
+    deps.io.out(`slot ${names.slot} exists: the attachment resumes streaming (detach first to snapshot again)`);
+    await registerConnector(deps, req.name, tables);
+    return report;
+  }
+  const copied = await ownSnapshot(deps, req.name, tables, totals, () => registerConnector(deps, req.name, tables));
+  await snapshotByDebezium(deps, tables, copied.unsupported, req);
   return report;
+}
+
+/** Tables the copy cannot render exactly: Debezium's incremental snapshot reads them instead. */
+async function snapshotByDebezium(
+  deps: AttachDeps,
+  tables: TableRef[],
+  unsupported: Record<string, string[]>,
+  req: AttachRequest,
+) {
+  const left = tables.filter((t) => unsupported[tableName(t)]);
+  if (!left.length) return;
+  for (const t of left)
+    deps.io.out(
+      `${tableName(t)}: snapshotted by Debezium (columns ${unsupported[tableName(t)]!.join(", ")} are not copied directly)`,
+    );
+  await requestIncrementalSnapshot(deps.pool, left);
+  if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, left), req.stallMs);
+}
+
+async function requestIncrementalSnapshot(pool: PgPool, tables: TableRef[]) {
+  const signal = incrementalSnapshotSignal(tables);
+  await pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [
+    randomUUID(),
+    signal.type,
+    signal.data,
+  ]);
 }
 
 /** ClickHouse tables from the Postgres catalog, before any event (see createProjectedTables). */
@@ -164,6 +197,7 @@ async function registerConnector(deps: AttachDeps, name: string, tables: TableRe
     excludeColumns: await generatedColumns(deps.pool, tables),
   });
   await deps.connect.putConfig(names.connector, config);
+  if ((await deps.connect.status(names.connector))?.connector.state === "STOPPED") return;
   await deps.connect.waitRunning(names.connector, 120_000);
   deps.io.out(
     `connector ${names.connector} RUNNING (slot ${names.slot}, topics ${deps.config.TOPIC_PREFIX}.<schema>.<table>)`,
@@ -188,7 +222,16 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
   const all = [...current, ...tables];
   await ensurePublication(deps.pool, names.publication, all);
   await createTables(deps, tables);
+  // The running task knows only the old tables: a signal it reads fails for the new ones and is
+  // gone for good. So it is stopped (and has let go of the slot) before the config changes, and
+  // the signal is written once the task with the new config runs.
+  await deps.connect.stop(names.connector);
+  await deps.connect.waitState(names.connector, "STOPPED", 60_000);
+  await waitSlotReleased(deps.pool, names.slot);
   await registerConnector(deps, req.name, all);
+  await deps.connect.resume(names.connector);
+  await deps.connect.waitRunning(names.connector, 120_000);
+  deps.io.out(`connector ${names.connector} RUNNING again, now with ${tables.map(tableName).join(", ")}`);
   const signal = incrementalSnapshotSignal(tables);
   await deps.pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [
     randomUUID(),
@@ -199,6 +242,17 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
     `incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`,
   );
   if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, tables), req.stallMs);
+}
+
+async function waitSlotReleased(pool: PgPool, slot: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while ((await slotLag(pool, slot)).active) {
+    if (Date.now() > deadline)
+      throw new AttachError(
+        `replication slot ${slot} is still in use ${timeoutMs / 1000} s after the connector stopped`,
+      );
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Follows an attachment's snapshot (all its tables) until projected, e.g. after attach --no-wait. */

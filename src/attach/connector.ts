@@ -14,6 +14,9 @@ import { type TableRef, tableName } from "./tables.js";
  * did not create. One file of settings, so the two never drift apart.
  */
 const ATTACH_OVERRIDES = {
+  // attach creates the slot and copies the tables itself (src/attach/own-snapshot.ts); Debezium
+  // only streams from the slot's consistent point.
+  "snapshot.mode": "no_data",
   // The attachment creates the publication itself, for exactly its tables (partitions via their root).
   "publication.autocreate.mode": "disabled",
   "heartbeat.action.query":

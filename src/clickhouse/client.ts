@@ -82,17 +82,33 @@ export async function openClickHouse(
       `embedded ClickHouse needs the optional package "chdb" (npm install chdb), or set CLICKHOUSE_URL=http(s)://… (${(err as Error).message})`,
     );
   }
+  const connection = mod.createChdbConnection({ path: target.location });
   const client = createClient({
     // chdb's Connection implements @clickhouse/client-common's contract; its type comes from its own copy.
-    connection: mod.createChdbConnection({ path: target.location }) as never,
+    connection: connection as never,
     clickhouse_settings: NORMALISED_JSON_SETTINGS,
   });
+  rawInserts.set(client, (p) => connection.chdb.rawInsert(p).then(() => undefined));
   embedded.set(target.location, { client, refs: 1 });
   return refCounted(client, target.location);
 }
 
+/** A raw bytes insert (chDB only): the Buffer goes to chDB's parser zero-copy, no string made of it. */
+export type RawInsert = (p: {
+  table: string;
+  values: Buffer;
+  format: "JSONEachRow";
+  settings?: Record<string, string | number>;
+}) => Promise<void>;
+const rawInserts = new WeakMap<ClickHouseClient, RawInsert>();
+
+/** The chDB raw insert behind an embedded client; undefined for a server. */
+export function rawInsertOf(ch: ClickHouse): RawInsert | undefined {
+  return rawInserts.get(ch);
+}
+
 function refCounted(client: ClickHouseClient, key: string): ClickHouseClient {
-  return new Proxy(client, {
+  const proxy = new Proxy(client, {
     get(target, prop, receiver) {
       if (prop === "close") {
         return async () => {
@@ -109,6 +125,9 @@ function refCounted(client: ClickHouseClient, key: string): ClickHouseClient {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+  const raw = rawInserts.get(client);
+  if (raw) rawInserts.set(proxy, raw);
+  return proxy;
 }
 
 /** Runs a query and returns its rows (JSONEachRow), with typed parameters. */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import { type ControlCommand, controlTopic, parseControl } from "../shared/control.js";
 import type { Logger } from "../shared/logger.js";
+import { snapshotInSidecar } from "../snapshot/control-job.js";
 import type { ClickHouseSink } from "./sink.js";
 import type { TableHealth } from "./table-health.js";
 
@@ -26,8 +27,14 @@ export class ControlListener {
       sink: ClickHouseSink;
       health: TableHealth;
       log: Logger;
+      /** For the snapshot command: Kafka Connect (the connector's database settings) and the projection database. */
+      connectUrl?: string;
+      database?: string;
     },
   ) {}
+
+  /** Snapshot jobs by command id: a resent command joins the running job or gets its answer again. */
+  private readonly jobs = new Map<string, Promise<{ ok: boolean; detail: string }>>();
 
   async start(): Promise<void> {
     const topic = controlTopic(this.deps.topicPrefix);
@@ -41,6 +48,7 @@ export class ControlListener {
       eachMessage: async ({ message }) => {
         const m = parseControl(message.value);
         if (!m || !("command" in m)) return;
+        if (m.command.op === "snapshot") return this.startSnapshot(m.id, m.command, topic);
         const answer = await this.handle(m.command).then(
           (detail) => ({ ok: true, detail }),
           (err: Error) => ({ ok: false, detail: err.message }),
@@ -50,6 +58,27 @@ export class ControlListener {
       },
     });
     this.consumer = c;
+  }
+
+  /** Runs a snapshot copy beside the consumer (minutes long: other commands go on), reporting progress. */
+  private startSnapshot(id: string, cmd: Extract<ControlCommand, { op: "snapshot" }>, topic: string): void {
+    const send = (value: unknown) =>
+      this.producer.send({ topic, messages: [{ value: JSON.stringify({ id, ...(value as object) }) }] });
+    const known = this.jobs.get(id);
+    if (known) {
+      void known.then((answer) => send({ answer })).catch(() => undefined);
+      return;
+    }
+    const { connectUrl, database, sink, log } = this.deps;
+    const job = snapshotInSidecar(cmd, { connectUrl, database, sink }, (progress) => send({ progress })).then(
+      (result) => ({ ok: true, detail: JSON.stringify(result) }),
+      (err: Error) => ({ ok: false, detail: err.message }),
+    );
+    this.jobs.set(id, job);
+    void job.then(async (answer) => {
+      log.info({ op: "snapshot", ok: answer.ok, tables: cmd.tables.length }, "control command");
+      await send({ answer }).catch(() => undefined);
+    });
   }
 
   async stop(): Promise<void> {
@@ -80,6 +109,8 @@ export class ControlListener {
         await sink.truncate({ target: cmd.target, keys }, BigInt(cmd.lsn), BigInt(Date.now()) * 1000n);
         return `${cmd.target}: rows not re-read since the re-snapshot began are deleted`;
       }
+      case "snapshot":
+        throw new Error("snapshot runs as a job (startSnapshot)");
     }
   }
 

@@ -532,6 +532,8 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     sink,
     health,
     log,
+    connectUrl: config.KAFKA_CONNECT_URL,
+    database: config.CLICKHOUSE_DATABASE,
   });
   await retry(
     "control",

@@ -1,7 +1,8 @@
 import type { ColumnSpec, TableShape } from "../cdc/table.js";
 import { formatMicros } from "../cdc/types.js";
-import { type ClickHouse, quoteIdent as q, queryRows } from "../clickhouse/client.js";
+import { type ClickHouse, quoteIdent as q, queryRows, rawInsertOf } from "../clickhouse/client.js";
 import type { Logger } from "../shared/logger.js";
+import { noteTruncate } from "../snapshot/truncate-watch.js";
 import type { EncodedRow } from "./batch-decode.js";
 import {
   addColumnSql,
@@ -217,7 +218,25 @@ export class ClickHouseSink {
     });
   }
 
+  /**
+   * One insert of JSON lines that are already in the projection's form (the snapshot copy's bytes
+   * from Postgres): handed to chDB as bytes, or sent to a server as the body.
+   */
+  async insertJsonLines(target: string, body: Buffer): Promise<void> {
+    const table = `${q(this.ddl.database)}.${q(target)}`;
+    const settings = { input_format_skip_unknown_fields: 0 as const, date_time_input_format: "basic" as const };
+    const raw = rawInsertOf(this.ch);
+    const plain = `${this.ddl.database}.${target}`; // chDB's raw insert takes only unquoted [A-Za-z0-9_] names
+    if (raw && /^\w+\.\w+$/.test(plain)) await raw({ table: plain, values: body, format: "JSONEachRow", settings });
+    else
+      await this.ch.command({
+        query: `INSERT INTO ${table} FORMAT JSONEachRow\n${body.toString("utf8")}`,
+        clickhouse_settings: settings,
+      });
+  }
+
   async truncate(shape: Pick<TableShape, "target" | "keys">, lsn: bigint, commitTsUs: bigint): Promise<void> {
+    noteTruncate(`${this.ddl.database}.${shape.target}`, lsn);
     await this.ch.command({
       query: truncateMarkersSql(this.ddl, shape),
       query_params: { lsn: lsn.toString(), commit_ts: formatMicros(commitTsUs) },

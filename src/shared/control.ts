@@ -28,12 +28,28 @@ export const controlCommand = z.discriminatedUnion("op", [
   }),
   /** Drops projected tables (detach --drop-data while the sidecar runs). */
   z.object({ op: z.literal("drop-tables"), targets: z.array(z.string()) }),
+  /**
+   * Copies tables inside an exported snapshot into the projection (attach, src/snapshot/copy.ts).
+   * Postgres is reached with the connector's own database.* settings, read from Kafka Connect,
+   * so no credentials travel on Kafka. Answers with the CopyResult as JSON; progress meanwhile.
+   */
+  z.object({
+    op: z.literal("snapshot"),
+    connector: z.string(),
+    snapshot: z.string().regex(/^[0-9A-F-]+$/),
+    version: z.string().regex(/^\d+$/),
+    lsn: z.string().regex(/^\d+$/),
+    commitTs: z.string().regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/),
+    tables: z.array(z.object({ schema: z.string(), table: z.string() })),
+  }),
 ]);
 export type ControlCommand = z.infer<typeof controlCommand>;
 
 export const controlMessage = z.union([
   z.object({ id: z.string(), command: controlCommand }),
   z.object({ id: z.string(), answer: z.object({ ok: z.boolean(), detail: z.string() }) }),
+  /** A long command's progress (snapshot: rows copied per table so far). */
+  z.object({ id: z.string(), progress: z.record(z.string(), z.number()) }),
 ]);
 export type ControlMessage = z.infer<typeof controlMessage>;
 
@@ -45,7 +61,14 @@ export async function sendControl(
   kafka: Kafka,
   topicPrefix: string,
   command: ControlCommand,
-  opts: { timeoutMs?: number; resendMs?: number } = {},
+  opts: {
+    timeoutMs?: number;
+    resendMs?: number;
+    /** Called with each progress message of this command. */
+    onProgress?: (rows: Record<string, number>) => void;
+    /** Once progress has been seen: fail when none comes for this long (the sidecar stopped). */
+    silentMs?: number;
+  } = {},
 ): Promise<{ ok: boolean; detail: string }> {
   const topic = controlTopic(topicPrefix);
   const id = randomUUID();
@@ -53,20 +76,31 @@ export async function sendControl(
   const consumer = kafka.consumer({ groupId: `sidecar-control-${id}` });
   await producer.connect();
   await consumer.connect();
+  let heardAt = 0;
   try {
     const answer = new Promise<{ ok: boolean; detail: string }>((resolve) => {
       void consumer.subscribe({ topics: [topic], fromBeginning: true }).then(() =>
         consumer.run({
           eachMessage: async ({ message }) => {
             const m = parseControl(message.value);
-            if (m && m.id === id && "answer" in m) resolve(m.answer);
+            if (!m || m.id !== id) return;
+            if ("answer" in m) resolve(m.answer);
+            else if ("progress" in m) {
+              heardAt = Date.now();
+              opts.onProgress?.(m.progress);
+            }
           },
         }),
       );
     });
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     for (;;) {
-      await producer.send({ topic, messages: [{ value: JSON.stringify({ id, command }) }] });
+      // A command in progress is not resent (the listener also ignores an id it is running).
+      if (heardAt === 0) await producer.send({ topic, messages: [{ value: JSON.stringify({ id, command }) }] });
+      else if (opts.silentMs && Date.now() - heardAt > opts.silentMs)
+        throw new Error(
+          `the running sidecar stopped reporting progress on "${command.op}" for ${opts.silentMs / 1000} s`,
+        );
       const tick = new Promise<undefined>((r) => setTimeout(() => r(undefined), opts.resendMs ?? 3_000));
       const got = await Promise.race([answer, tick]);
       if (got) return got;
