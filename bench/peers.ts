@@ -77,14 +77,14 @@ const pgHost = `127.0.0.1:${st.env.PG_PORT}`;
 let slot = "";
 let side: Awaited<ReturnType<typeof startSidecar>> | undefined;
 
-/** The Kafka engine's materialized view: the Debezium JSON envelope (schemas on) to columns. */
+/** The Kafka engine's materialized view: the Debezium JSON envelope (its schema in the schema topic) to columns. */
 const mvSql = (name: string, target: string, src: string) => `CREATE MATERIALIZED VIEW ${name} TO ${target} AS
       SELECT if(op = 'd', JSONExtract(p, 'before', 'id', 'Int64'), JSONExtract(p, 'after', 'id', 'Int64')) AS id,
              JSONExtractString(p, 'after', 'sku') AS sku, JSONExtract(p, 'after', 'qty', 'Int32') AS qty,
              toDecimal64OrZero(JSONExtractString(p, 'after', 'price'), 2) AS price,
              parseDateTime64BestEffortOrZero(JSONExtractString(p, 'after', 'updated_at'), 6, 'UTC') AS updated_at,
              JSONExtract(p, 'source', 'lsn', 'UInt64') AS _version, toUInt8(op = 'd') AS _deleted
-        FROM (SELECT JSONExtractRaw(raw, 'payload') AS p, JSONExtractString(raw, 'payload', 'op') AS op
+        FROM (SELECT raw AS p, JSONExtractString(raw, 'op') AS op
                 FROM ${src} WHERE length(raw) > 0)`;
 
 async function setup(): Promise<void> {

@@ -47,11 +47,12 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 install_prereqs() {
   [ -n "$(pg_bin)" ] || apt_install "PostgreSQL" postgresql
   if ! command -v java >/dev/null || [ "$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/{print $2}' | cut -d. -f1)" -lt 17 ]; then
-    apt_install "Java 17 (Kafka 4 needs it)" openjdk-17-jre-headless
+    apt_install "Java 17 (Kafka 4 needs it)" openjdk-17-jdk-headless
   fi
+  command -v javac >/dev/null || apt_install "a Java compiler (Maven builds the sidecar's Connect converter, stack/converter)" openjdk-17-jdk-headless
   command -v mvn >/dev/null || apt_install "Maven (resolves the Kafka and Debezium jars)" maven
   local stamp=$LIB/.resolved
-  if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/stack" -name pom.xml -newer "$stamp")" ]; then
+  if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/stack" \( -name pom.xml -o -name "*.java" \) -newer "$stamp")" ]; then
     say "resolving Kafka and Debezium jars with Maven (first time: a minute or two)"
     rm -rf "$LIB"
     mvn -q -B -f "$ROOT/stack/pom.xml" package >"$STACK_DIR/maven.log" 2>&1 || die \
@@ -178,14 +179,14 @@ group.id=cqrs-sidecar-connect
 listeners=http://127.0.0.1:$CONNECT_PORT
 plugin.path=$LIB/plugins
 plugin.discovery=only_scan
-key.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-key.converter.schemas.enable=true
-value.converter.schemas.enable=true
-# A NULL stays NULL: by default JsonConverter writes a column's DEFAULT in place of a NULL value
-# (a nullable enum with a default read back as its default label). connectors/*.json say it too.
-key.converter.replace.null.with.default=false
-value.converter.replace.null.with.default=false
+# JSON without the schema in every message: the schema once in the schema topic, its id in a header
+# (stack/converter). A NULL stays NULL (the converter never writes a column's DEFAULT for it).
+key.converter=sidecar.connect.SchemaIdJsonConverter
+value.converter=sidecar.connect.SchemaIdJsonConverter
+key.converter.bootstrap.servers=$KAFKA_BROKERS
+value.converter.bootstrap.servers=$KAFKA_BROKERS
+key.converter.schema.topic=$SCHEMA_TOPIC
+value.converter.schema.topic=$SCHEMA_TOPIC
 config.storage.topic=_connect_configs
 offset.storage.topic=_connect_offsets
 status.storage.topic=_connect_status
@@ -204,6 +205,8 @@ CONF
     || die "Kafka Connect did not answer on $KAFKA_CONNECT_URL within 120 s (see $LOGS/connect.log)."
   curl -sf "$KAFKA_CONNECT_URL/connector-plugins" | grep -q PostgresConnector \
     || die "Kafka Connect runs but has no Debezium Postgres plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
+  curl -sf "$KAFKA_CONNECT_URL/connector-plugins?connectorsOnly=false" | grep -q SchemaIdJsonConverter \
+    || die "Kafka Connect runs but has no sidecar converter (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to build it."
 }
 
 # --- API tokens -----------------------------------------------------------------

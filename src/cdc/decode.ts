@@ -192,9 +192,55 @@ export interface DecodedEvent extends ChangeEvent {
   keySchemaId: number;
 }
 
-/** Decodes one Kafka message (value and key bytes) into a change event; throws EnvelopeError. */
-export function decodeChangeEvent(value: Buffer, key: Buffer | null, cache: SchemaCache): DecodedEvent {
-  const v = splitBuffer(value, cache, "value");
+/**
+ * Schemas named by id rather than written into each message (the sidecar's Connect converter puts
+ * the id in a header and the schema once in a schema topic): parsed once per id.
+ */
+export class SchemasById {
+  private readonly byId = new Map<string, CachedSchema>();
+  // Ids of their own range, so a shape cache keyed by schema ids never mixes the two kinds.
+  private nextId = 1_000_000_000;
+
+  /** The schema of `id`, from its JSON text (given when the id may be new); undefined if unknown or not a schema. */
+  get(id: string, text: string | undefined): CachedSchema | undefined {
+    const known = this.byId.get(id);
+    if (known || text === undefined) return known;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const ok = connectSchema.safeParse(parsed);
+    if (!ok.success) return undefined;
+    if (this.byId.size > 10_000) this.byId.clear();
+    const rowSchema = ok.data.fields?.find((f) => f.field === "after" || f.field === "before");
+    const entry = { id: this.nextId++, bytes: Buffer.alloc(0), schema: ok.data, rowSchema };
+    this.byId.set(id, entry);
+    return entry;
+  }
+}
+
+/** A message's payload alone (its schema came by id). */
+function splitNamed(buf: Buffer, schema: CachedSchema, what: "value" | "key"): Split {
+  try {
+    return { schema, payload: parsePayload(buf.toString("utf8"), what) };
+  } catch (err) {
+    throw new EnvelopeError("not-json", `${what} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Decodes one Kafka message (value and key bytes) into a change event; throws EnvelopeError.
+ * `named`: the value's and key's schemas when the message carries only their ids.
+ */
+export function decodeChangeEvent(
+  value: Buffer,
+  key: Buffer | null,
+  cache: SchemaCache,
+  named: { value?: CachedSchema; key?: CachedSchema } = {},
+): DecodedEvent {
+  const v = named.value ? splitNamed(value, named.value, "value") : splitBuffer(value, cache, "value");
   const p = v.payload as Record<string, unknown> | null;
   if (!p || typeof p !== "object")
     throw new EnvelopeError("not-envelope", "not a Debezium envelope: payload is not an object");
@@ -221,7 +267,7 @@ export function decodeChangeEvent(value: Buffer, key: Buffer | null, cache: Sche
   let keyMsg: ChangeEvent["key"];
   let keySchemaId = 0;
   if (key !== null && key.length > 0) {
-    const k = splitBuffer(key, cache, "key");
+    const k = named.key ? splitNamed(key, named.key, "key") : splitBuffer(key, cache, "key");
     if (!k.payload || typeof k.payload !== "object")
       throw new EnvelopeError("not-envelope", "message key is not a Connect {schema, payload} struct");
     keyMsg = { schema: k.schema.schema, payload: k.payload as Record<string, unknown> };

@@ -1,4 +1,4 @@
-import { type DecodedEvent, decodeChangeEvent, SchemaCache } from "../cdc/decode.js";
+import { type CachedSchema, type DecodedEvent, decodeChangeEvent, SchemaCache, SchemasById } from "../cdc/decode.js";
 import type { ConnectSchema, KeyMessage } from "../cdc/envelope.js";
 import { EnvelopeError } from "../cdc/envelope.js";
 import { isInternalTable } from "../cdc/internal.js";
@@ -75,9 +75,28 @@ interface TableAcc {
   indexes: number[];
 }
 
+/** Schema ids of each message (null: its schema is inline, or it has none) and the texts of those ids. */
+export interface NamedSchemas {
+  valueIds: (string | null)[];
+  keyIds: (string | null)[];
+  texts: Record<string, string>;
+}
+
 /** Decodes batches; keeps the schema and shape caches between them. */
 export class BatchDecoder {
   private readonly schemaCache = new SchemaCache();
+  private readonly byId = new SchemasById();
+
+  private named(named: NamedSchemas | undefined, i: number): { value?: CachedSchema; key?: CachedSchema } {
+    if (!named) return {};
+    const resolve = (id: string | null | undefined) => {
+      if (!id) return undefined;
+      const s = this.byId.get(id, named.texts[id]);
+      if (!s) throw new EnvelopeError("not-envelope", `schema ${id} named by the message is not in the schema topic`);
+      return s;
+    };
+    return { value: resolve(named.valueIds[i]), key: resolve(named.keyIds[i]) };
+  }
   private readonly shapes = new Map<string, { shape: TableShape; source: ShapeSource }>();
 
   private shapeFor(ev: DecodedEvent): { shape: TableShape; source: ShapeSource } {
@@ -104,7 +123,7 @@ export class BatchDecoder {
     return entry;
   }
 
-  decode(values: (Buffer | null)[], keys: (Buffer | null)[]): DecodedBatch {
+  decode(values: (Buffer | null)[], keys: (Buffer | null)[], named?: NamedSchemas): DecodedBatch {
     const out: DecodedBatch = { opCounts: {}, poison: [], tables: [], truncatesWithoutShape: [] };
     const tables = new Map<string, TableAcc>();
     const indexOf = new Map<BuiltRow, number>();
@@ -116,7 +135,7 @@ export class BatchDecoder {
       }
       let ev: DecodedEvent;
       try {
-        ev = decodeChangeEvent(value, keys[i] ?? null, this.schemaCache);
+        ev = decodeChangeEvent(value, keys[i] ?? null, this.schemaCache, this.named(named, i));
       } catch (err) {
         if (err instanceof EnvelopeError) {
           out.poison.push({ index: i, kind: err.kind, reason: err.message });

@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { KafkaMessage } from "kafkajs";
 import type { Logger } from "../shared/logger.js";
-import { BatchDecoder, type DecodedBatch } from "./batch-decode.js";
+import { BatchDecoder, type DecodedBatch, type NamedSchemas } from "./batch-decode.js";
+import { KEY_SCHEMA_HEADER, VALUE_SCHEMA_HEADER } from "./schema-topic.js";
 
 /**
  * Batch decoding in a worker thread. Parsing envelopes, converting values and serialising rows
@@ -22,6 +23,8 @@ interface Request {
   bytes: ArrayBuffer;
   /** Per message: value start, value length (-1: null), key start, key length (-1: null). */
   index: Int32Array;
+  /** Schema ids from the messages' headers and their texts, when the messages carry ids. */
+  named?: NamedSchemas;
 }
 
 /** Each reply carries the worker's heap use: process.memoryUsage() in the main thread does not see it. */
@@ -46,7 +49,7 @@ if (!isMainThread && workerData?.role === ROLE && parentPort) {
     }
     let reply: Reply;
     try {
-      reply = { id: req.id, batch: decoder.decode(values, keys), heapUsed: process.memoryUsage().heapUsed };
+      reply = { id: req.id, batch: decoder.decode(values, keys, req.named), heapUsed: process.memoryUsage().heapUsed };
     } catch (err) {
       reply = { id: req.id, error: (err as Error).stack ?? String(err), heapUsed: process.memoryUsage().heapUsed };
     }
@@ -78,6 +81,24 @@ export function packMessages(messages: readonly Pick<KafkaMessage, "value" | "ke
     }
   });
   return { bytes: bytes.buffer as ArrayBuffer, index };
+}
+
+function headerText(v: Buffer | string | (Buffer | string)[] | undefined): string | null {
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? null : one.toString();
+}
+
+/** The schema ids the messages name (none: undefined, the inline-schema path) and their texts. */
+async function namedSchemas(
+  messages: readonly Pick<KafkaMessage, "headers">[],
+  lookup: (ids: Set<string>) => Promise<Map<string, string>>,
+): Promise<NamedSchemas | undefined> {
+  const valueIds = messages.map((m) => headerText(m.headers?.[VALUE_SCHEMA_HEADER]));
+  const keyIds = messages.map((m) => headerText(m.headers?.[KEY_SCHEMA_HEADER]));
+  const ids = new Set<string>();
+  for (const id of [...valueIds, ...keyIds]) if (id) ids.add(id);
+  if (ids.size === 0) return undefined;
+  return { valueIds, keyIds, texts: Object.fromEntries(await lookup(ids)) };
 }
 
 /** The projector's handle on its decode thread; a thread that dies is replaced on the next batch. */
@@ -122,14 +143,22 @@ export class DecodeWorker {
     return worker;
   }
 
-  decode(messages: readonly Pick<KafkaMessage, "value" | "key">[]): Promise<DecodedBatch> {
+  /**
+   * Decodes a batch in the thread. Messages that name their schemas by id (headers) get the
+   * schemas' texts from `lookup` first.
+   */
+  async decode(
+    messages: readonly Pick<KafkaMessage, "value" | "key" | "headers">[],
+    lookup?: (ids: Set<string>) => Promise<Map<string, string>>,
+  ): Promise<DecodedBatch> {
+    const named = lookup ? await namedSchemas(messages, lookup) : undefined;
     this.worker ??= this.spawn();
     const worker = this.worker;
     const id = this.nextId++;
     const { bytes, index } = packMessages(messages);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, bytes, index } satisfies Request, [bytes, index.buffer as ArrayBuffer]);
+      worker.postMessage({ id, bytes, index, named } satisfies Request, [bytes, index.buffer as ArrayBuffer]);
     });
   }
 

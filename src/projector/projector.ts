@@ -17,6 +17,7 @@ import { DecodeWorker } from "./decode-worker.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
 import { ProgressWriter } from "./progress-writer.js";
 import { Abandoned, Retrier } from "./retry.js";
+import { SchemaTopic } from "./schema-topic.js";
 import { ClickHouseSink } from "./sink.js";
 import { type Degradation, TableHealth } from "./table-health.js";
 import { type TableBatch, TableWriter } from "./table-writer.js";
@@ -217,7 +218,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     }
     // Decoding runs in the decode worker while kafkajs fetches the next batch and the previous
     // one is stored; the lane awaits it.
-    const decoding = decoder.decode(messages);
+    const decoding = decoder.decode(messages, (ids) => schemaTopic.lookup(ids));
     decoding.catch(() => undefined); // a failure surfaces in apply(), in the lane
     const last = messages[messages.length - 1] as KafkaMessage;
     const next = BigInt(last.offset) + 1n;
@@ -389,6 +390,18 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
 
   // Candidate watermarks come from what Debezium has durably produced (Connect's committed
   // offsets), never from the LSNs of consumed events: see connect-offsets.ts for why.
+  const schemaTopic = new SchemaTopic(
+    kafka,
+    () => admin,
+    { topic: config.SCHEMA_TOPIC, groupId: `${config.PROJECTOR_GROUP}.schemas.${randomUUID()}` },
+    log,
+  );
+  await retry(
+    "schema-topic",
+    () => schemaTopic.start(),
+    () => !stopping,
+  );
+
   const sourceOffsets = new ConnectOffsets(
     kafka,
     {
@@ -548,6 +561,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       stopping = true;
       clearInterval(watermarkTimer);
       await sourceOffsets.stop();
+      await schemaTopic.stop();
       await control.stop();
       clearInterval(topicTimer);
       clearInterval(progressTimer);

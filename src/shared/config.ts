@@ -64,6 +64,8 @@ export const configSchema = z.object({
   CONNECT_OFFSETS_TOPIC: z.string().min(1).default("_connect_offsets"),
   /** Dead-letter topic for messages the projector cannot use. */
   DLQ_TOPIC: z.string().min(1).default("sidecar.dlq"),
+  /** Where the sidecar's Connect converter (stack/converter) stores each schema once; messages carry its id. */
+  SCHEMA_TOPIC: z.string().min(1).default("_sidecar_schemas"),
   /** Topics the projector consumes, comma separated; empty: every `<TOPIC_PREFIX>.<schema>.<table>` topic (re-listed every 10 s). */
   PROJECTOR_TOPICS: csv.default([]),
   /** kafkajs maxBytesPerPartition: upper bound of one batch (and of one ClickHouse insert) per partition. */

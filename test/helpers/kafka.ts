@@ -6,6 +6,8 @@ export interface DebeziumEvent {
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   source: Record<string, unknown> & { lsn?: number; snapshot?: string };
+  /** named: the schema is in the schema topic, its id in a header; inline: {schema, payload}. */
+  format?: "named" | "inline";
 }
 
 /** Reads a topic from the beginning with a fresh group until `done(events)` is true or the timeout passes. */
@@ -31,8 +33,11 @@ export async function collectEvents(
         .run({
           eachMessage: async ({ message }: { message: KafkaMessage }) => {
             if (!message.value) return; // tombstone
-            const payload = JSON.parse(message.value.toString()).payload as DebeziumEvent;
-            events.push(payload);
+            // The envelope alone, its schema named by the sidecar.schema header (stack/converter);
+            // messages written before that converter carry {schema, payload}.
+            const value = JSON.parse(message.value.toString()) as DebeziumEvent & { payload?: DebeziumEvent };
+            const named = message.headers?.["sidecar.schema"] !== undefined && value.payload === undefined;
+            events.push({ ...(named ? value : (value.payload as DebeziumEvent)), format: named ? "named" : "inline" });
             if (done(events)) {
               clearTimeout(timer);
               resolve();

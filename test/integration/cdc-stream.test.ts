@@ -91,5 +91,7 @@ describe("initial snapshot", () => {
       Array.from({ length: 25 }, (_, i) => i + 1),
     );
     expect(events.find((e) => e.after?.id === 7)?.after?.label).toBe("item 7");
+    // Without the schema in each message: it is in the schema topic, named by a header.
+    expect(events.every((e) => e.format === "named")).toBe(true);
   });
 });

@@ -52,7 +52,8 @@ async function collectEvents(
         .run({
           eachMessage: async ({ message }) => {
             if (!message.value) return; // tombstone
-            events.push(JSON.parse(message.value.toString()).payload as DebeziumEvent);
+            const value = JSON.parse(message.value.toString()) as DebeziumEvent & { payload?: DebeziumEvent };
+            events.push(value.payload ?? value); // {schema, payload} before stack/converter, the envelope alone after
             if (done(events)) {
               clearTimeout(timer);
               resolve();

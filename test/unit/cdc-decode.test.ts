@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { decodeChangeEvent, SchemaCache } from "../../src/cdc/decode.js";
+import { decodeChangeEvent, SchemaCache, SchemasById } from "../../src/cdc/decode.js";
 import { EnvelopeError } from "../../src/cdc/envelope.js";
 
 const row = {
@@ -90,5 +90,44 @@ describe("decoding with the schema cache", () => {
     decodeChangeEvent(msg({ after: { id: 1 }, source, op: "c" }), null, cache);
     const broken = Buffer.from(`{"schema":${JSON.stringify(valueSchema)},"payload":{"after":}`);
     expect(() => decodeChangeEvent(broken, null, cache)).toThrow(/not JSON/);
+  });
+});
+
+describe("decoding messages whose schemas are named by id (stack/converter)", () => {
+  const byId = new SchemasById();
+  const named = () => ({
+    value: byId.get("v1", JSON.stringify(valueSchema)),
+    key: byId.get("k1", JSON.stringify(keySchema)),
+  });
+
+  test("the payload alone decodes to the same event as the inline form", () => {
+    const payload = { before: null, after: { id: 7, note: "n" }, source, op: "c" };
+    const inline = decodeChangeEvent(msg(payload), key(7), new SchemaCache());
+    const byName = decodeChangeEvent(
+      Buffer.from(JSON.stringify(payload)),
+      Buffer.from('{"id":7}'),
+      new SchemaCache(),
+      named(),
+    );
+    const { valueSchemaId: _a, keySchemaId: _b, ...rest } = inline;
+    expect(byName).toMatchObject(rest);
+    expect(byName.valueSchemaId).toBeGreaterThanOrEqual(1_000_000_000); // never mixed with inline ids
+  });
+
+  test("an id is parsed once; an unknown id without its text, or text that is not a schema, is undefined", () => {
+    expect(byId.get("v1", undefined)).toBe(byId.get("v1", "ignored"));
+    expect(byId.get("nope", undefined)).toBeUndefined();
+    expect(byId.get("bad", "{not json")).toBeUndefined();
+    expect(byId.get("bad2", '{"fields": 3}')).toBeUndefined();
+  });
+
+  test("64-bit integers past 2^53 in a named payload keep every digit", () => {
+    const text = `{"before":null,"after":{"id":9007199254740993,"note":null},"source":${JSON.stringify(source)},"op":"c"}`;
+    const ev = decodeChangeEvent(Buffer.from(text), Buffer.from('{"id":9007199254740993}'), new SchemaCache(), named());
+    expect(String(ev.after?.id)).toBe("9007199254740993");
+  });
+
+  test("a named payload that is not JSON is a not-json error", () => {
+    expect(() => decodeChangeEvent(Buffer.from("{oops"), null, new SchemaCache(), named())).toThrow(EnvelopeError);
   });
 });

@@ -66,3 +66,49 @@ describe("batch decoding in the decode worker", () => {
     expect(b.tables).toEqual([]);
   });
 });
+
+describe("messages whose schemas are named by id (headers)", () => {
+  const worker = new DecodeWorker(createLogger("silent"));
+  afterAll(() => worker.close());
+  const texts = new Map([
+    ["v1", JSON.stringify(valueSchema)],
+    ["k1", JSON.stringify(keySchema)],
+  ]);
+  const named = (payload: unknown, id: number, valueId = "v1") => ({
+    value: Buffer.from(JSON.stringify(payload)),
+    key: Buffer.from(JSON.stringify({ id })),
+    headers: { "sidecar.schema": Buffer.from(valueId), "sidecar.key.schema": Buffer.from("k1") },
+  });
+
+  test("decode to the same rows as the inline form; the thread gets the texts it needs", async () => {
+    const asked: string[][] = [];
+    const lookup = async (ids: Set<string>) => {
+      asked.push([...ids].sort());
+      return new Map([...ids].flatMap((id) => (texts.has(id) ? [[id, texts.get(id) as string] as const] : [])));
+    };
+    const batch = await worker.decode(
+      [
+        named({ before: null, after: { id: 1, note: "one" }, source: source(100), op: "c" }, 1),
+        named({ before: null, after: { id: 1, note: "uno" }, source: source(200), op: "u" }, 1),
+      ],
+      lookup,
+    );
+    expect(asked).toEqual([["k1", "v1"]]);
+    expect(batch.tables[0]?.rows.map((r) => JSON.parse(r.line as string).note)).toEqual(["uno"]);
+    expect(batch.poison).toEqual([]);
+  });
+
+  test("a message naming a schema the topic does not hold is poison, the others are decoded", async () => {
+    const batch = await worker.decode(
+      [
+        named({ before: null, after: { id: 4, note: "x" }, source: source(400), op: "c" }, 4, "gone"),
+        named({ before: null, after: { id: 5, note: "y" }, source: source(500), op: "c" }, 5),
+      ],
+      async (ids) => new Map([...ids].filter((id) => texts.has(id)).map((id) => [id, texts.get(id) as string])),
+    );
+    expect(batch.poison.map((p) => [p.index, p.reason])).toEqual([
+      [0, expect.stringMatching(/schema gone named by the message is not in the schema topic/)],
+    ]);
+    expect(batch.tables[0]?.rows).toHaveLength(1);
+  });
+});
