@@ -256,9 +256,37 @@ async function waitSlotReleased(pool: PgPool, slot: string, timeoutMs = 60_000) 
 }
 
 /** Follows an attachment's snapshot (all its tables) until projected, e.g. after attach --no-wait. */
+/**
+ * Follows an attachment's snapshots that go through Kafka (Debezium's incremental snapshots: tables
+ * the copy left to it, attach --add, repair), e.g. after attach --no-wait. Tables the attach copied
+ * itself are in ClickHouse already and are not followed.
+ */
 export async function followAttachment(deps: AttachDeps, name: string, stallMs?: number): Promise<void> {
   const tables = await publicationTables(deps.pool, attachNames(name).publication);
-  await followSnapshot(deps, await rowTotals(deps.pool, tables), stallMs);
+  const signalled = await signalledTables(deps.pool);
+  const followed = tables.filter((t) => signalled.has(tableName(t)));
+  if (followed.length === 0) {
+    deps.io.out(`snapshot done: every table of ${name} was copied by attach; streaming changes now`);
+    return;
+  }
+  await followSnapshot(deps, await rowTotals(deps.pool, followed), stallMs);
+}
+
+/** Tables named by an incremental-snapshot signal in the signal table. */
+async function signalledTables(pool: PgPool): Promise<Set<string>> {
+  const { rows } = await pool.query<{ data: string | null }>(
+    "SELECT data FROM sidecar.debezium_signal WHERE type = 'execute-snapshot'",
+  );
+  const out = new Set<string>();
+  for (const r of rows) {
+    try {
+      const collections = (JSON.parse(r.data ?? "{}") as { "data-collections"?: unknown })["data-collections"];
+      if (Array.isArray(collections)) for (const c of collections) if (typeof c === "string") out.add(c);
+    } catch {
+      // not one of ours
+    }
+  }
+  return out;
 }
 
 async function followSnapshot(deps: AttachDeps, totals: Map<string, number>, stallMs = 180_000) {

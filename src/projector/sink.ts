@@ -97,15 +97,23 @@ export class ClickHouseSink {
   async ensureTable(shape: TableShape): Promise<SchemaChange[]> {
     const syncKey = `${shape.target}|${shape.fingerprint}`;
     if (this.synced.has(syncKey)) return [];
-    const cols = this.known.get(shape.target) ?? (await this.loadTable(shape));
-    this.checkKey(shape);
     const changes: SchemaChange[] = [];
+    let cols = this.known.get(shape.target);
+    const fresh = !cols;
+    if (!cols) {
+      const existed = await this.tableExists(shape.target);
+      cols = await this.loadTable(shape);
+      // Created just now, yet rows of it were stored before (the progress table says so): it was dropped by hand.
+      if (!existed && (await this.hasProgress(shape.target))) changes.push({ column: "", kind: "recreated" });
+    }
+    this.checkKey(shape);
     for (const c of shape.columns) {
       const have = cols.get(c.name);
       if (have === undefined) {
         await this.ch.command({ query: addColumnSql(this.ddl, shape.target, c) });
         this.log.info({ table: shape.target, column: c.name, type: c.type.sql }, "column added to projection");
-        changes.push({ column: c.name, kind: "added" });
+        // Missing from a table this process had not seen: lost in ClickHouse (the table is created with every column).
+        changes.push({ column: c.name, kind: fresh ? "restored" : "added" });
       } else if (!sameType(have, c.type.sql)) {
         await this.ch.command({
           query: modifyColumnSql(this.ddl, shape.target, c),
@@ -124,6 +132,25 @@ export class ClickHouseSink {
   async dropTable(target: string): Promise<void> {
     await this.ch.command({ query: dropTableSql(this.ddl, target) });
     this.forget(target);
+  }
+
+  private async tableExists(target: string): Promise<boolean> {
+    const rows = await queryRows<{ n: number | string }>(
+      this.ch,
+      "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+      { db: this.ddl.database, t: target },
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  /** Whether rows of this table were ever recorded as stored (by the projector or attach's copy). */
+  private async hasProgress(target: string): Promise<boolean> {
+    const rows = await queryRows<{ one: number }>(
+      this.ch,
+      `SELECT 1 AS one FROM ${q(this.ddl.database)}.${q(PROGRESS_TABLE)} WHERE \`table\` = {t:String} LIMIT 1`,
+      { t: target },
+    );
+    return rows.length > 0;
   }
 
   /** Whether the projected table holds a live row (a column added to an empty table needs no backfill). */
@@ -283,7 +310,7 @@ export { WATERMARK_ROW };
 /** A change ensureTable made to an existing projected table. */
 export interface SchemaChange {
   column: string;
-  kind: "added" | "type";
+  kind: "added" | "restored" | "type" | "recreated";
   from?: string;
   to?: string;
 }

@@ -116,6 +116,19 @@ export class TableWriter {
    * degraded until `repair` (which verifies first, and re-snapshots only when something differs).
    */
   private async noteSchemaChanges(target: string, source: string, changes: SchemaChange[], live: Liveness) {
+    if (changes.some((c) => c.kind === "recreated"))
+      this.health.mark(
+        target,
+        source,
+        "the ClickHouse table was missing (dropped by hand?) and was created again; rows stored before are gone",
+      );
+    const restored = changes.filter((c) => c.kind === "restored").map((c) => c.column);
+    if (restored.length > 0)
+      this.health.mark(
+        target,
+        source,
+        `column(s) ${restored.join(", ")} were missing in ClickHouse (dropped by hand?) and were created again; their values before are gone`,
+      );
     const added = changes.filter((c) => c.kind === "added").map((c) => c.column);
     const retyped = changes.filter((c) => c.kind === "type").map((c) => `${c.column} (${c.from} → ${c.to})`);
     if (added.length > 0 && !(await this.run("schema", () => this.sink.hasRows(target), live, target)))

@@ -164,6 +164,7 @@ export async function copySnapshot(
   const planner = await openInSnapshot(req.databaseUrl, req.snapshotName);
   const workers: pg.Client[] = [planner];
   try {
+    await sink.init(); // the progress table gets a row per copied table
     const planned = await plan(planner, req, result);
     const stops = new Map<string, { stop: () => bigint | undefined; hadRows: boolean }>();
     for (const p of planned) {
@@ -202,4 +203,9 @@ async function settle(
   const nowUs = BigInt(Date.now()) * 1000n;
   if (watch.hadRows) await sink.truncate(shape, version, nowUs);
   if (truncatedAt !== undefined) await sink.truncate(shape, truncatedAt, nowUs);
+  // Recorded as projected, like a table the projector stored: a table found missing later was dropped.
+  await sink.writeProgress(
+    [{ table: shape.target, source: `${shape.schema}.${shape.table}`, lsn: version, commitTsUs: nowUs }],
+    nowUs,
+  );
 }

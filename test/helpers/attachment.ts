@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Admin, Kafka } from "kafkajs";
-import { type AttachDeps, detach } from "../../src/attach/attach.js";
+import { type AttachDeps, detach, followAttachment } from "../../src/attach/attach.js";
 import { attachNames } from "../../src/attach/tables.js";
 import { formatVerifyReport, type VerifyReport, verifyAttachment } from "../../src/attach/verify.js";
 import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
@@ -36,6 +36,11 @@ export interface AttachmentFixture {
   connect(): ConnectClient;
   projector(): Projector | undefined;
   startProjector(): Promise<Projector>;
+  /**
+   * After attach --no-wait: the projector (once the attachment's heartbeat topic exists), then
+   * until any table left to Debezium's incremental snapshot is projected.
+   */
+  project(): Promise<Projector>;
   stopProjector(): Promise<void>;
   topic(schema: string, table: string): string;
   waitFor(what: string, fn: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
@@ -107,6 +112,14 @@ export async function createAttachmentFixture(
     async startProjector() {
       projector = await startProjector(config, { clickhouse: ch, log: createLogger(config.LOG_LEVEL) });
       return projector;
+    },
+    async project() {
+      await fixture.waitFor("the attachment's heartbeat topic", async () =>
+        (await admin.listTopics()).includes(fixture.topic("sidecar", "heartbeat")),
+      );
+      const p = await fixture.startProjector();
+      await followAttachment(fixture.deps(), name, 240_000);
+      return p;
     },
     async stopProjector() {
       await projector?.stop();

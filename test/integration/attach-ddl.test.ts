@@ -29,8 +29,7 @@ describe("schema changes while streaming", () => {
       INSERT INTO ${s}.p SELECT g, date '2025-01-01' + g, 'v' || g FROM generate_series(1, 30) g;
     `);
     await attach(fx.deps(), { name: fx.name, schema: s, wait: false });
-    await fx.waitFor("the snapshot topics", async () => (await fx.admin.listTopics()).includes(fx.topic(s, "p")));
-    await fx.startProjector();
+    await fx.project();
     const report = await fx.verify();
     expect(report.ok, report.text).toBe(true);
   }, 300_000);

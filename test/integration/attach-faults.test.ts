@@ -47,8 +47,7 @@ describe("nothing stalls: faults, degraded tables, repair, detach", () => {
       INSERT INTO ${s}.gone SELECT g, 'v' || g FROM generate_series(1, 50) g;
     `);
     await attach(fx.deps(), { name: fx.name, schema: s, wait: false });
-    await fx.waitFor("the snapshot topics", async () => (await fx.admin.listTopics()).includes(fx.topic(s, "gone")));
-    const projector = await fx.startProjector();
+    const projector = await fx.project();
     readApi = await startReadApi(fx.config, {
       clickhouse: fx.ch,
       freshness: projectorFreshness(projector),
@@ -194,6 +193,8 @@ describe("nothing stalls: faults, degraded tables, repair, detach", () => {
   }, 300_000);
 
   it("a captured topic deleted while consumed stops nothing", async () => {
+    await fx.pool.query(`UPDATE ${s}.gone SET v = 'streamed first' WHERE id = 5`);
+    await caughtUp(); // the topic exists and is consumed
     await fx.admin.deleteTopics({ topics: [fx.topic(s, "gone")], timeout: 30_000 });
     await fx.pool.query(`UPDATE ${s}.ok SET v = 'after topic deletion' WHERE id = 4`);
     await fx.pool.query(`UPDATE ${s}.gone SET v = 'after topic deletion' WHERE id = 4`);

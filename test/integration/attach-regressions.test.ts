@@ -88,8 +88,7 @@ describe("attach regressions: NULLs with defaults, TRUNCATE CASCADE", () => {
 
   it("snapshot and streaming keep NULL in nullable columns that have a default or are generated", async () => {
     await attach(fx.deps(), { name: fx.name, schema: s, wait: false });
-    await fx.waitFor("the snapshot topics", async () => (await fx.admin.listTopics()).includes(fx.topic(s, "film")));
-    const projector = await fx.startProjector();
+    const projector = await fx.project();
     readApi = await startReadApi(fx.config, {
       clickhouse: fx.ch,
       freshness: memoryFreshness(() => {

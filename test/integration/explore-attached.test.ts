@@ -121,11 +121,10 @@ beforeAll(async () => {
     clickhouse: ch,
   });
   await attach(deps(), { name, schema, noKey: "skip", wait: false });
-  const topics = ["orders", "customers"].map((t) => `${config.TOPIC_PREFIX}.${schema}.${t}`);
-  await waitFor("the snapshot topics", async () => {
-    const existing = await admin.listTopics();
-    return topics.every((t) => existing.includes(t));
-  });
+  // attach copied the tables itself; the projector starts once the attachment streams (its heartbeats).
+  await waitFor("the attachment's heartbeat topic", async () =>
+    (await admin.listTopics()).includes(`${config.TOPIC_PREFIX}.sidecar.heartbeat`),
+  );
   projector = await startProjector(config, { clickhouse: ch, log: createLogger("warn") });
   await followAttachment(deps(), name, 120_000);
   const p = projector;

@@ -8,7 +8,6 @@ import { addTables, attach, detach, followAttachment } from "../../src/attach/at
 import { catalogShape, readCatalog } from "../../src/attach/catalog.js";
 import { attachNames, type TableRef } from "../../src/attach/tables.js";
 import { formatVerifyReport, verifyAttachment } from "../../src/attach/verify.js";
-import { decodeChangeEvent, SchemaCache } from "../../src/cdc/decode.js";
 import { tableShape } from "../../src/cdc/table.js";
 import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
 import { ConnectClient } from "../../src/connect/connect-client.js";
@@ -19,6 +18,7 @@ import { createKafka } from "../../src/shared/kafka.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
 import { registerTestResources, unregisterTestResources } from "../helpers/leftovers.js";
+import { decodeMessage, readSchemaTopic, touchOneRow } from "../helpers/schemas.js";
 import { stackEnv } from "../helpers/stack.js";
 
 /**
@@ -352,16 +352,26 @@ describe("type matrix on the real stack", () => {
 
   it("the ClickHouse tables attach creates from the catalog are the ones Debezium's events describe", async () => {
     const topics = [...matrixTables, "t_gen"].map(topic);
+    // attach copies the snapshot itself: a table's topic has its first event with its first change.
+    let existing = await admin.listTopics();
+    await touchOneRow(pool, [...matrixTables, "t_gen"].map(ref));
+    const deadline = Date.now() + 120_000;
+    while (!topics.every((t) => existing.includes(t))) {
+      if (Date.now() > deadline) throw new Error("no streamed event on every table's topic within 120 s");
+      await new Promise((r) => setTimeout(r, 500));
+      existing = await admin.listTopics();
+    }
     const groupId = `tm-ddl-${id}`;
     const consumer = kafka.consumer({ groupId });
-    const first = new Map<string, ReturnType<typeof decodeChangeEvent>>();
+    const first = new Map<string, ReturnType<typeof decodeMessage>>();
+    const schemas = await readSchemaTopic(kafka);
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await new Promise<void>((resolve) => {
       consumer.run({
         eachMessage: async ({ topic: t, message }) => {
           if (first.has(t) || !message.value) return;
-          first.set(t, decodeChangeEvent(message.value, message.key ?? null, new SchemaCache()));
+          first.set(t, decodeMessage(message, schemas));
           if (first.size === topics.length) resolve();
         },
       });
