@@ -106,7 +106,11 @@ export async function typeNotes(pool: PgPool, ref: TableRef, serverVersion: numb
 export async function typeChecks(pool: PgPool, refs: TableRef[], serverVersion: number): Promise<Check[]> {
   const checks: Check[] = [];
   for (const ref of refs) {
-    const notes = await typeNotes(pool, ref, serverVersion);
+    // A table this user may not read (no USAGE on its schema) is reported by the privilege checks.
+    const notes = await typeNotes(pool, ref, serverVersion).catch((err: { code?: string }) => {
+      if (err.code === "42501") return [];
+      throw err;
+    });
     if (!notes.length) continue;
     checks.push({
       id: `types:${tableName(ref)}`,

@@ -19,6 +19,9 @@ export const NORMALISED_JSON_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_decimals: 1,
   // Keep 64-bit floats as numbers, as both transports already do.
   output_format_json_quote_64bit_floats: 0,
+  // NaN and ±Infinity as "nan"/"inf"/"-inf": JSON has no number for them, and the default (null)
+  // would read as a missing value (a dashboard would show NULL for a NaN in Postgres).
+  output_format_json_quote_denormals: 1,
   // Decimals keep their scale ("12.50", not "12.5"), so they read back as written.
   output_format_decimal_trailing_zeros: 1,
 };

@@ -99,7 +99,6 @@ export class ClickHouseSink {
     if (this.synced.has(syncKey)) return [];
     const changes: SchemaChange[] = [];
     let cols = this.known.get(shape.target);
-    const fresh = !cols;
     if (!cols) {
       const existed = await this.tableExists(shape.target);
       cols = await this.loadTable(shape);
@@ -112,8 +111,7 @@ export class ClickHouseSink {
       if (have === undefined) {
         await this.ch.command({ query: addColumnSql(this.ddl, shape.target, c) });
         this.log.info({ table: shape.target, column: c.name, type: c.type.sql }, "column added to projection");
-        // Missing from a table this process had not seen: lost in ClickHouse (the table is created with every column).
-        changes.push({ column: c.name, kind: fresh ? "restored" : "added" });
+        changes.push({ column: c.name, kind: "added" });
       } else if (!sameType(have, c.type.sql)) {
         await this.ch.command({
           query: modifyColumnSql(this.ddl, shape.target, c),
@@ -310,7 +308,7 @@ export { WATERMARK_ROW };
 /** A change ensureTable made to an existing projected table. */
 export interface SchemaChange {
   column: string;
-  kind: "added" | "restored" | "type" | "recreated";
+  kind: "added" | "type" | "recreated";
   from?: string;
   to?: string;
 }

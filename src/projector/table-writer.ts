@@ -122,20 +122,15 @@ export class TableWriter {
         source,
         "the ClickHouse table was missing (dropped by hand?) and was created again; rows stored before are gone",
       );
-    const restored = changes.filter((c) => c.kind === "restored").map((c) => c.column);
-    if (restored.length > 0)
-      this.health.mark(
-        target,
-        source,
-        `column(s) ${restored.join(", ")} were missing in ClickHouse (dropped by hand?) and were created again; their values before are gone`,
-      );
     const added = changes.filter((c) => c.kind === "added").map((c) => c.column);
     const retyped = changes.filter((c) => c.kind === "type").map((c) => `${c.column} (${c.from} → ${c.to})`);
     if (added.length > 0 && !(await this.run("schema", () => this.sink.hasRows(target), live, target)))
       added.length = 0;
     if (added.length === 0 && retyped.length === 0) return;
     const what = [
-      added.length ? `column(s) ${added.join(", ")} added at the source: earlier rows hold NULL here` : "",
+      added.length
+        ? `column(s) ${added.join(", ")} added to the projection (new at the source, or dropped from ClickHouse by hand): earlier rows hold NULL here`
+        : "",
       retyped.length ? `type changed: ${retyped.join(", ")}` : "",
     ].filter(Boolean);
     this.health.mark(

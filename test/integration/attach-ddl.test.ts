@@ -81,7 +81,7 @@ describe("schema changes while streaming", () => {
     await fx.pool.query(`INSERT INTO ${s}.t (id, a, b, c) VALUES (100, 1, 'x', 'with c')`);
     await caughtUp();
     expect((await columns("t")).get("c")).toBe("Nullable(String)");
-    expect(degradedReason()).toMatch(/column\(s\) c added at the source/);
+    expect(degradedReason()).toMatch(/column\(s\) c added to the projection/);
     const before = fx.lines.length;
     await repair();
     expect(fx.lines.slice(before).join("\n")).not.toMatch(/re-reading/); // identical: only the mark is cleared
