@@ -20,9 +20,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Registry } from "prom-client";
-import { toChangeEvent } from "../src/cdc/envelope.js";
-import { parseJsonExact } from "../src/cdc/json.js";
-import { tableShape } from "../src/cdc/table.js";
+import { catalogShape, readCatalog } from "../src/attach/catalog.js";
 import { openClickHouse } from "../src/clickhouse/client.js";
 import { ConnectClient } from "../src/connect/connect-client.js";
 import { connectorVariables, readConnectorFile, renderConnectorConfig } from "../src/connect/connector-config.js";
@@ -123,7 +121,7 @@ async function teardown(): Promise<void> {
 /** Baseline 1: kafkajs alone. */
 async function consumeOnly(
   round: number,
-): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number; firstMessage: Buffer; firstKey: Buffer }> {
+): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number; bytesPerMessage: number }> {
   const consumer = kafka.consumer({
     groupId: `${id}-consume-${round}`,
     maxBytesPerPartition: BATCH_BYTES,
@@ -133,17 +131,16 @@ async function consumeOnly(
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let count = 0;
-  let first: Buffer | undefined;
-  let firstKey: Buffer | undefined;
+  let bytes = 0;
   const t0 = now();
   const cpu0 = totalCpuSeconds().busy;
   await new Promise<void>((resolve) => {
     void consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        if (!first) {
-          first = batch.messages[0]?.value ?? undefined;
-          firstKey = batch.messages[0]?.key ?? undefined;
+        for (const m of batch.messages) {
+          bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+          for (const [k, v] of Object.entries(m.headers ?? {})) bytes += k.length + String(v ?? "").length;
         }
         count += batch.messages.length;
         if (count >= N) resolve();
@@ -153,18 +150,14 @@ async function consumeOnly(
   const seconds = (now() - t0) / 1000;
   const cpuUsPerRow = ((totalCpuSeconds().busy - cpu0) / N) * 1e6;
   await consumer.disconnect();
-  return { seconds, perSec: N / seconds, cpuUsPerRow, firstMessage: first as Buffer, firstKey: firstKey as Buffer };
+  return { seconds, perSec: N / seconds, cpuUsPerRow, bytesPerMessage: bytes / count };
 }
 
 /** Baseline 2: the same rows, already converted, inserted into the same ClickHouse. */
-async function insertOnly(
-  first: Buffer,
-  firstKey: Buffer,
-  rowsPerInsert: number,
-): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number }> {
+async function insertOnly(rowsPerInsert: number): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number }> {
   const ch = await openClickHouse(`chdb:${chdbDir}`);
-  const ev = toChangeEvent(parseJsonExact(first.toString()), parseJsonExact(firstKey.toString()));
-  const shape = tableShape(ev.schema, ev.table, ev.rowSchema as never, ev.key?.schema);
+  // The table the projector creates for these events: the one the catalog describes (attach's own DDL).
+  const shape = catalogShape(await readCatalog(pool, { schema, table: "items" }));
   const ddl = { database: "bench_insert" };
   await ch.command({ query: createDatabaseSql(ddl) });
   await ch.command({ query: createTableSql(ddl, shape) });
@@ -317,7 +310,8 @@ try {
   const batches = median(rounds.map((r) => r.proj.batches));
   const rowsPerInsert = Math.max(1, Math.round(N / Math.max(1, batches)));
   const firstRound = first as Awaited<ReturnType<typeof consumeOnly>>;
-  const insert = await insertOnly(firstRound.firstMessage, firstRound.firstKey, rowsPerInsert);
+  console.log(`bytes on Kafka per message (value, key and headers): ${firstRound.bytesPerMessage.toFixed(0)}`);
+  const insert = await insertOnly(rowsPerInsert);
   console.log(
     `insert-only: ${insert.perSec.toFixed(0)} rows/s (${rowsPerInsert} rows per insert, as the projector's batches)`,
   );
@@ -365,6 +359,7 @@ try {
     heapTargetMb: 256,
     projectorBatches: batches,
     rowsPerInsertBaseline: rowsPerInsert,
+    bytesPerMessage: Math.round(firstRound.bytesPerMessage),
     machine: {
       cpus: os.cpus().length,
       node: process.version,

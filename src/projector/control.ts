@@ -38,9 +38,10 @@ export class ControlListener {
 
   async start(): Promise<void> {
     const topic = controlTopic(this.deps.topicPrefix);
-    await this.admin()
-      .createTopics({ topics: [{ topic, numPartitions: 1 }] })
-      .catch(() => undefined);
+    if (!(await this.admin().listTopics()).includes(topic))
+      await this.admin()
+        .createTopics({ topics: [{ topic, numPartitions: 1 }] })
+        .catch(() => undefined);
     const c = this.kafka.consumer({ groupId: `${this.deps.group}.control.${randomUUID()}`, maxWaitTimeInMs: 200 });
     await c.connect();
     await c.subscribe({ topics: [topic], fromBeginning: false });

@@ -29,13 +29,14 @@ export class SchemaTopic {
 
   async start(): Promise<void> {
     // Created here as the converter creates it: compacted (an auto-created topic would expire schemas).
-    await this.admin()
-      .createTopics({
-        topics: [
-          { topic: this.opts.topic, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "compact" }] },
-        ],
-      })
-      .catch(() => undefined);
+    if (!(await this.admin().listTopics()).includes(this.opts.topic))
+      await this.admin()
+        .createTopics({
+          topics: [
+            { topic: this.opts.topic, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "compact" }] },
+          ],
+        })
+        .catch(() => undefined);
     const consumer = this.kafka.consumer({
       groupId: this.opts.groupId,
       maxWaitTimeInMs: 50,

@@ -54,8 +54,9 @@ export async function createAttachmentFixture(
   /** The Postgres schemas the test creates for this id (registered as leftovers, dropped by close()). */
   schemasOf: (id: string) => string[],
   env: Record<string, string> = {},
+  opts: { id?: string } = {},
 ): Promise<AttachmentFixture> {
-  const id = `${label}${randomBytes(3).toString("hex")}`;
+  const id = opts.id ?? `${label}${randomBytes(3).toString("hex")}`;
   const name = `${label}_${id}`;
   const names = attachNames(name);
   const schemas = schemasOf(id);
@@ -148,7 +149,10 @@ export async function createAttachmentFixture(
         { pool, connect: connect(), io: { out: () => undefined }, kafka: { admin, topicPrefix: config.TOPIC_PREFIX } },
         name,
       ).catch((e) => console.error("detach:", e));
-      for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
+      for (const s of schemas) {
+        await pool.query("DELETE FROM sidecar.debezium_signal WHERE data LIKE $1", [`%${s}.%`]).catch(() => undefined);
+        await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
+      }
       await unregisterTestResources(stack, names.connector).catch(() => undefined);
       await pool.end();
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(`at_${id}.`));

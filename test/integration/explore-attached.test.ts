@@ -18,7 +18,7 @@ import { type Config, loadConfig } from "../../src/shared/config.js";
 import { createKafka } from "../../src/shared/kafka.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
-import { registerTestResources, unregisterTestResources } from "../helpers/leftovers.js";
+import { type AttachmentFixture, createAttachmentFixture } from "../helpers/attachment.js";
 import { stackEnv } from "../helpers/stack.js";
 
 const run = promisify(execFile);
@@ -38,21 +38,18 @@ const MAX_ROWS = 200;
 const id = `ex${randomBytes(3).toString("hex")}`;
 const schema = `explore_${id}`;
 const name = `ex_${id}`;
-const names = attachNames(name);
 const ORDERS = `${schema}__orders`;
 /** Days of March 2024 without any order: the time series must show them as 0. */
 const EMPTY_DAYS = [5, 6, 12];
 
+let fx: AttachmentFixture;
 let config: Config;
 let pool: PgPool;
-let admin: Admin;
 let ch: ClickHouse;
 let projector: Projector | undefined;
 let api: RunningReadApi | undefined;
 let browser: Browser;
 let page: Page;
-const chdbDir = mkdtempSync(join(tmpdir(), "explore-chdb-"));
-const connect = () => new ConnectClient(stackEnv().KAFKA_CONNECT_URL);
 
 async function createSchema(): Promise<void> {
   await pool.query(`CREATE SCHEMA ${schema}`);
@@ -74,59 +71,17 @@ async function createSchema(): Promise<void> {
   await pool.query(`INSERT INTO ${schema}.customers SELECT g, 'customer ' || g FROM generate_series(0, 6) g`);
 }
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
-
 beforeAll(async () => {
-  const env = stackEnv();
-  config = loadConfig({
-    ...process.env,
-    DATABASE_URL: env.DATABASE_URL,
-    CONNECT_DATABASE_URL: env.CONNECT_DATABASE_URL,
-    KAFKA_BROKERS: env.KAFKA_BROKERS,
-    KAFKA_CONNECT_URL: env.KAFKA_CONNECT_URL,
-    CLICKHOUSE_URL: `chdb:${chdbDir}`,
-    CLICKHOUSE_DATABASE: "sidecar",
-    TOPIC_PREFIX: `at_${id}`,
-    PROJECTOR_GROUP: `explore-test-${id}`,
-    DLQ_TOPIC: `at_${id}.dlq`,
-    PROJECTOR_MAX_BACKOFF_MS: "1000",
-    READ_API_TOKEN: TOKEN,
-    READ_MAX_ROWS: String(MAX_ROWS),
-    LOG_LEVEL: "warn",
-  });
-  pool = createPgPool(config.DATABASE_URL, { max: 4, applicationName: `test-${name}` });
-  admin = createKafka(config.KAFKA_BROKERS, `test-${name}`).admin();
-  await admin.connect();
-  ch = await openClickHouse(config.CLICKHOUSE_URL);
-  await registerTestResources(env, {
-    connector: names.connector,
-    slot: names.slot,
-    publication: names.publication,
-    schemas: [schema],
-  });
-  await createSchema();
-  const lines: string[] = [];
-  const deps = () => ({
-    pool,
-    admin,
-    connect: connect(),
-    config,
-    io: { out: (l: string) => lines.push(l) },
-    clickhouse: ch,
-  });
-  await attach(deps(), { name, schema, noKey: "skip", wait: false });
-  // attach copied the tables itself; the projector starts once the attachment streams (its heartbeats).
-  await waitFor("the attachment's heartbeat topic", async () =>
-    (await admin.listTopics()).includes(`${config.TOPIC_PREFIX}.sidecar.heartbeat`),
+  fx = await createAttachmentFixture(
+    "ex",
+    () => [schema],
+    { READ_API_TOKEN: TOKEN, READ_MAX_ROWS: String(MAX_ROWS) },
+    { id },
   );
-  projector = await startProjector(config, { clickhouse: ch, log: createLogger("warn") });
-  await followAttachment(deps(), name, 120_000);
+  ({ config, pool, ch } = fx);
+  await createSchema();
+  await attach(fx.deps(), { name, schema, noKey: "skip", wait: false });
+  projector = await fx.project();
   const p = projector;
   api = await startReadApi(config, {
     clickhouse: ch,
@@ -154,23 +109,7 @@ const pageErrors: string[] = [];
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await api?.close().catch(() => undefined);
-  await projector?.stop().catch(() => undefined);
-  if (pool) {
-    await detach({ pool, connect: connect(), io: { out: () => undefined } }, name).catch((e) =>
-      console.error("detach:", e),
-    );
-    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-    await unregisterTestResources(stackEnv(), names.connector).catch(() => undefined);
-    await pool.end();
-  }
-  if (admin) {
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`at_${id}.`));
-    if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-    await admin.deleteGroups([config.PROJECTOR_GROUP]).catch(() => undefined);
-    await admin.disconnect();
-  }
-  await ch?.close();
-  rmSync(chdbDir, { recursive: true, force: true });
+  await fx?.close();
 }, 120_000);
 
 type Probe = typeof window.__explore;

@@ -17,9 +17,9 @@ import { type Config, loadConfig } from "../../src/shared/config.js";
 import { createKafka } from "../../src/shared/kafka.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
+import { type AttachmentFixture, createAttachmentFixture } from "../helpers/attachment.js";
 import { registerTestResources, unregisterTestResources } from "../helpers/leftovers.js";
 import { decodeMessage, readSchemaTopic, touchOneRow } from "../helpers/schemas.js";
-import { stackEnv } from "../helpers/stack.js";
 
 /**
  * The type matrix on the real stack (Postgres → Debezium → Kafka → the real projector → chDB): one
@@ -198,27 +198,17 @@ function insertSql(s: string, table: string, cols: Col[], from: number): string 
 }
 
 describe("type matrix on the real stack", () => {
-  const id = `m${randomBytes(3).toString("hex")}`;
-  const s = `tm_${id}`;
-  const name = `tm_${id}`;
-  const names = attachNames(name);
-  const chdbDir = mkdtempSync(join(tmpdir(), "type-matrix-chdb-"));
-  const lines: string[] = [];
+  let fx: AttachmentFixture;
+  let s = "";
+  let name = "";
+  let lines: string[] = [];
   let config: Config;
   let pool: PgPool;
   let kafka: Kafka;
   let admin: Admin;
   let ch: ClickHouse;
   let projector: Projector | undefined;
-  const connect = () => new ConnectClient(stackEnv().KAFKA_CONNECT_URL);
-  const deps = () => ({
-    pool,
-    admin,
-    connect: connect(),
-    config,
-    io: { out: (l: string) => lines.push(l) },
-    clickhouse: ch,
-  });
+  const deps = () => fx.deps();
   const ref = (table: string): TableRef => ({ schema: s, table });
   const topic = (table: string) => `${config.TOPIC_PREFIX}.${s}.${table}`;
   const matrixTables = Object.keys(MATRIX);
@@ -241,32 +231,9 @@ describe("type matrix on the real stack", () => {
   }
 
   beforeAll(async () => {
-    const env = stackEnv();
-    config = loadConfig({
-      ...process.env,
-      DATABASE_URL: env.DATABASE_URL,
-      CONNECT_DATABASE_URL: env.CONNECT_DATABASE_URL,
-      KAFKA_BROKERS: env.KAFKA_BROKERS,
-      KAFKA_CONNECT_URL: env.KAFKA_CONNECT_URL,
-      CLICKHOUSE_URL: `chdb:${chdbDir}`,
-      CLICKHOUSE_DATABASE: "sidecar",
-      TOPIC_PREFIX: `tm_${id}`,
-      PROJECTOR_GROUP: `type-matrix-${id}`,
-      DLQ_TOPIC: `tm_${id}.dlq`,
-      PROJECTOR_MAX_BACKOFF_MS: "1000",
-      LOG_LEVEL: "warn",
-    });
-    pool = createPgPool(config.DATABASE_URL, { max: 4, applicationName: `test-type-matrix-${id}` });
-    kafka = createKafka(config.KAFKA_BROKERS, `test-type-matrix-${id}`);
-    admin = kafka.admin();
-    await admin.connect();
-    ch = await openClickHouse(config.CLICKHOUSE_URL);
-    await registerTestResources(env, {
-      connector: names.connector,
-      slot: names.slot,
-      publication: names.publication,
-      schemas: [s],
-    });
+    fx = await createAttachmentFixture("tm", (id) => [`tm_${id}`]);
+    ({ name, lines, config, pool, kafka, admin, ch } = fx);
+    s = `tm_${fx.id}`;
     // contrib types (Debian's postgresql package ships them); created once per database.
     for (const ext of ["hstore", "ltree", "citext"]) {
       await sql(`CREATE EXTENSION IF NOT EXISTS ${ext}`).catch(async () => {
@@ -309,23 +276,7 @@ describe("type matrix on the real stack", () => {
 
   afterAll(async () => {
     if (projector) await projector.stop().catch(() => undefined);
-    if (pool) {
-      await detach({ pool, connect: connect(), io: { out: () => undefined } }, name).catch((e) =>
-        console.error("detach:", e),
-      );
-      await sql(`DELETE FROM sidecar.debezium_signal WHERE data LIKE '%${s}.%'`).catch(() => undefined);
-      await sql(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch((e) => console.error("drop schema:", e));
-      await unregisterTestResources(stackEnv(), names.connector).catch(() => undefined);
-      await pool.end();
-    }
-    if (admin) {
-      const mine = (await admin.listTopics()).filter((t) => t.startsWith(`tm_${id}.`));
-      if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-      await admin.deleteGroups([config.PROJECTOR_GROUP]).catch(() => undefined);
-      await admin.disconnect();
-    }
-    await ch?.close();
-    rmSync(chdbDir, { recursive: true, force: true });
+    await fx?.close();
   }, 180_000);
 
   it("attach: preflight names every column that does not land natively; the snapshot lands exactly", async () => {
@@ -361,7 +312,7 @@ describe("type matrix on the real stack", () => {
       await new Promise((r) => setTimeout(r, 500));
       existing = await admin.listTopics();
     }
-    const groupId = `tm-ddl-${id}`;
+    const groupId = `tm-ddl-${fx.id}`;
     const consumer = kafka.consumer({ groupId });
     const first = new Map<string, ReturnType<typeof decodeMessage>>();
     const schemas = await readSchemaTopic(kafka);
