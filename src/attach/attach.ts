@@ -185,7 +185,8 @@ async function generatedColumns(pool: PgPool, tables: TableRef[]): Promise<strin
   return out;
 }
 
-async function registerConnector(deps: AttachDeps, name: string, tables: TableRef[]) {
+/** Writes the connector's config; waits for RUNNING unless the caller resumes it itself (attach --add). */
+async function registerConnector(deps: AttachDeps, name: string, tables: TableRef[], opts = { wait: true }) {
   const names = attachNames(name);
   const config = await attachConnectorConfig({
     databaseUrl: deps.config.CONNECT_DATABASE_URL ?? deps.config.DATABASE_URL,
@@ -197,7 +198,7 @@ async function registerConnector(deps: AttachDeps, name: string, tables: TableRe
     excludeColumns: await generatedColumns(deps.pool, tables),
   });
   await deps.connect.putConfig(names.connector, config);
-  if ((await deps.connect.status(names.connector))?.connector.state === "STOPPED") return;
+  if (!opts.wait) return;
   await deps.connect.waitRunning(names.connector, 120_000);
   deps.io.out(
     `connector ${names.connector} RUNNING (slot ${names.slot}, topics ${deps.config.TOPIC_PREFIX}.<schema>.<table>)`,
@@ -228,7 +229,7 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
   await deps.connect.stop(names.connector);
   await deps.connect.waitState(names.connector, "STOPPED", 60_000);
   await waitSlotReleased(deps.pool, names.slot);
-  await registerConnector(deps, req.name, all);
+  await registerConnector(deps, req.name, all, { wait: false }); // a stopped connector stays stopped
   await deps.connect.resume(names.connector);
   await deps.connect.waitRunning(names.connector, 120_000);
   deps.io.out(`connector ${names.connector} RUNNING again, now with ${tables.map(tableName).join(", ")}`);
