@@ -61,6 +61,11 @@ const gc = (globalThis as { gc?: () => void }).gc;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
+/** CPU µs of this process (all its threads: main, decode worker, chDB) since `from`. */
+const processUs = (from: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(from);
+  return d.user + d.system;
+};
 
 async function topicEnd(): Promise<number> {
   const offs = await admin.fetchTopicOffsets(topic).catch(() => []);
@@ -121,7 +126,7 @@ async function teardown(): Promise<void> {
 /** Baseline 1: kafkajs alone. */
 async function consumeOnly(
   round: number,
-): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number; bytesPerMessage: number }> {
+): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number; procUsPerRow: number; bytesPerMessage: number }> {
   const consumer = kafka.consumer({
     groupId: `${id}-consume-${round}`,
     maxBytesPerPartition: BATCH_BYTES,
@@ -134,6 +139,7 @@ async function consumeOnly(
   let bytes = 0;
   const t0 = now();
   const cpu0 = totalCpuSeconds().busy;
+  const proc0 = process.cpuUsage();
   await new Promise<void>((resolve) => {
     void consumer.run({
       autoCommit: false,
@@ -149,12 +155,15 @@ async function consumeOnly(
   });
   const seconds = (now() - t0) / 1000;
   const cpuUsPerRow = ((totalCpuSeconds().busy - cpu0) / N) * 1e6;
+  const procUsPerRow = processUs(proc0) / N;
   await consumer.disconnect();
-  return { seconds, perSec: N / seconds, cpuUsPerRow, bytesPerMessage: bytes / count };
+  return { seconds, perSec: N / seconds, cpuUsPerRow, procUsPerRow, bytesPerMessage: bytes / count };
 }
 
 /** Baseline 2: the same rows, already converted, inserted into the same ClickHouse. */
-async function insertOnly(rowsPerInsert: number): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number }> {
+async function insertOnly(
+  rowsPerInsert: number,
+): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number; procUsPerRow: number }> {
   const ch = await openClickHouse(`chdb:${chdbDir}`);
   // The table the projector creates for these events: the one the catalog describes (attach's own DDL).
   const shape = catalogShape(await readCatalog(pool, { schema, table: "items" }));
@@ -181,18 +190,21 @@ async function insertOnly(rowsPerInsert: number): Promise<{ seconds: number; per
     };
   };
   let spent = 0;
+  let proc = 0; // this process's CPU µs (chDB's threads included)
   let cpu = 0; // machine CPU seconds during the insert calls (building the rows is left out, as its time is)
   for (let start = 1; start <= N; start += rowsPerInsert) {
     const values = [];
     for (let g = start; g < Math.min(start + rowsPerInsert, N + 1); g++) values.push(row(g));
     const t0 = now();
     const cpu0 = totalCpuSeconds().busy;
+    const proc0 = process.cpuUsage();
     await ch.insert({ table: "bench_insert.`" + shape.target + "`", values, format: "JSONEachRow" });
     spent += now() - t0;
     cpu += totalCpuSeconds().busy - cpu0;
+    proc += processUs(proc0);
   }
   await ch.close();
-  return { seconds: spent / 1000, perSec: N / (spent / 1000), cpuUsPerRow: (cpu / N) * 1e6 };
+  return { seconds: spent / 1000, perSec: N / (spent / 1000), cpuUsPerRow: (cpu / N) * 1e6, procUsPerRow: proc / N };
 }
 
 /** The projector, offset 0 to the end, with heap and RSS sampled every 50 ms. */
@@ -200,6 +212,7 @@ async function projector(round: number): Promise<{
   seconds: number;
   perSec: number;
   cpuUsPerRow: number;
+  procUsPerRow: number;
   heapPeakMb: number;
   mainHeapPeakMb: number;
   workerHeapPeakMb: number;
@@ -244,6 +257,7 @@ async function projector(round: number): Promise<{
   }, 50);
   const t0 = now();
   const cpu0 = totalCpuSeconds().busy;
+  const proc0 = process.cpuUsage();
   const p = await startProjector(config, { log, registry });
   const started = (now() - t0) / 1000;
   while (!p.ready()) await sleep(10);
@@ -256,6 +270,7 @@ async function projector(round: number): Promise<{
   }
   const seconds = (now() - t0) / 1000;
   const cpuUsPerRow = ((totalCpuSeconds().busy - cpu0) / N) * 1e6;
+  const procUsPerRow = processUs(proc0) / N;
   clearInterval(sampler);
   const batches = (await registry.getSingleMetricAsString("sidecar_projector_batch_size")).match(/_count (\d+)/)?.[1];
   const batchSeconds = (await registry.getSingleMetricAsString("sidecar_projector_batch_duration_seconds")).match(
@@ -269,6 +284,7 @@ async function projector(round: number): Promise<{
     seconds,
     perSec: N / seconds,
     cpuUsPerRow,
+    procUsPerRow,
     heapPeakMb: heapPeak / 2 ** 20,
     mainHeapPeakMb: mainPeak / 2 ** 20,
     workerHeapPeakMb: workerPeak / 2 ** 20,
@@ -290,6 +306,7 @@ try {
     consumeOnly: number;
     consumeCpuUsPerRow: number;
     projector: number;
+    consumeProcUsPerRow: number;
     proj: Awaited<ReturnType<typeof projector>>;
   }[] = [];
   let first: Awaited<ReturnType<typeof consumeOnly>> | undefined;
@@ -300,6 +317,7 @@ try {
     rounds.push({
       consumeOnly: consume.perSec,
       consumeCpuUsPerRow: consume.cpuUsPerRow,
+      consumeProcUsPerRow: consume.procUsPerRow,
       projector: proj.perSec,
       proj,
     });
@@ -326,10 +344,19 @@ try {
     insertOnly: insert.cpuUsPerRow,
     projector: median(rounds.map((r) => r.proj.cpuUsPerRow)),
   };
+  // The same, counting this process only (the broker and anything else on the machine left out).
+  const proc = {
+    consumeOnly: median(rounds.map((r) => r.consumeProcUsPerRow)),
+    insertOnly: insert.procUsPerRow,
+    projector: median(rounds.map((r) => r.proj.procUsPerRow)),
+  };
   const cores = os.cpus().length;
   const ceiling = (cores * 1e6) / (cpu.consumeOnly + cpu.insertOnly);
   console.log(
     `machine CPU per row: consume-only ${cpu.consumeOnly.toFixed(1)} µs, insert-only ${cpu.insertOnly.toFixed(1)} µs, projector ${cpu.projector.toFixed(1)} µs; consume + insert alone on ${cores} cores: at most ${ceiling.toFixed(0)} rows/s (${((ceiling / slower) * 100).toFixed(0)}% of the slower baseline)`,
+  );
+  console.log(
+    `this process's CPU per row: consume-only ${proc.consumeOnly.toFixed(1)} µs, insert-only ${proc.insertOnly.toFixed(1)} µs, projector ${proc.projector.toFixed(1)} µs`,
   );
   const result = {
     benchmark: "projector",
@@ -343,6 +370,7 @@ try {
     ratioToSlowerBaseline: projMedian / slower,
     target: 0.7,
     machineCpuUsPerRow: cpu,
+    processCpuUsPerRow: proc,
     consumePlusInsertCeiling: ceiling,
     rounds: rounds.map((r) => ({
       consumeOnly: r.consumeOnly,

@@ -6,7 +6,7 @@
 # they never disturb the shared stack other engineers' tests use.
 #
 #   bash bench/run.sh                 # all of them, defaults (about 15-20 min on 2 cores)
-#   bash bench/run.sh freshness peers # only these (names: write projector read attach freshness peers isolation isolation-shared cost-curve)
+#   bash bench/run.sh freshness peers # only these (names: write projector decode read attach freshness peers isolation isolation-shared cost-curve)
 #   BENCH_LONG=1 bash bench/run.sh    # longer settings: freshness sweep, cost curve until saturated, 5M-line isolation, 1M-row attach
 #
 #   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" bash bench/run.sh freshness   # profile the sidecar's processes
@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODE="node --expose-gc --import tsx"
-ALL=(write projector read attach freshness peers isolation isolation-shared cost-curve)
+ALL=(write projector decode read attach freshness peers isolation isolation-shared cost-curve)
 WANT=("${@:-${ALL[@]}}")
 LONG=${BENCH_LONG:-}
 
@@ -56,6 +56,7 @@ echo "[bench] machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GB", $2/10
 # On the shared stack (make bench has started it).
 bench write $NODE bench/write.ts
 bench projector $NODE bench/projector.ts
+bench decode $NODE bench/decode.ts
 bench read $NODE bench/read.ts
 # attach: 1,000,000 rows take ≈ 11 min here (Debezium's snapshot is the bound); 200,000 by default.
 if [ -f bench/attach.ts ]; then

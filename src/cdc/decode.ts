@@ -5,6 +5,7 @@ import {
   EnvelopeError,
   envelopePayloadSchema,
   incrementalSnapshotLsn,
+  type KeyMessage,
 } from "./envelope.js";
 import { parseJsonExact } from "./json.js";
 
@@ -222,6 +223,28 @@ export class SchemasById {
 }
 
 /** A message's payload alone (its schema came by id). */
+function keyPayload(payload: unknown): Record<string, unknown> {
+  if (!payload || typeof payload !== "object")
+    throw new EnvelopeError("not-envelope", "message key is not a Connect {schema, payload} struct");
+  return payload as Record<string, unknown>;
+}
+
+/** A message key whose schema is known by id; its JSON is parsed on first read (throws EnvelopeError then). */
+class NamedKey implements KeyMessage {
+  private parsed: Record<string, unknown> | undefined;
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly named: CachedSchema,
+  ) {}
+  get schema(): KeyMessage["schema"] {
+    return this.named.schema;
+  }
+  get payload(): Record<string, unknown> {
+    this.parsed ??= keyPayload(splitNamed(this.bytes, this.named, "key").payload);
+    return this.parsed;
+  }
+}
+
 function splitNamed(buf: Buffer, schema: CachedSchema, what: "value" | "key"): Split {
   try {
     return { schema, payload: parsePayload(buf.toString("utf8"), what) };
@@ -266,11 +289,13 @@ export function decodeChangeEvent(
     src.ts_us !== undefined && src.ts_us !== null ? int64(src.ts_us, "ts_us") : int64(src.ts_ms, "ts_ms") * 1000n;
   let keyMsg: ChangeEvent["key"];
   let keySchemaId = 0;
-  if (key !== null && key.length > 0) {
-    const k = named.key ? splitNamed(key, named.key, "key") : splitBuffer(key, cache, "key");
-    if (!k.payload || typeof k.payload !== "object")
-      throw new EnvelopeError("not-envelope", "message key is not a Connect {schema, payload} struct");
-    keyMsg = { schema: k.schema.schema, payload: k.payload as Record<string, unknown> };
+  if (key !== null && key.length > 0 && named.key) {
+    // Only a delete reads the key's values; a key named by id is parsed when (if) it is read.
+    keyMsg = new NamedKey(key, named.key);
+    keySchemaId = named.key.id;
+  } else if (key !== null && key.length > 0) {
+    const k = splitBuffer(key, cache, "key");
+    keyMsg = { schema: k.schema.schema, payload: keyPayload(k.payload) };
     keySchemaId = k.schema.id;
   }
   const snap = src.snapshot;

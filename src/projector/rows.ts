@@ -78,6 +78,16 @@ interface LineLayout {
   clashes: boolean;
 }
 const layouts = new WeakMap<TableShape, LineLayout>();
+// Every row of a transaction has the same commit time: format it once per run of equal values.
+let lastCommitUs = -1n;
+let lastCommitText = "";
+function commitTsText(us: bigint): string {
+  if (us !== lastCommitUs) {
+    lastCommitText = formatMicros(us);
+    lastCommitUs = us;
+  }
+  return lastCommitText;
+}
 const META = new Set(["_version", "_lsn", "_commit_ts", "_deleted"]);
 
 /**
@@ -98,7 +108,7 @@ export function encodeRow(shape: TableShape, ev: ChangeEvent): LineRow | undefin
   const after = ev.after;
   if (ev.op === "d" || !after || layout.clashes) return undefined;
   const lsn = ev.lsn.toString();
-  let line = `{"_version":"${lsn}","_lsn":"${lsn}","_commit_ts":${JSON.stringify(formatMicros(ev.commitTsUs))},"_deleted":0`;
+  let line = `{"_version":"${lsn}","_lsn":"${lsn}","_commit_ts":"${commitTsText(ev.commitTsUs)}","_deleted":0`;
   const keyValues: unknown[] = new Array(shape.keys.length).fill(undefined);
   const cols = shape.columns;
   for (let i = 0; i < cols.length; i++) {

@@ -127,6 +127,18 @@ describe("decoding messages whose schemas are named by id (stack/converter)", ()
     expect(String(ev.after?.id)).toBe("9007199254740993");
   });
 
+  test("a named key is parsed only when read (a delete): a bad one is an envelope error then", () => {
+    const bad = Buffer.from("{not json");
+    const insert = { before: null, after: { id: 7, note: "n" }, source, op: "c" };
+    const ev = decodeChangeEvent(Buffer.from(JSON.stringify(insert)), bad, new SchemaCache(), named());
+    expect(ev.after?.id).toBe(7);
+    expect(() => ev.key?.payload).toThrow(EnvelopeError);
+    const del = { before: null, after: null, source, op: "d" };
+    const gone = decodeChangeEvent(Buffer.from(JSON.stringify(del)), Buffer.from('{"id":7}'), new SchemaCache(), named());
+    expect(gone.key?.payload).toEqual({ id: 7 });
+    expect(gone.key?.schema).toEqual(keySchema);
+  });
+
   test("a named payload that is not JSON is a not-json error", () => {
     expect(() => decodeChangeEvent(Buffer.from("{oops"), null, new SchemaCache(), named())).toThrow(EnvelopeError);
   });
