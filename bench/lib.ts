@@ -324,6 +324,8 @@ export function cpuSampler(pidsFn: () => Record<string, number>, selfName = "ben
       return {
         seconds: round(secs),
         cpuPercentOfOneCore: perProcess,
+        /** CPU seconds each process used in the window (÷ rows = CPU per row). */
+        cpuSecondsUsed: Object.fromEntries([...used].map(([k, v]) => [k, round(v, 2)])) as Record<string, number>,
         machineBusyPercent: round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100),
       };
     },

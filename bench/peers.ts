@@ -12,10 +12,13 @@
  *
  * Freshness: one row per transaction at --fresh-rate rows/s for --fresh-seconds; each consumer's
  * max(id) is polled every 20 ms and every newly visible row gets (seen − committed).
- * Throughput: --rows rows in 10,000-row transactions; time from the first insert to the moment
- * each consumer holds every row (rows/s end to end), next to Debezium's own (rows on the topic).
+ * Throughput: after a warm-up of --warm-rows with every consumer on (cold JVMs stream at a
+ * quarter of their warm speed), --rows rows in 10,000-row transactions for each pipeline alone
+ * (MaterializedPostgreSQL with the connector paused; the sidecar with MaterializedPostgreSQL
+ * dropped): time from the first insert until the consumer holds every row, Debezium's own
+ * (rows on the topic), and CPU µs per row of each process.
  *
- *   node --import tsx bench/peers.ts [--rows 200000] [--fresh-rate 50] [--fresh-seconds 20]
+ *   node --import tsx bench/peers.ts [--rows 200000] [--warm-rows 200000] [--fresh-rate 50] [--fresh-seconds 20]
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -42,12 +45,14 @@ const { values: args } = parseArgs({
     rows: { type: "string", default: "200000" },
     "fresh-rate": { type: "string", default: "50" },
     "fresh-seconds": { type: "string", default: "20" },
+    "warm-rows": { type: "string", default: "200000" },
     "base-port": { type: "string", default: "26320" },
   },
 });
 const ROWS = Number(args.rows);
 const FRESH_RATE = Number(args["fresh-rate"]);
 const FRESH_SECONDS = Number(args["fresh-seconds"]);
+const WARM = Number(args["warm-rows"]);
 
 const machineAtStart = machine();
 const st = await benchStack(Number(args["base-port"]));
@@ -243,55 +248,134 @@ async function freshness(): Promise<Record<Consumer, Dist>> {
   return Object.fromEntries(consumers.map((c) => [c, dist(seen[c])])) as Record<Consumer, Dist>;
 }
 
-async function throughput(): Promise<{
-  debeziumRowsPerSec: number;
-  perConsumer: Record<Consumer, { seconds: number; rowsPerSec: number; complete: boolean }>;
-  cpu: unknown;
-}> {
-  const before = await counts();
-  const topicBefore = (await admin.fetchTopicOffsets(topic)).reduce((s, o) => s + Number(o.high), 0);
-  const cpu = cpuSampler(
-    () => ({ ...st.pids(), ...(side?.pids() ?? {}) }),
-    "bench (Kafka engine + MaterializedPostgreSQL)",
-  );
+let nextId = 2_000_000_000;
+/** Inserts `rows` new rows in 10,000-row transactions; returns the seconds it took. */
+async function insertRows(rows: number): Promise<number> {
   const t0 = performance.now();
-  const done: Partial<Record<Consumer | "debezium", number>> = {};
-  let inserting = true;
-  const watcher = (async () => {
-    while (Object.keys(done).length < consumers.length + 1 && performance.now() - t0 < 600_000) {
-      const c = await counts();
-      const now = (performance.now() - t0) / 1000;
-      for (const k of consumers) if (!inserting && done[k] === undefined && c[k] - before[k] >= ROWS) done[k] = now;
-      const topicNow = (await admin.fetchTopicOffsets(topic)).reduce((s, o) => s + Number(o.high), 0);
-      if (!inserting && done.debezium === undefined && topicNow - topicBefore >= ROWS) done.debezium = now;
-      await sleep(250);
-    }
-  })();
-  const start = 2_000_000_000;
-  for (let off = 0; off < ROWS; off += 10_000) {
-    const n = Math.min(10_000, ROWS - off);
+  for (let off = 0; off < rows; off += 10_000) {
+    const n = Math.min(10_000, rows - off);
     await pool.query(
       `INSERT INTO ${schema}.items (id, sku, qty, price, updated_at)
        SELECT g, 'T-' || g, g % 1000, (g % 10000) / 100.0, now() FROM generate_series($1::bigint, $2::bigint) g`,
-      [start + off, start + off + n - 1],
+      [nextId, nextId + n - 1],
     );
+    nextId += n;
   }
-  inserting = false;
-  const insertSeconds = (performance.now() - t0) / 1000;
-  await watcher;
+  return (performance.now() - t0) / 1000;
+}
+
+const topicEnd = async () => (await admin.fetchTopicOffsets(topic)).reduce((s, o) => s + Number(o.high), 0);
+
+/** Seconds from t0 until each `done` check holds (checked every 100 ms, at most 600 s). */
+async function timeUntil(t0: number, checks: Record<string, () => Promise<boolean>>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  while (Object.keys(out).length < Object.keys(checks).length && performance.now() - t0 < 600_000) {
+    for (const [k, done] of Object.entries(checks))
+      if (out[k] === undefined && (await done())) out[k] = (performance.now() - t0) / 1000;
+    await sleep(100);
+  }
+  return out;
+}
+
+async function connectorState(state: "pause" | "resume", expect: string): Promise<void> {
+  await request(`${st.env.KAFKA_CONNECT_URL}/connectors/${connector}/${state}`, { method: "PUT" });
+  for (let i = 0; i < 120; i++) {
+    const r = await request(`${st.env.KAFKA_CONNECT_URL}/connectors/${connector}/status`);
+    const st8 = r.json as { connector?: { state?: string }; tasks?: { state?: string }[] };
+    if (st8.connector?.state === expect && (st8.tasks ?? []).every((t) => t.state === expect)) return;
+    await sleep(500);
+  }
+  throw new Error(`connector did not reach ${expect}`);
+}
+
+interface Phase {
+  rows: number;
+  insertSeconds: number;
+  seconds: Record<string, number>;
+  rowsPerSec: Record<string, number>;
+  /** CPU µs per row of each process over the phase (postgres with its backends, kafka, connect, …). */
+  cpuUsPerRow: Record<string, number>;
+  machineBusyPercent: number;
+}
+
+/**
+ * One row, committed and waited for until `consumer` shows it: the phase then starts with that
+ * consumer polling at its fastest (MaterializedPostgreSQL backs off up to 10 s when idle, and
+ * that wait is not throughput).
+ */
+async function touch(consumer: Consumer): Promise<void> {
+  const id = nextId++;
+  await pool.query(`INSERT INTO ${schema}.items (id, sku, qty, price) VALUES ($1, 'touch', 0, 0)`, [id]);
+  const t0 = performance.now();
+  while ((await maxId(consumer)) < id && performance.now() - t0 < 60_000) await sleep(20);
+}
+
+/** One throughput phase: ROWS inserted, time until each check holds, CPU per row per process. */
+async function phase(
+  name: string,
+  consumer: Consumer,
+  checksFrom: () => Promise<Record<string, () => Promise<boolean>>>,
+): Promise<Phase> {
+  await touch(consumer);
+  const checks = await checksFrom();
+  const cpu = cpuSampler(() => ({ ...st.pids(), ...(side?.pids() ?? {}) }), "bench (chDB: MaterializedPostgreSQL)");
+  const t0 = performance.now();
+  const [insertSeconds, seconds] = await Promise.all([insertRows(ROWS), timeUntil(t0, checks)]);
   const usage = cpu.stop();
-  console.log(`postgres: ${ROWS} rows inserted in ${insertSeconds.toFixed(1)} s`);
-  const per = Object.fromEntries(
-    consumers.map((c) => [
-      c,
-      {
-        seconds: round(done[c] ?? Number.NaN, 2),
-        rowsPerSec: round(ROWS / (done[c] ?? Number.NaN), 0),
-        complete: done[c] !== undefined,
-      },
-    ]),
-  ) as Record<Consumer, { seconds: number; rowsPerSec: number; complete: boolean }>;
-  return { debeziumRowsPerSec: round(ROWS / (done.debezium ?? Number.NaN), 0), perConsumer: per, cpu: usage };
+  const result: Phase = {
+    rows: ROWS,
+    insertSeconds: round(insertSeconds, 2),
+    seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, round(v, 2)])),
+    rowsPerSec: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, round(ROWS / v, 0)])),
+    cpuUsPerRow: Object.fromEntries(
+      Object.entries(usage.cpuSecondsUsed).map(([k, v]) => [k, round((v * 1e6) / ROWS, 1)]),
+    ),
+    machineBusyPercent: usage.machineBusyPercent,
+  };
+  console.log(`${name}:`, result);
+  return result;
+}
+
+/**
+ * Streaming throughput, commit → ClickHouse, each pipeline alone and warm:
+ * 1. warm-up: WARM rows with every consumer on (JIT of Connect, Kafka and the projector);
+ * 2. MaterializedPostgreSQL alone: the Debezium connector paused, the Kafka engine dropped;
+ * 3. the sidecar alone: MaterializedPostgreSQL dropped, the connector resumed and caught up.
+ * Each consumer holds every row of its phase when its count has grown by ROWS.
+ */
+async function throughput(): Promise<{
+  warmUp: { rows: number; seconds: number };
+  materializedPostgreSQL: Phase;
+  sidecar: Phase;
+}> {
+  const warm0 = await counts();
+  const tw = performance.now();
+  await insertRows(WARM);
+  await waitAll((c) => consumers.every((k) => c[k] - warm0[k] >= WARM), 600_000);
+  const warmUp = { rows: WARM, seconds: round((performance.now() - tw) / 1000, 1) };
+  console.log("warm-up:", warmUp);
+  q("DROP TABLE IF EXISTS peers.kafka_mv SYNC");
+  q("DROP TABLE IF EXISTS peers.kafka_src SYNC");
+
+  await connectorState("pause", "PAUSED");
+  const mpg = await phase("MaterializedPostgreSQL alone", "MaterializedPostgreSQL", async () => {
+    const m0 = (await counts()).MaterializedPostgreSQL;
+    return { MaterializedPostgreSQL: async () => (await counts()).MaterializedPostgreSQL - m0 >= ROWS };
+  });
+  q("DROP DATABASE peers_mpg SYNC");
+
+  await connectorState("resume", "RUNNING");
+  // Not timed: the rows of the MaterializedPostgreSQL phase, streamed once the connector resumes.
+  await waitAll((c) => c["projector (sidecar)"] - warm0["projector (sidecar)"] >= nextId - 2_000_000_000, 600_000);
+  const sidecar = await phase("sidecar alone (Debezium → Kafka → projector)", "projector (sidecar)", async () => {
+    const s0 = (await counts())["projector (sidecar)"];
+    const e0 = await topicEnd();
+    return {
+      "Debezium (rows on the topic)": async () => (await topicEnd()) - e0 >= ROWS,
+      "projector (sidecar)": async () => (await counts())["projector (sidecar)"] - s0 >= ROWS,
+    };
+  });
+  return { warmUp, materializedPostgreSQL: mpg, sidecar };
 }
 
 /** Backlog drain: each Debezium consumer alone, from offset 0 of the now full topic, with nothing else running. */
@@ -299,8 +383,8 @@ async function drain(): Promise<Record<string, { rows: number; seconds: number; 
   const total = (await admin.fetchTopicOffsets(topic)).reduce((s, o) => s + Number(o.high), 0);
   const out: Record<string, { rows: number; seconds: number; rowsPerSec: number }> = {};
   // ClickHouse Kafka engine, a new consumer group (reads from the earliest offset).
-  q("DROP TABLE peers.kafka_mv SYNC");
-  q("DROP TABLE peers.kafka_src SYNC");
+  q("DROP TABLE IF EXISTS peers.kafka_mv SYNC");
+  q("DROP TABLE IF EXISTS peers.kafka_src SYNC");
   await side?.stop();
   let t0 = performance.now();
   q(`CREATE TABLE peers.kafka_src2 (raw String) ENGINE = Kafka SETTINGS
@@ -390,6 +474,11 @@ try {
   const drained = await drain();
   console.log("backlog drain, each consumer alone from offset 0:", drained);
   console.log(`\npeers on the same topic / table, same machine, same run (${machineAtStart.cpus} CPUs)\n`);
+  const streamed: Record<Consumer, number | undefined> = {
+    "projector (sidecar)": thr.sidecar.rowsPerSec["projector (sidecar)"],
+    "ClickHouse Kafka engine + MV": undefined,
+    MaterializedPostgreSQL: thr.materializedPostgreSQL.rowsPerSec.MaterializedPostgreSQL,
+  };
   console.table(
     Object.fromEntries(
       consumers.map((c) => [
@@ -400,13 +489,18 @@ try {
           "fresh p99 ms": fresh[c].p99,
           "fresh max ms": fresh[c].max,
           rows: fresh[c].n,
-          [`${ROWS} rows: s`]: thr.perConsumer[c].seconds,
-          "rows/s end to end": thr.perConsumer[c].rowsPerSec,
+          "streaming rows/s, alone, warm": streamed[c] ?? "-",
+          "backlog drain rows/s": drained[c]?.rowsPerSec ?? "-",
         },
       ]),
     ),
   );
-  console.log(`Debezium alone (rows on the topic): ${thr.debeziumRowsPerSec} rows/s`);
+  const ratio = (streamed["projector (sidecar)"] ?? 0) / (streamed.MaterializedPostgreSQL ?? Number.NaN);
+  console.log(
+    `Debezium alone (rows on the topic, sidecar phase): ${thr.sidecar.rowsPerSec["Debezium (rows on the topic)"]} rows/s; sidecar / MaterializedPostgreSQL: ${ratio.toFixed(2)}`,
+  );
+  console.log("CPU µs per row, sidecar phase:", thr.sidecar.cpuUsPerRow);
+  console.log("CPU µs per row, MaterializedPostgreSQL phase:", thr.materializedPostgreSQL.cpuUsPerRow);
   writeResult("peers", {
     benchmark: "peers",
     at: new Date().toISOString(),
@@ -422,7 +516,8 @@ try {
     throughputWorkload: {
       rows: ROWS,
       rowsPerTransaction: 10_000,
-      note: "seconds from the first INSERT until the consumer holds every row",
+      warmUpRows: WARM,
+      note: "after a warm-up with every consumer on, each pipeline alone (the other paused or dropped): seconds from the first INSERT until the consumer holds every row",
     },
     settings: {
       kafkaEngine:
