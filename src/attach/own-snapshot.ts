@@ -1,9 +1,12 @@
+import type { ClickHouse } from "../clickhouse/client.js";
 import { ClickHouseSink } from "../projector/sink.js";
+import { TableHealth } from "../projector/table-health.js";
 import { sendControl } from "../shared/control.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
 import { type CopyResult, copySnapshot } from "../snapshot/copy.js";
+import { markRefused } from "../snapshot/refused.js";
 import type { SnapshotMeta } from "../snapshot/render.js";
 import { createExportedSlot, type ExportedSlot, snapshotVersion } from "../snapshot/slot.js";
 import type { AttachDeps } from "./attach.js";
@@ -35,15 +38,7 @@ export async function ownSnapshot(
     const [, result] = await Promise.all([
       registerConnector(),
       deps.clickhouse
-        ? copySnapshot(
-            { databaseUrl, snapshotName: slot.snapshotName, meta, tables, database: deps.config.CLICKHOUSE_DATABASE },
-            new ClickHouseSink(
-              deps.clickhouse,
-              { database: deps.config.CLICKHOUSE_DATABASE, cluster: deps.config.CLICKHOUSE_CLUSTER },
-              createLogger("warn"),
-            ),
-            display.add,
-          )
+        ? copyHere(deps, deps.clickhouse, { databaseUrl, snapshotName: slot.snapshotName, meta, tables }, display.add)
         : copyInSidecar(deps, names.connector, slot, meta, tables, display.set),
     ]);
     display.done(result);
@@ -52,6 +47,25 @@ export async function ownSnapshot(
     display.stop();
     await slot.release();
   }
+}
+
+/** The copy in this process (it holds ClickHouse); refused rows mark their tables degraded. */
+async function copyHere(
+  deps: AttachDeps,
+  clickhouse: ClickHouse,
+  job: Omit<Parameters<typeof copySnapshot>[0], "database">,
+  onRows: (table: string, n: number) => void,
+): Promise<CopyResult> {
+  const log = createLogger("warn");
+  const sink = new ClickHouseSink(
+    clickhouse,
+    { database: deps.config.CLICKHOUSE_DATABASE, cluster: deps.config.CLICKHOUSE_CLUSTER },
+    log,
+  );
+  const result = await copySnapshot({ ...job, database: deps.config.CLICKHOUSE_DATABASE }, sink, onRows);
+  const health = new TableHealth({ load: () => sink.loadHealth(), save: (e) => sink.saveHealth(e) }, log);
+  await markRefused(result, health);
+  return result;
 }
 
 async function copyInSidecar(

@@ -3,6 +3,7 @@ import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import { type ControlCommand, controlTopic, parseControl } from "../shared/control.js";
 import type { Logger } from "../shared/logger.js";
 import { snapshotInSidecar } from "../snapshot/control-job.js";
+import { markRefused } from "../snapshot/refused.js";
 import type { ClickHouseSink } from "./sink.js";
 import type { TableHealth } from "./table-health.js";
 
@@ -70,9 +71,12 @@ export class ControlListener {
       void known.then((answer) => send({ answer })).catch(() => undefined);
       return;
     }
-    const { connectUrl, database, sink, log } = this.deps;
+    const { connectUrl, database, sink, log, health } = this.deps;
     const job = snapshotInSidecar(cmd, { connectUrl, database, sink }, (progress) => send({ progress })).then(
-      (result) => ({ ok: true, detail: JSON.stringify(result) }),
+      async (result) => {
+        await markRefused(result, health);
+        return { ok: true, detail: JSON.stringify(result) };
+      },
       (err: Error) => ({ ok: false, detail: err.message }),
     );
     this.jobs.set(id, job);

@@ -28,7 +28,7 @@ export interface CopyResult {
   /** Rows copied per table (schema.table). */
   rows: Record<string, number>;
   /** Rows left out per table: values the projection refuses (see render.ts). */
-  refused: Record<string, { rows: number; columns: string[] }>;
+  refused: Record<string, { rows: number; columns: string[] } & TableRef>;
   /** Tables this copy cannot render exactly, with the columns why: snapshot them another way. */
   unsupported: Record<string, string[]>;
 }
@@ -113,7 +113,7 @@ async function plan(c: pg.Client, req: CopyRequest, result: CopyResult): Promise
       refused += Number(row.n);
       for (const col of rendered.refusing) if (Number(row[`refused:${col}`]) > 0) refusedIn.add(col);
     }
-    if (refused) result.refused[tableName(ref)] = { rows: refused, columns: [...refusedIn] };
+    if (refused) result.refused[tableName(ref)] = { rows: refused, columns: [...refusedIn], ...ref };
     out.push({ ref, shape, rendered, units });
   }
   return out;

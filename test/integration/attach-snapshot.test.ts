@@ -105,6 +105,14 @@ describe("attach: the sidecar's own snapshot", () => {
 
     expect(fx.lines.join("\n")).toMatch(/snapshot copied: 4,828 rows/);
     expect(fx.lines.join("\n")).toMatch(/items: \d+ row\(s\) left out: .*in price \(/); // NaN has no Decimal: named
+    // … and, like a refused streamed row, marks the table degraded until it is repaired.
+    const marks = await fx.ch.query({
+      query: "SELECT `table`, reason FROM sidecar._sidecar_table_health FINAL WHERE degraded = 1",
+      format: "JSONEachRow",
+    });
+    expect(await marks.json()).toEqual([
+      { table: `${s}__items`, reason: expect.stringMatching(/snapshot left out 272 row\(s\).*price/) },
+    ]);
     const report = await fx.verify([
       { schema: s, table: "events" },
       { schema: s, table: "accounts" },
