@@ -222,6 +222,31 @@ describe("TableWriter.store", () => {
     expect(insertRuns).toEqual([3, 1, 1]);
   });
 
+  it("halving: the parts of a refused set are tried once each", async () => {
+    const { sink, writer } = setup(3);
+    sink.poison = new Set([2]);
+    await settle(writer.store(batch([row(1), row(2), row(3), row(4)]), live));
+    expect(sink.calls.filter((c) => c.startsWith("insert"))).toEqual([
+      "insert 1,2,3,4",
+      "insert 1,2,3,4",
+      "insert 1,2,3,4",
+      "insert 1,2",
+      "insert 1",
+      "insert 2",
+      "insert 3,4",
+    ]);
+  });
+
+  it("halving a batch where every row is refused costs one insert per step, not three", async () => {
+    const { sink, writer } = setup(3);
+    const rows = Array.from({ length: 256 }, (_, i) => row(i + 1));
+    sink.poison = new Set(rows.map((_, i) => i + 1));
+    const aside = await settle(writer.store(batch(rows), live));
+    expect(aside).toHaveLength(256);
+    // 3 tries of the whole set, then each of the 2 × 256 − 2 parts once (was 1,021 inserts).
+    expect(sink.insert).toHaveBeenCalledTimes(3 + 510);
+  });
+
   it("a lone refused row is set aside at once", async () => {
     const { sink, writer } = setup(3);
     sink.poison = new Set([1]);
