@@ -9,7 +9,7 @@ DOCKER := $(shell [ -z "$(NATIVE)" ] && docker info >/dev/null 2>&1 && echo yes)
 .PHONY: help deps up down status token logs clean test test-unit bench lint typecheck attach verify detach
 
 help:
-	@echo "make up      start the whole pipeline with the demo domain (idempotent)"
+	@echo "make up      start the whole pipeline with the demo domain (idempotent); MARIADB=1 also starts MariaDB"
 	@echo "make test    install what is missing, start the stack, run all tests"
 	@echo "make down    stop what make up started    make status / make logs / make clean"
 	@echo "make token   the API tokens make up keeps in .stack/tokens, and how to use them: eval \"\$$(make -s token)\""
@@ -58,7 +58,7 @@ clean:
 
 test: deps
 	bash stack/stack.sh install-test
-	bash stack/stack.sh up
+	MARIADB=1 bash stack/stack.sh up
 	$(CLI) migrate
 	$(CLI) connectors
 	node_modules/.bin/vitest run

@@ -3,7 +3,8 @@
 # Kafka Connect + Debezium from jars that Maven resolves. Every process is started
 # by this script, recorded by pid under $STACK_DIR/run, and stopped by that pid only.
 #
-#   stack.sh up | down | status | logs | clean | install | app | token | stop <part>
+#   stack.sh up | down | status | logs | clean | install | app | mariadb | token | stop <part>
+# MARIADB=1 stack.sh up also starts MariaDB (stack/mariadb.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -125,6 +126,8 @@ pg_down() {
   rm -f "$RUN/postgres.pid"
 }
 
+source "$ROOT/stack/mariadb.sh"
+
 # --- Kafka (KRaft, one node) and Kafka Connect --------------------------------
 java_start() {  # java_start <name> <heap> <main class> <args...>
   local name=$1 heap=$2 main=$3; shift 3
@@ -205,6 +208,8 @@ CONF
     || die "Kafka Connect did not answer on $KAFKA_CONNECT_URL within 120 s (see $LOGS/connect.log)."
   curl -sf "$KAFKA_CONNECT_URL/connector-plugins" | grep -q PostgresConnector \
     || die "Kafka Connect runs but has no Debezium Postgres plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
+  curl -sf "$KAFKA_CONNECT_URL/connector-plugins" | grep -q MySqlConnector \
+    || die "Kafka Connect runs but has no Debezium MySQL plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
   curl -sf "$KAFKA_CONNECT_URL/connector-plugins?connectorsOnly=false" | grep -q SchemaIdJsonConverter \
     || die "Kafka Connect runs but has no sidecar converter (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to build it."
 }
@@ -298,29 +303,34 @@ cmd=${1:-}
 mkdir -p "$RUN" "$LOGS"
 case "$cmd" in
   install) install_prereqs ;;
-  install-test) install_test_prereqs ;;
+  install-test) install_test_prereqs; install_mariadb ;;
   up)
     install_prereqs
     pg_up
+    [ -n "${MARIADB:-}" ] && mariadb_up
     kafka_up
     connect_up
     ;;
   down)
     # The sidecar's own processes first, then the stack in reverse order.
     for p in app connect kafka; do stop_pid "$p"; done
+    mariadb_down
     pg_down
     ;;
   app) app_up ;;
+  mariadb) mariadb_up ;;  # start (only) MariaDB, e.g. for the tests that attach it
   token) print_tokens ;;
   stop)  # stop one part: stop app|connect|kafka|postgres
     case "${2:-}" in
       postgres) pg_down ;;
+      mariadb) mariadb_down ;;
       app|connect|kafka) stop_pid "$2" ;;
-      *) die "usage: stack.sh stop app|connect|kafka|postgres" ;;
+      *) die "usage: stack.sh stop app|connect|kafka|postgres|mariadb" ;;
     esac
     ;;
   status)
     status_line postgres "127.0.0.1:$PG_PORT ($DATABASE_URL)" env PGPASSWORD="$PG_PASSWORD" psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -c 'select 1'
+    [ -f "$RUN/mariadb.pid" ] && status_line mariadb "127.0.0.1:$MARIADB_PORT ($MARIADB_URL)" mariadb_cli -e 'select 1'
     status_line kafka "$KAFKA_BROKERS" port_open "$KAFKA_PORT"
     status_line connect "$KAFKA_CONNECT_URL" curl -sf "$KAFKA_CONNECT_URL/connectors"
     status_line write "$WRITE_URL (write API, /openapi.json; commands need API_TOKEN)" curl -sf "$WRITE_URL/health"
@@ -343,5 +353,5 @@ case "$cmd" in
     rm -rf "$STACK_DIR"
     say "removed $STACK_DIR"
     ;;
-  *) echo "usage: stack.sh up|down|status|logs|clean|install|app|token|stop <part>" >&2; exit 2 ;;
+  *) echo "usage: stack.sh up|down|status|logs|clean|install|install-test|app|mariadb|token|stop <part>" >&2; exit 2 ;;
 esac
