@@ -208,8 +208,8 @@ CONF
     || die "Kafka Connect did not answer on $KAFKA_CONNECT_URL within 120 s (see $LOGS/connect.log)."
   curl -sf "$KAFKA_CONNECT_URL/connector-plugins" | grep -q PostgresConnector \
     || die "Kafka Connect runs but has no Debezium Postgres plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
-  curl -sf "$KAFKA_CONNECT_URL/connector-plugins" | grep -q MySqlConnector \
-    || die "Kafka Connect runs but has no Debezium MySQL plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
+  curl -sf "$KAFKA_CONNECT_URL/connector-plugins" | grep -q MariaDbConnector \
+    || die "Kafka Connect runs but has no Debezium MariaDB plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
   curl -sf "$KAFKA_CONNECT_URL/connector-plugins?connectorsOnly=false" | grep -q SchemaIdJsonConverter \
     || die "Kafka Connect runs but has no sidecar converter (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to build it."
 }

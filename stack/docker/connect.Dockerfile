@@ -1,11 +1,11 @@
-# Debezium's Connect image (its MySQL connector serves MySQL and MariaDB sources too) plus the
-# sidecar's converter (stack/converter), built from source.
+# Debezium's Connect image (with its MySQL and MariaDB connectors) plus the sidecar's converter (stack/converter), built from source.
 FROM maven:3.9-eclipse-temurin-17 AS build
 WORKDIR /src
 COPY stack/pom.xml stack/pom.xml
 COPY stack/kafka/pom.xml stack/kafka/pom.xml
 COPY stack/debezium/pom.xml stack/debezium/pom.xml
 COPY stack/debezium-mysql/pom.xml stack/debezium-mysql/pom.xml
+COPY stack/debezium-mariadb/pom.xml stack/debezium-mariadb/pom.xml
 COPY stack/converter stack/converter
 RUN mvn -q -B -f stack/pom.xml -pl converter package
 
