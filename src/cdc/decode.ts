@@ -1,3 +1,4 @@
+import { binlogVersion, isBinlogSource } from "./binlog-version.js";
 import {
   type ChangeEvent,
   type ConnectSchema,
@@ -268,7 +269,10 @@ export function decodeChangeEvent(
   if (!p || typeof p !== "object")
     throw new EnvelopeError("not-envelope", "not a Debezium envelope: payload is not an object");
   const src = p.source as Record<string, unknown> | undefined;
-  if (!src || typeof src !== "object" || typeof src.schema !== "string" || typeof src.table !== "string") {
+  // MySQL and MariaDB have no schemas: their database (source.db) takes the schema's place.
+  const binlog = !!src && typeof src === "object" && isBinlogSource(src);
+  const schemaName = binlog ? src?.db : src?.schema;
+  if (!src || typeof src !== "object" || typeof schemaName !== "string" || typeof src.table !== "string") {
     // Let zod name the first problem.
     const r = envelopePayloadSchema.safeParse(p);
     const issue = r.success ? undefined : r.error.issues[0];
@@ -283,8 +287,11 @@ export function decodeChangeEvent(
   if (!isRecordOrNull(p.before) || !isRecordOrNull(p.after)) {
     throw new EnvelopeError("not-envelope", "not a Debezium envelope: before/after are not objects");
   }
-  const lsn =
-    src.lsn === null || src.lsn === undefined ? incrementalSnapshotLsn(src.lsn, src.sequence) : int64(src.lsn, "lsn");
+  const lsn = binlog
+    ? binlogVersion(src)
+    : src.lsn === null || src.lsn === undefined
+      ? incrementalSnapshotLsn(src.lsn, src.sequence)
+      : int64(src.lsn, "lsn");
   const commitTsUs =
     src.ts_us !== undefined && src.ts_us !== null ? int64(src.ts_us, "ts_us") : int64(src.ts_ms, "ts_ms") * 1000n;
   let keyMsg: ChangeEvent["key"];
@@ -301,7 +308,7 @@ export function decodeChangeEvent(
   const snap = src.snapshot;
   return {
     op: op as ChangeEvent["op"],
-    schema: src.schema,
+    schema: schemaName,
     table: src.table,
     lsn,
     commitTsUs,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { binlogVersion, isBinlogSource } from "./binlog-version.js";
 
 /**
  * Debezium change events as Kafka Connect's JsonConverter writes them with schemas:
@@ -45,7 +46,8 @@ export const sourceSchema = z
     connector: z.string().optional(),
     name: z.string().optional(),
     db: z.string().optional(),
-    schema: z.string(),
+    /** Absent for MySQL and MariaDB: their `db` is the schema (see toChangeEvent). */
+    schema: z.string().optional(),
     table: z.string(),
     lsn: int64.nullish(),
     sequence: z.string().nullish(),
@@ -149,11 +151,15 @@ export function toChangeEvent(value: unknown, key: unknown): ChangeEvent {
   }
   const rowSchema = schema.fields?.find((f) => f.field === "after" || f.field === "before");
   const src = payload.source;
+  const binlog = isBinlogSource(src);
+  const schemaName = binlog ? src.db : src.schema;
+  if (schemaName === undefined)
+    throw new EnvelopeError("not-envelope", `not a Debezium envelope: source.${binlog ? "db" : "schema"} is missing`);
   return {
     op: payload.op,
-    schema: src.schema,
+    schema: schemaName,
     table: src.table,
-    lsn: incrementalSnapshotLsn(src.lsn, src.sequence),
+    lsn: binlog ? binlogVersion(src) : incrementalSnapshotLsn(src.lsn, src.sequence),
     commitTsUs: src.ts_us ?? src.ts_ms * 1000n,
     snapshot: src.snapshot !== undefined && src.snapshot !== null && src.snapshot !== "false" && src.snapshot !== false,
     before: payload.before ?? null,

@@ -136,8 +136,14 @@ function baseType(schema: ConnectSchema): { sql: string; convert: Conv } {
     }
     case "io.debezium.data.geometry.Point":
       return { sql: "String", convert: toast(convertPoint) };
-    case "io.debezium.data.VariableScaleDecimal":
     case "org.apache.kafka.connect.data.Decimal":
+      // MySQL's BIGINT UNSIGNED with bigint.unsigned.handling.mode=precise: the only binary decimal
+      // the connectors send (decimal.handling.mode=string covers DECIMAL columns).
+      if (isUnsignedBigint(schema)) return { sql: "UInt64", convert: convertUnsignedBigint };
+      throw new ConversionError(
+        `${schema.name} (binary decimal) is not supported: set decimal.handling.mode=string on the connector`,
+      );
+    case "io.debezium.data.VariableScaleDecimal":
       throw new ConversionError(
         `${schema.name} (binary decimal) is not supported: set decimal.handling.mode=string on the connector`,
       );
@@ -195,6 +201,21 @@ function baseType(schema: ConnectSchema): { sql: string; convert: Conv } {
       // struct, map and anything new: exact JSON text.
       return { sql: "String", convert: (v) => (v === TOAST_PLACEHOLDER ? UNAVAILABLE : JSON.stringify(v)) };
   }
+}
+
+const isUnsignedBigint = (schema: ConnectSchema) =>
+  sourceType(schema).type === "BIGINT UNSIGNED" && (schema.parameters?.scale ?? "0") === "0";
+
+/** A Connect Decimal of scale 0 (big-endian two's complement, base64 in JSON) → UInt64 text. */
+export function convertUnsignedBigint(v: unknown): string {
+  if (typeof v !== "string") throw new ConversionError(`expected base64 decimal bytes, got ${JSON.stringify(v)}`);
+  const bytes = Buffer.from(v, "base64");
+  if (bytes.length === 0) throw new ConversionError("empty decimal bytes");
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  if ((bytes[0] as number) & 0x80) n -= 1n << BigInt(bytes.length * 8);
+  if (n < 0n || n >= 1n << 64n) throw new ConversionError(`${n} is outside BIGINT UNSIGNED`);
+  return n.toString();
 }
 
 function toast(conv: Conv): Conv {
@@ -351,15 +372,20 @@ function convertDate(v: unknown): string {
   return new Date(days * 86_400_000).toISOString().slice(0, 10);
 }
 
-function formatTime(micros: bigint, digits: 3 | 6): string {
-  if (micros < 0n || micros > 86_400_000_000n) throw new ConversionError(`time out of range (${micros} µs)`);
+// ClickHouse's Time64 spans ±999:59:59.999999: Postgres' time (0..24:00) and MySQL's TIME, a signed
+// duration (-838:59:59..838:59:59), both fit.
+const MAX_TIME_US = 1000n * 3600n * 1_000_000n - 1n;
+
+function formatTime(signed: bigint, digits: 3 | 6): string {
+  if (signed < -MAX_TIME_US || signed > MAX_TIME_US) throw new ConversionError(`time out of range (${signed} µs)`);
+  const micros = signed < 0n ? -signed : signed;
   const secs = micros / 1_000_000n;
   const frac = micros % 1_000_000n;
   const h = secs / 3600n;
   const m = (secs % 3600n) / 60n;
   const s = secs % 60n;
   const fracText = digits === 3 ? pad(frac / 1000n, 3) : pad(frac, 6);
-  return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}.${fracText}`;
+  return `${signed < 0n ? "-" : ""}${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}.${fracText}`;
 }
 
 /** Epoch value in 10^-digits seconds → 'YYYY-MM-DD HH:MM:SS.fff…' in UTC, exact. */
