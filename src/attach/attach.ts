@@ -290,7 +290,11 @@ async function signalledTables(pool: PgPool): Promise<Set<string>> {
   return out;
 }
 
-async function followSnapshot(deps: AttachDeps, totals: Map<string, number>, stallMs = 180_000) {
+export async function followSnapshot(
+  deps: Pick<AttachDeps, "admin" | "config" | "io">,
+  totals: Map<string, number>,
+  stallMs = 180_000,
+) {
   const started = Date.now();
   let last = new Map<string, { at: number; projected: number }>();
   let lastChange = Date.now();

@@ -191,7 +191,8 @@ export function normHstore(text: string): string {
 }
 
 export function normTime(text: string): string {
-  const m = /^(\d{2}:\d{2}:\d{2})(?:\.(\d+))?$/.exec(text);
+  // MySQL's TIME is a signed duration up to 838 hours.
+  const m = /^(-?\d{2,3}:\d{2}:\d{2})(?:\.(\d+))?$/.exec(text);
   return m ? `${m[1]}.${pad6(m[2])}` : text;
 }
 
@@ -401,11 +402,11 @@ export type ProjectionReader =
 
 const stripLowCardinality = (t: string) => t.replace(/^LowCardinality\((.*)\)$/, "$1");
 
-async function* chRows(
+export async function* chRows(
   reader: ProjectionReader,
   target: string,
-  cols: ColumnPlan[],
-  keys: ColumnPlan[],
+  cols: Pick<ColumnPlan, "name">[],
+  keys: Pick<ColumnPlan, "name" | "spec">[],
   chunk: number,
 ) {
   let fetchPage: (cursor: unknown) => Promise<Page & { cursor: unknown }>;
@@ -509,6 +510,8 @@ export interface VerifyReport {
   /** The source LSN the projection was awaited to (every change up to it is in ClickHouse), if reached. */
   waitedForLsn?: string;
   projectionBehind?: boolean;
+  /** What the source is called in the report (default Postgres). */
+  source?: string;
 }
 
 export interface VerifyOptions {
@@ -549,25 +552,46 @@ export async function verifyTable(
   base.target = shape.target;
   const cols = cat.columns.map((c) => planColumn(c, shape.columns.find((s) => s.name === c.name) as ColumnSpec));
   const keys = cat.primaryKey.map((k) => cols.find((c) => c.name === k) as ColumnPlan);
-  const keyKinds = keys.map((k) => k.kind);
   const keyIdx = keys.map((k) => cols.indexOf(k));
 
   const toCanon = (r: Record<string, unknown>, side: "pg" | "ch"): CanonicalRow => {
     const values = cols.map((c) => canonicalValue(c, r[c.name], side));
     return { values, key: keyIdx.map((i) => values[i] ?? null) };
   };
+  const source = mapRows(pgRows(pool, ref, cols, keys, chunk), (r) => toCanon(r, "pg"));
+  const projected = mapRows(chRows(reader, shape.target, cols, keys, chunk), (r) => toCanon(r, "ch"));
+  return compareOrdered(base, cols, keys, source, projected, maxExamples);
+}
+
+async function* mapRows<T>(rows: AsyncIterable<Record<string, unknown>>, fn: (r: Record<string, unknown>) => T) {
+  for await (const r of rows) yield fn(r);
+}
+
+/**
+ * The merge of two key-ordered streams of canonical rows (the source's and ClickHouse's): counts,
+ * checksums, missing / extra / different rows with examples. Shared by every kind of source.
+ */
+export async function compareOrdered(
+  base: TableVerification,
+  cols: Pick<ColumnPlan, "name">[],
+  keys: Pick<ColumnPlan, "name" | "kind">[],
+  source: AsyncIterable<CanonicalRow>,
+  projected: AsyncIterable<CanonicalRow>,
+  maxExamples: number,
+): Promise<TableVerification> {
+  const keyKinds = keys.map((k) => k.kind);
   const named = (row: CanonicalRow, which: number[] = cols.map((_, i) => i)) =>
     Object.fromEntries(which.map((i) => [cols[i]?.name as string, row.values[i] ?? null]));
   const keyObj = (row: CanonicalRow) => Object.fromEntries(keys.map((k, i) => [k.name, row.key[i] ?? null]));
 
   const pgHash = createHash("sha256");
   const chHash = createHash("sha256");
-  const pgIt = pgRows(pool, ref, cols, keys, chunk)[Symbol.asyncIterator]();
-  const chIt = chRows(reader, shape.target, cols, keys, chunk)[Symbol.asyncIterator]();
-  const next = async (it: AsyncIterator<Record<string, unknown>>, side: "pg" | "ch") => {
+  const pgIt = source[Symbol.asyncIterator]();
+  const chIt = projected[Symbol.asyncIterator]();
+  const next = async (it: AsyncIterator<CanonicalRow>, side: "pg" | "ch") => {
     const r = await it.next();
     if (r.done) return undefined;
-    const row = toCanon(r.value, side);
+    const row = r.value;
     const text = `${JSON.stringify(row.values)}\n`;
     if (side === "pg") {
       pgHash.update(text);
@@ -677,6 +701,7 @@ export async function verifyAttachment(
 
 export function formatVerifyReport(r: VerifyReport): string {
   const lines: string[] = [];
+  const src = r.source ?? "Postgres";
   if (r.projectionBehind)
     lines.push(
       `warning: the projection did not reach the source's LSN ${r.waitedForLsn} in time; recent changes may show as differences`,
@@ -686,14 +711,14 @@ export function formatVerifyReport(r: VerifyReport): string {
       lines.push(`DIFF  ${t.table}: ${t.problem}`);
       continue;
     }
-    const head = `${t.ok ? "ok  " : "DIFF"}  ${t.table} → ${t.target}: Postgres ${t.postgresRows.toLocaleString("en-US")} rows (checksum ${t.postgresChecksum}), ClickHouse ${t.clickhouseRows.toLocaleString("en-US")} rows (checksum ${t.clickhouseChecksum})`;
+    const head = `${t.ok ? "ok  " : "DIFF"}  ${t.table} → ${t.target}: ${src} ${t.postgresRows.toLocaleString("en-US")} rows (checksum ${t.postgresChecksum}), ClickHouse ${t.clickhouseRows.toLocaleString("en-US")} rows (checksum ${t.clickhouseChecksum})`;
     lines.push(head);
     if (!t.ok) {
       lines.push(`      missing in ClickHouse ${t.missing}, extra in ClickHouse ${t.extra}, different ${t.different}`);
       for (const e of t.examples) {
         const detail =
           e.kind === "different"
-            ? ` columns ${e.columns?.join(", ")}: Postgres ${JSON.stringify(e.postgres)} ClickHouse ${JSON.stringify(e.clickhouse)}`
+            ? ` columns ${e.columns?.join(", ")}: ${src} ${JSON.stringify(e.postgres)} ClickHouse ${JSON.stringify(e.clickhouse)}`
             : "";
         lines.push(`      ${e.kind} ${JSON.stringify(e.key)}${detail}`);
       }

@@ -6,9 +6,11 @@ import type { TableProgress } from "../attach/progress.js";
 import { parseTableList, parseTableRef } from "../attach/tables.js";
 import type { ProjectionReader } from "../attach/verify.js";
 import { ConnectClient } from "../connect/connect-client.js";
+import { isMysqlUrl } from "../mysql/source.js";
 import { type Config, loadConfig } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createPgPool } from "../shared/postgres.js";
+import { mysqlAttachCommand, mysqlDetachCommand, mysqlStatusCommand, mysqlVerifyCommand } from "./mysql-commands.js";
 
 /** Progress bars on a terminal (cli-progress), plain lines otherwise (logs, CI). */
 function terminalIO(): AttachIO {
@@ -90,9 +92,12 @@ export function registerAttachCommands(program: Command) {
   program
     .command("attach")
     .description(
-      "capture tables of an existing Postgres database: preflight, publication, connector, snapshot with progress",
+      "capture tables of an existing Postgres, MySQL or MariaDB database: preflight, connector, snapshot with progress",
     )
-    .option("--database-url <url>", "the database to attach (default DATABASE_URL)")
+    .option(
+      "--database-url <url>",
+      "the database to attach: postgres://, mysql:// or mariadb:// (default DATABASE_URL)",
+    )
     .option("--tables <list>", "schema.table,schema.table")
     .option("--schema <names>", "every table of these schemas (comma separated)")
     .option(
@@ -112,6 +117,7 @@ export function registerAttachCommands(program: Command) {
         throw new Error(`--keyless takes full or skip, not "${opts.keyless}"`);
       }
       if (opts.tables && opts.schema) throw new Error("give --tables or --schema, not both");
+      if (isMysqlUrl(opts.databaseUrl ?? "")) return mysqlAttachCommand(opts, terminalIO());
       const config = configFor(opts);
       await withDeps(config, async (deps) => {
         const base = { name: opts.name, noKey: opts.keyless, checkOnly: opts.check, wait: opts.wait };
@@ -136,6 +142,10 @@ export function registerAttachCommands(program: Command) {
     .option("--drop-data", "also drop the attachment's ClickHouse tables (asks first on a terminal)")
     .option("--yes", "do not ask")
     .action(async (opts) => {
+      if (isMysqlUrl(opts.databaseUrl ?? "")) {
+        if (opts.dropData) throw new Error("--drop-data is not supported for MySQL/MariaDB attachments yet");
+        return mysqlDetachCommand(opts, terminalIO());
+      }
       const config = configFor(opts);
       await withDeps(config, async (deps) => {
         const { tables } = await attachmentStatus(deps, opts.name);
@@ -172,6 +182,15 @@ export function registerAttachCommands(program: Command) {
     .option("--examples <n>", "differences shown per table", "10")
     .option("--wait <seconds>", "wait at most this long for the projection to reach the source's current LSN", "60")
     .action(async (opts) => {
+      if (isMysqlUrl(opts.databaseUrl ?? "")) {
+        const { reader, ch } = await projectionReader(loadConfig(process.env), opts.via);
+        try {
+          if (!(await mysqlVerifyCommand(opts, reader, terminalIO()))) process.exitCode = 1;
+        } finally {
+          await ch?.close();
+        }
+        return;
+      }
       const config = configFor(opts);
       const { verifyAttachment, formatVerifyReport } = await import("../attach/verify.js");
       const { reader, ch } = await projectionReader(config, opts.via);
@@ -230,6 +249,7 @@ export function registerAttachCommands(program: Command) {
     .option("--database-url <url>", "the attached database (default DATABASE_URL)")
     .option("--name <name>", "attachment name", "legacy")
     .action(async (opts) => {
+      if (isMysqlUrl(opts.databaseUrl ?? "")) return mysqlStatusCommand(opts, terminalIO());
       const config = configFor(opts);
       await withDeps(config, async (deps) => {
         const s = await attachmentStatus(deps, opts.name);

@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { type TableRef, tableName } from "../attach/tables.js";
+import type { ConnectClient } from "../connect/connect-client.js";
+import { tableIncludeRegex } from "../connect/connector-config.js";
+import type { MysqlSource } from "./source.js";
+
+/** The signal table attach creates in the source (incremental snapshots for attach --add). */
+export const SIGNAL_TABLE: TableRef = { schema: "sidecar", table: "debezium_signal" };
+
+const CONNECTOR_CLASS = {
+  mysql: "io.debezium.connector.mysql.MySqlConnector",
+  mariadb: "io.debezium.connector.mariadb.MariaDbConnector",
+} as const;
+
+/** The topic of a connector's schema history (its own, one per attachment; two-part name: never a table's topic). */
+export const schemaHistoryTopic = (topicPrefix: string, connector: string) =>
+  `${topicPrefix}.__schema_history_${connector}`;
+
+/**
+ * The binlog client's server id: every reader of a server's binlog needs its own, so it is derived
+ * from the connector's name (a range clear of the small ids servers themselves use).
+ */
+export function binlogClientId(connector: string): string {
+  const h = createHash("sha256").update(connector).digest().readUInt32BE(0);
+  return String(100_000 + (h % 2_000_000_000));
+}
+
+/**
+ * The Debezium connector of a MySQL/MariaDB attachment. The value handling matches what the
+ * projector's type mapping expects (src/cdc/types.ts) and the catalog's description of it
+ * (src/mysql/catalog.ts): exact decimals as text, BIGINT UNSIGNED exact, microsecond times, bytes
+ * as hex, source types on every field.
+ */
+export function mysqlConnectorConfig(opts: {
+  source: MysqlSource;
+  connector: string;
+  topicPrefix: string;
+  kafkaBrokers: string;
+  tables: TableRef[];
+}): Record<string, string> {
+  const captured = [...opts.tables, SIGNAL_TABLE];
+  return {
+    "connector.class": CONNECTOR_CLASS[opts.source.flavor],
+    "tasks.max": "1",
+    "database.hostname": opts.source.host,
+    "database.port": String(opts.source.port),
+    "database.user": opts.source.user,
+    "database.password": opts.source.password,
+    "database.server.id": binlogClientId(opts.connector),
+    "topic.prefix": opts.topicPrefix,
+    "table.include.list": captured.map((t) => tableIncludeRegex(tableName(t))).join(","),
+    // The tables' DDL as the binlog saw it, so events after a schema change decode with the right
+    // columns. Every table's DDL is kept (not only the captured ones'): a table added later by
+    // attach --add must be known to the history before its incremental snapshot.
+    "schema.history.internal.kafka.bootstrap.servers": opts.kafkaBrokers,
+    "schema.history.internal.kafka.topic": schemaHistoryTopic(opts.topicPrefix, opts.connector),
+    "include.schema.changes": "false",
+    // Debezium's consistent snapshot: a short global read lock (RELOAD) while it reads the binlog
+    // position and starts a consistent-snapshot transaction, then the tables are read lock-free.
+    "snapshot.mode": "initial",
+    "snapshot.locking.mode": "minimal",
+    "snapshot.fetch.size": "10000",
+    "decimal.handling.mode": "string",
+    "bigint.unsigned.handling.mode": "precise",
+    "time.precision.mode": "adaptive_time_microseconds",
+    "binary.handling.mode": "hex",
+    "column.propagate.source.type": ".*",
+    // TRUNCATE events too (the binlog connectors skip them by default).
+    "skipped.operations": "none",
+    "tombstones.on.delete": "true",
+    "heartbeat.interval.ms": "1000",
+    // attach --add: incremental snapshots, signalled through a table in the source.
+    "signal.enabled.channels": "source",
+    "signal.data.collection": tableName(SIGNAL_TABLE),
+    "incremental.snapshot.chunk.size": "10000",
+    "topic.creation.default.replication.factor": "1",
+    "topic.creation.default.partitions": "1",
+    "topic.creation.default.cleanup.policy": "delete",
+    "poll.interval.ms": "20",
+    "max.batch.size": "20480",
+    "max.queue.size": "81920",
+    "producer.override.linger.ms": "10",
+    "producer.override.batch.size": "1048576",
+    "custom.metric.tags": `connector=${opts.connector}`,
+  };
+}
+
+/** The tables a connector captures (its table.include.list), the signal table left out. */
+export async function capturedTables(connect: ConnectClient, connector: string): Promise<TableRef[] | undefined> {
+  const config = await connect.getConfig(connector);
+  if (!config) return undefined;
+  return (config["table.include.list"] ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((re) => re.replace(/\\(.)/g, "$1"))
+    .map((name) => {
+      const [schema = "", table = ""] = name.split(".");
+      return { schema, table };
+    })
+    .filter((t) => tableName(t) !== tableName(SIGNAL_TABLE));
+}
