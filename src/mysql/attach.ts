@@ -11,9 +11,9 @@ import type { ClickHouse } from "../clickhouse/client.js";
 import type { ConnectClient } from "../connect/connect-client.js";
 import { createDatabaseSql, createTableSql } from "../projector/ddl.js";
 import type { Config } from "../shared/config.js";
-import { binlogBytesBehind, binlogReaders, connectorBinlog, formatBinlog } from "./binlog.js";
+import { beat, binlogBytesBehind, binlogReaders, connectorBinlog, formatBinlog } from "./binlog.js";
 import { mysqlShape, readMysqlCatalog } from "./catalog.js";
-import { capturedTables, mysqlConnectorConfig, SIGNAL_TABLE, schemaHistoryTopic } from "./connector.js";
+import { BEAT_TABLE, capturedTables, mysqlConnectorConfig, SIGNAL_TABLE, schemaHistoryTopic } from "./connector.js";
 import { mysqlPreflight, tablesOfDatabase } from "./preflight.js";
 import { type MysqlPool, type MysqlSource, quoteMy, rowsOf } from "./source.js";
 
@@ -77,7 +77,7 @@ async function ensureHelperTables(pool: MysqlPool) {
       `CREATE TABLE IF NOT EXISTS ${db}.${quoteMy(SIGNAL_TABLE.table)} (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL)`,
     );
     await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${db}.beat (connector VARCHAR(64) PRIMARY KEY, beat_at DATETIME(6) NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${BEAT_TABLE} (connector VARCHAR(64) PRIMARY KEY, beat_at DATETIME(6) NOT NULL)`,
     );
   } catch (err) {
     throw new AttachError(
@@ -168,6 +168,11 @@ export async function attachMysql(deps: MysqlDeps, req: AttachRequest): Promise<
   return report;
 }
 
+/** Follows the snapshot of these tables until the projector has them (e.g. after attach --no-wait). */
+export async function followMysqlSnapshot(deps: MysqlDeps, tables: TableRef[], stallMs?: number): Promise<void> {
+  await followSnapshot(deps, await rowTotals(deps.pool, tables), stallMs);
+}
+
 /** attach --add: the connector widened (stopped meanwhile), then an incremental snapshot of the new tables. */
 export async function addMysqlTables(deps: MysqlDeps, req: AttachRequest & { tables: TableRef[] }): Promise<void> {
   const names = attachNames(req.name);
@@ -236,25 +241,21 @@ export async function detachMysql(deps: MysqlDeps, name: string): Promise<void> 
     deps.io.out(`topics deleted (the projector stops consuming them): ${topics.join(", ")}`);
   }
   if (!removed) return;
-  // A dump thread whose reader has gone notices only when it next sends: one binlog event wakes it.
-  await deps.pool
-    .query(
-      `INSERT INTO ${quoteMy(SIGNAL_TABLE.schema)}.beat (connector, beat_at) VALUES (?, NOW(6)) ON DUPLICATE KEY UPDATE beat_at = NOW(6)`,
-      [names.connector],
-    )
-    .catch(() => undefined);
   const deadline = Date.now() + 30_000;
   for (;;) {
+    // A dump thread whose reader has gone notices only when it next sends: a binlog event wakes it.
+    await beat(deps.pool, names.connector).catch(() => undefined);
     const now = await binlogReaders(deps.pool);
     const left = before.filter((id) => now.includes(id));
     if (left.length < before.length || before.length === 0) {
       deps.io.out(`binlog readers on the server: ${now.length} (the connector's has ended)`);
+      await deps.pool.query(`DELETE FROM ${BEAT_TABLE} WHERE connector = ?`, [names.connector]).catch(() => undefined);
       return;
     }
     if (Date.now() > deadline)
       throw new AttachError(
         `a binlog reader is still connected 30 s after the connector was removed (threads ${left.join(", ")}); see SHOW PROCESSLIST`,
       );
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }

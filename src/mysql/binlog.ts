@@ -1,5 +1,6 @@
 import type { Admin } from "kafkajs";
 import type { ConnectClient } from "../connect/connect-client.js";
+import { BEAT_TABLE } from "./connector.js";
 import type { MysqlPool } from "./source.js";
 import { rowsOf } from "./source.js";
 
@@ -55,6 +56,14 @@ export async function connectorBinlog(connectUrl: string, connector: string): Pr
   return o?.file && typeof o.pos === "number" ? { file: o.file, pos: o.pos } : undefined;
 }
 
+/** One event into the binary log (the sidecar's own helper table, created by attach). */
+export async function beat(pool: MysqlPool, connector: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO ${BEAT_TABLE} (connector, beat_at) VALUES (?, NOW(6)) ON DUPLICATE KEY UPDATE beat_at = NOW(6)`,
+    [connector],
+  );
+}
+
 /** Ids of the server's threads sending a binary log to a reader (a replica or a Debezium connector). */
 export async function binlogReaders(pool: MysqlPool): Promise<number[]> {
   const rows = await rowsOf<{ id: string }>(
@@ -95,10 +104,16 @@ export async function waitForBinlog(
   const target = await currentBinlog(deps.pool);
   const deadline = Date.now() + waitMs;
   const sleep = () => new Promise((r) => setTimeout(r, 250));
+  let beatAt = 0;
   for (;;) {
     const at = await connectorBinlog(deps.connectUrl, connector);
     if (at && compareBinlog(at, target) >= 0) break;
     if (Date.now() > deadline) return { position: formatBinlog(target), reached: false };
+    // Debezium commits its position with a heartbeat, and beats only when an event arrives.
+    if (Date.now() - beatAt > 1_500) {
+      await beat(deps.pool, connector);
+      beatAt = Date.now();
+    }
     await sleep();
   }
   while (!(await projectedToEnd(deps.admin, deps.groupId, topics))) {

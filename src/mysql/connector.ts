@@ -4,6 +4,9 @@ import type { ConnectClient } from "../connect/connect-client.js";
 import { tableIncludeRegex } from "../connect/connector-config.js";
 import type { MysqlSource } from "./source.js";
 
+/** A one-row-per-connector table the sidecar writes to put an event into an idle binlog. */
+export const BEAT_TABLE = "sidecar.beat";
+
 /** The signal table attach creates in the source (incremental snapshots for attach --add). */
 export const SIGNAL_TABLE: TableRef = { schema: "sidecar", table: "debezium_signal" };
 
@@ -68,6 +71,8 @@ export function mysqlConnectorConfig(opts: {
     // TRUNCATE events too (the binlog connectors skip them by default).
     "skipped.operations": "none",
     "tombstones.on.delete": "true",
+    // A heartbeat (and so a committed offset) on the first binlog event after each second; verify
+    // writes a beat (BEAT_TABLE) to make one when the server is idle (src/mysql/binlog.ts).
     "heartbeat.interval.ms": "1000",
     // attach --add: incremental snapshots, signalled through a table in the source.
     "signal.enabled.channels": "source",

@@ -38,7 +38,8 @@ function planMy(c: MysqlColumn, spec: ColumnSpec): MyPlan {
   const plan = (kind: ValueKind, select = q, order = q) => ({ name: c.name, kind, select, order, spec });
   if (INTS.has(c.dataType)) return plan("int", `CAST(${q} AS CHAR)`);
   if (BINARY_TYPES.has(c.dataType)) return plan("bytea", `LOWER(HEX(${q}))`, `CAST(${q} AS BINARY)`);
-  if (TEXTUAL.has(c.dataType)) return plan("text", q, `CAST(${q} AS BINARY)`);
+  // CAST: the client would parse a JSON column; its text is what Debezium sends.
+  if (TEXTUAL.has(c.dataType)) return plan("text", `CAST(${q} AS CHAR)`, `CAST(${q} AS BINARY)`);
   switch (c.dataType) {
     case "decimal":
       return plan("decimal", `CAST(${q} AS CHAR)`);
