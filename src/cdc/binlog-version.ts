@@ -3,7 +3,7 @@ import { EnvelopeError } from "./envelope.js";
 /**
  * The version (`_version`, `_lsn`) of a MySQL or MariaDB change event, from where it sits in the
  * source's binary log: `file number · 2^32 + pos + row`. Why this never lets an older change win
- * (docs/mysql.md has the long form):
+ * (docs/attach-mysql.md has the long form):
  *
  * - `pos` is where the event holding the row starts in its binlog file (Debezium's source.pos; a
  *   multi-row event gives every row the same pos and its index in `row`). A rows event holds at

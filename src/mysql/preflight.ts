@@ -19,8 +19,10 @@ interface ServerVars {
   user: string;
 }
 
-async function serverVars(pool: MysqlPool, flavor: Flavor): Promise<ServerVars> {
-  const gtid = flavor === "mysql" ? "@@global.gtid_mode" : "NULL";
+async function serverVars(pool: MysqlPool): Promise<ServerVars> {
+  const [{ version } = { version: "" }] = await rowsOf<{ version: string }>(pool, "SELECT VERSION() AS version");
+  // gtid_mode is MySQL's; MariaDB always has GTIDs and no such variable.
+  const gtid = /mariadb/i.test(version) ? "NULL" : "@@global.gtid_mode";
   const [v] = await rowsOf<ServerVars>(
     pool,
     `SELECT VERSION() AS version, @@global.log_bin AS log_bin, @@global.binlog_format AS binlog_format,
@@ -37,21 +39,31 @@ function grantee(user: string): string {
   return `'${user.slice(0, at)}'@'${user.slice(at + 1)}'`;
 }
 
-/** Global privileges (ON *.*) from SHOW GRANTS, upper case; ALL PRIVILEGES stands for every one. */
-async function globalPrivileges(pool: MysqlPool): Promise<Set<string>> {
+/**
+ * Privileges from SHOW GRANTS, upper case: `global` on *.*, `helper` on the sidecar database (or
+ * *.*); ALL PRIVILEGES stands for every one.
+ */
+async function privileges(pool: MysqlPool): Promise<{ global: Set<string>; helper: Set<string> }> {
   const rows = await rowsOf<Record<string, string>>(pool, "SHOW GRANTS FOR CURRENT_USER()");
-  const out = new Set<string>();
+  const out = { global: new Set<string>(), helper: new Set<string>() };
   for (const r of rows) {
-    const line = Object.values(r)[0] ?? "";
-    const m = /^GRANT (.+?) ON \*\.\* TO /i.exec(line);
-    if (m) for (const p of (m[1] as string).split(",")) out.add(p.trim().toUpperCase());
+    const m = /^GRANT (.+?) ON (\S+) TO /i.exec(Object.values(r)[0] ?? "");
+    if (!m) continue;
+    const on = (m[2] as string).replace(/`/g, "");
+    for (const p of (m[1] as string).split(",")) {
+      const priv = p.trim().toUpperCase();
+      if (on === "*.*") out.global.add(priv);
+      if (on === "*.*" || on === "sidecar.*") out.helper.add(priv);
+    }
   }
   return out;
 }
 
-function serverChecks(v: ServerVars, flavor: Flavor, privs: Set<string>): Check[] {
+function serverChecks(v: ServerVars, flavor: Flavor, privs: { global: Set<string>; helper: Set<string> }): Check[] {
   const cnf = flavor === "mariadb" ? "the [mariadbd] section of my.cnf" : "the [mysqld] section of my.cnf";
-  const has = (p: string) => privs.has("ALL PRIVILEGES") || privs.has(p);
+  const has = (p: string) => privs.global.has("ALL PRIVILEGES") || privs.global.has(p);
+  const helper = ["CREATE", "INSERT", "UPDATE", "DELETE", "SELECT"];
+  const helperOk = privs.helper.has("ALL PRIVILEGES") || helper.every((p) => privs.helper.has(p));
   const isMaria = /mariadb/i.test(v.version);
   const checks: Check[] = [
     {
@@ -72,14 +84,14 @@ function serverChecks(v: ServerVars, flavor: Flavor, privs: Set<string>): Check[
       id: "binlog-format",
       ok: v.binlog_format === "ROW",
       severity: "error",
-      message: `binlog_format = ${v.binlog_format} (ROW needed)`,
+      message: `binlog_format = ${v.binlog_format}${v.binlog_format === "ROW" ? "" : " (ROW needed)"}`,
       fix: `SET GLOBAL binlog_format = 'ROW';  -- and binlog_format=ROW in ${cnf}`,
     },
     {
       id: "binlog-row-image",
       ok: v.binlog_row_image === "FULL",
       severity: "error",
-      message: `binlog_row_image = ${v.binlog_row_image} (FULL needed: updates must carry whole rows)`,
+      message: `binlog_row_image = ${v.binlog_row_image}${v.binlog_row_image === "FULL" ? "" : " (FULL needed: updates must carry whole rows)"}`,
       fix: `SET GLOBAL binlog_row_image = 'FULL';  -- and binlog_row_image=FULL in ${cnf}`,
     },
     {
@@ -112,8 +124,16 @@ function serverChecks(v: ServerVars, flavor: Flavor, privs: Set<string>): Check[
       message: `user ${v.user} may hold the snapshot's short read lock (RELOAD, or LOCK TABLES)`,
       fix: `GRANT RELOAD ON *.* TO ${grantee(v.user)};`,
     },
+    {
+      // The signal table (attach --add) and the beat table verify and detach write to.
+      id: "helper-tables",
+      ok: helperOk,
+      severity: "error",
+      message: `user ${v.user} may keep the sidecar's helper tables in a database \`sidecar\``,
+      fix: `GRANT ${helper.join(", ")} ON sidecar.* TO ${grantee(v.user)};`,
+    },
   ];
-  if (flavor === "mysql")
+  if (!isMaria)
     checks.push({
       id: "gtid",
       ok: v.gtid_mode === "ON",
@@ -133,7 +153,7 @@ function serverChecks(v: ServerVars, flavor: Flavor, privs: Set<string>): Check[
 }
 
 /** Tables: existence, SELECT, primary key; and what each column's values become. */
-async function tableChecks(pool: MysqlPool, refs: TableRef[], zeroDates: boolean) {
+async function tableChecks(pool: MysqlPool, refs: TableRef[], zeroDates: boolean, user: string) {
   const checks: Check[] = [];
   const tables: TableInfo[] = [];
   for (const ref of refs) {
@@ -156,7 +176,13 @@ async function tableChecks(pool: MysqlPool, refs: TableRef[], zeroDates: boolean
       info.exists = true;
       info.primaryKey = cat.primaryKey;
     } catch (err) {
-      checks.push({ id: "table", ok: false, severity: "error", message: (err as Error).message });
+      checks.push({
+        id: "table",
+        ok: false,
+        severity: "error",
+        message: (err as Error).message,
+        fix: `check the name, or GRANT SELECT ON ${quoteMy(ref.schema)}.${quoteMy(ref.table)} TO ${grantee(user)};`,
+      });
       continue;
     }
     info.canSelect = await pool.query(`SELECT 1 FROM ${quoteMy(ref.schema)}.${quoteMy(ref.table)} LIMIT 0`).then(
@@ -169,7 +195,7 @@ async function tableChecks(pool: MysqlPool, refs: TableRef[], zeroDates: boolean
         ok: false,
         severity: "error",
         message: `${tableName(ref)}: no SELECT privilege`,
-        fix: `GRANT SELECT ON ${quoteMy(ref.schema)}.${quoteMy(ref.table)} TO CURRENT_USER;  -- or ON ${quoteMy(ref.schema)}.*`,
+        fix: `GRANT SELECT ON ${quoteMy(ref.schema)}.${quoteMy(ref.table)} TO ${grantee(user)};  -- or ON ${quoteMy(ref.schema)}.*`,
       });
     if (!info.primaryKey.length)
       checks.push({
@@ -223,10 +249,10 @@ export function columnNote(c: MysqlColumn, zeroDates: boolean): string | undefin
 }
 
 export async function mysqlPreflight(pool: MysqlPool, flavor: Flavor, refs: TableRef[]): Promise<PreflightReport> {
-  const v = await serverVars(pool, flavor);
-  const privs = await globalPrivileges(pool);
+  const v = await serverVars(pool);
+  const privs = await privileges(pool);
   const zeroDates = !/NO_ZERO_DATE/.test(v.sql_mode) || !/STRICT_(TRANS|ALL)_TABLES/.test(v.sql_mode);
-  const { checks: perTable, tables } = await tableChecks(pool, refs, zeroDates);
+  const { checks: perTable, tables } = await tableChecks(pool, refs, zeroDates, v.user);
   const checks = [...serverChecks(v, flavor, privs), ...perTable];
   return {
     checks,

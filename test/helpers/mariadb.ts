@@ -191,7 +191,7 @@ export async function createMysqlFixture(label: string): Promise<MysqlFixture> {
       if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
       await admin.deleteGroups([config.PROJECTOR_GROUP]).catch(() => undefined);
       await admin.disconnect();
-      await ch.close();
+      await ch.close().catch(() => undefined); // a test may have closed it already
       rmSync(chdbDir, { recursive: true, force: true });
     },
   };
