@@ -82,7 +82,12 @@ async function resnapshot(deps: RepairDeps, name: string, ref: TableRef, target:
 }
 
 /** Resolves when Debezium notifies that the incremental snapshot with this id completed. */
-async function waitForSnapshot(deps: RepairDeps, topic: string, id: string, timeoutMs: number): Promise<void> {
+export async function waitForSnapshot(
+  deps: Pick<RepairDeps, "kafka" | "admin">,
+  topic: string,
+  id: string,
+  timeoutMs: number,
+): Promise<void> {
   const groupId = `sidecar-repair-${randomUUID()}`;
   const consumer = deps.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
   await consumer.connect();

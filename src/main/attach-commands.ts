@@ -10,7 +10,13 @@ import { isMysqlUrl } from "../mysql/source.js";
 import { type Config, loadConfig } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createPgPool } from "../shared/postgres.js";
-import { mysqlAttachCommand, mysqlDetachCommand, mysqlStatusCommand, mysqlVerifyCommand } from "./mysql-commands.js";
+import {
+  mysqlAttachCommand,
+  mysqlDetachCommand,
+  mysqlRepairCommand,
+  mysqlStatusCommand,
+  mysqlVerifyCommand,
+} from "./mysql-commands.js";
 
 /** Progress bars on a terminal (cli-progress), plain lines otherwise (logs, CI). */
 function terminalIO(): AttachIO {
@@ -223,6 +229,14 @@ export function registerAttachCommands(program: Command) {
     .requiredOption("--table <schema.table>", "the table to repair")
     .option("--via <source>", "how to read ClickHouse for verify: auto | clickhouse | read-api (READ_API_URL)", "auto")
     .action(async (opts) => {
+      if (isMysqlUrl(opts.databaseUrl ?? "")) {
+        const { reader, ch } = await projectionReader(loadConfig(process.env), opts.via);
+        try {
+          return await mysqlRepairCommand(opts, reader, terminalIO());
+        } finally {
+          await ch?.close();
+        }
+      }
       const config = configFor(opts);
       const { repairTable } = await import("../attach/repair.js");
       const { reader, ch } = await projectionReader(config, opts.via);

@@ -1,12 +1,10 @@
 import type { AttachIO } from "../attach/attach.js";
-import { attachNames, parseTableList } from "../attach/tables.js";
+import { parseTableList, parseTableRef } from "../attach/tables.js";
 import { formatVerifyReport, type ProjectionReader } from "../attach/verify.js";
 import { ConnectClient } from "../connect/connect-client.js";
 import { addMysqlTables, attachMysql, detachMysql, type MysqlDeps, mysqlStatus } from "../mysql/attach.js";
-import { waitForBinlog } from "../mysql/binlog.js";
-import { capturedTables } from "../mysql/connector.js";
 import { openMysql, parseMysqlUrl } from "../mysql/source.js";
-import { verifyMysqlTables } from "../mysql/verify.js";
+import { verifyMysqlAttachment } from "../mysql/verify.js";
 import { type Config, loadConfig } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 
@@ -74,36 +72,13 @@ export async function mysqlDetachCommand(opts: { databaseUrl: string; name: stri
   await withMysqlDeps(opts.databaseUrl, io, (deps) => detachMysql(deps, opts.name));
 }
 
-/** verify: wait for the projection to reach the server's binlog position, then compare every table. */
-export async function mysqlVerify(
-  deps: MysqlDeps,
-  reader: ProjectionReader,
-  name: string,
-  opts: { tables?: string; examples: number; waitMs: number; chunkRows: number },
-) {
-  const connector = attachNames(name).connector;
-  const tables = opts.tables ? parseTableList(opts.tables) : await capturedTables(deps.connect, connector);
-  if (!tables?.length) throw new Error(`attachment ${name} has no tables (no connector ${connector})`);
-  const waited = await waitForBinlog(
-    { ...deps, connectUrl: deps.config.KAFKA_CONNECT_URL, groupId: deps.config.PROJECTOR_GROUP },
-    connector,
-    tables.map((t) => `${deps.config.TOPIC_PREFIX}.${t.schema}.${t.table}`),
-    opts.waitMs,
-  );
-  return verifyMysqlTables(deps.pool, reader, tables, {
-    ...opts,
-    waited,
-    label: deps.source.flavor === "mariadb" ? "MariaDB" : "MySQL",
-  });
-}
-
 export async function mysqlVerifyCommand(
   opts: { databaseUrl: string; name: string; tables?: string; examples: string; wait: string },
   reader: ProjectionReader,
   io: AttachIO,
 ): Promise<boolean> {
   return withMysqlDeps(opts.databaseUrl, io, async (deps) => {
-    const report = await mysqlVerify(deps, reader, opts.name, {
+    const report = await verifyMysqlAttachment(deps, reader, opts.name, {
       tables: opts.tables,
       examples: Number(opts.examples),
       waitMs: Number(opts.wait) * 1000,
@@ -112,4 +87,19 @@ export async function mysqlVerifyCommand(
     io.out(formatVerifyReport(report));
     return report.ok;
   });
+}
+
+export async function mysqlRepairCommand(
+  opts: { databaseUrl: string; name: string; table: string },
+  reader: ProjectionReader,
+  io: AttachIO,
+): Promise<void> {
+  const { repairMysqlTable } = await import("../mysql/repair.js");
+  await withMysqlDeps(opts.databaseUrl, io, (deps) =>
+    repairMysqlTable(
+      { ...deps, kafka: createKafka(deps.config.KAFKA_BROKERS, "cqrs-sidecar-repair"), reader },
+      opts.name,
+      parseTableRef(opts.table),
+    ),
+  );
 }

@@ -13,7 +13,14 @@ import { createDatabaseSql, createTableSql } from "../projector/ddl.js";
 import type { Config } from "../shared/config.js";
 import { beat, binlogBytesBehind, binlogReaders, connectorBinlog, formatBinlog } from "./binlog.js";
 import { mysqlShape, readMysqlCatalog } from "./catalog.js";
-import { BEAT_TABLE, capturedTables, mysqlConnectorConfig, SIGNAL_TABLE, schemaHistoryTopic } from "./connector.js";
+import {
+  BEAT_TABLE,
+  capturedTables,
+  mysqlConnectorConfig,
+  notificationTopic,
+  SIGNAL_TABLE,
+  schemaHistoryTopic,
+} from "./connector.js";
 import { mysqlPreflight, tablesOfDatabase } from "./preflight.js";
 import { type MysqlPool, type MysqlSource, quoteMy, rowsOf } from "./source.js";
 
@@ -235,6 +242,7 @@ export async function detachMysql(deps: MysqlDeps, name: string): Promise<void> 
   const topics = [
     ...tables.map((t) => `${prefix}.${tableName(t)}`),
     schemaHistoryTopic(prefix, names.connector),
+    notificationTopic(prefix, names.connector),
   ].filter((t) => existing.has(t));
   if (topics.length) {
     await deps.admin.deleteTopics({ topics, timeout: 30_000 });

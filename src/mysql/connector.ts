@@ -19,6 +19,10 @@ const CONNECTOR_CLASS = {
 export const schemaHistoryTopic = (topicPrefix: string, connector: string) =>
   `${topicPrefix}.__schema_history_${connector}`;
 
+/** The topic of a connector's notifications (two-part name: never a table's topic). */
+export const notificationTopic = (topicPrefix: string, connector: string) =>
+  `${topicPrefix}.__notifications_${connector}`;
+
 /**
  * The binlog client's server id: every reader of a server's binlog needs its own, so it is derived
  * from the connector's name (a range clear of the small ids servers themselves use).
@@ -78,6 +82,9 @@ export function mysqlConnectorConfig(opts: {
     "signal.enabled.channels": "source",
     "signal.data.collection": tableName(SIGNAL_TABLE),
     "incremental.snapshot.chunk.size": "10000",
+    // Snapshot progress as messages (repair waits for its re-snapshot's COMPLETED).
+    "notification.enabled.channels": "sink",
+    "notification.sink.topic.name": notificationTopic(opts.topicPrefix, opts.connector),
     "topic.creation.default.replication.factor": "1",
     "topic.creation.default.partitions": "1",
     "topic.creation.default.cleanup.policy": "delete",

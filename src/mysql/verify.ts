@@ -1,4 +1,4 @@
-import { type TableRef, tableName } from "../attach/tables.js";
+import { attachNames, parseTableList, type TableRef, tableName } from "../attach/tables.js";
 import {
   type CanonicalRow,
   canonical,
@@ -11,7 +11,10 @@ import {
   type VerifyReport,
 } from "../attach/verify.js";
 import type { ColumnSpec } from "../cdc/table.js";
+import type { MysqlDeps } from "./attach.js";
+import { waitForBinlog } from "./binlog.js";
 import { BINARY_TYPES, type MysqlColumn, mysqlShape, readMysqlCatalog } from "./catalog.js";
+import { capturedTables } from "./connector.js";
 import { type MysqlPool, quoteMy } from "./source.js";
 
 /**
@@ -158,4 +161,27 @@ export async function verifyMysqlTables(
     projectionBehind: opts.waited ? !opts.waited.reached : false,
     source: opts.label ?? "MySQL",
   };
+}
+
+/** verify: wait for the projection to reach the server's binlog position, then compare every table. */
+export async function verifyMysqlAttachment(
+  deps: Pick<MysqlDeps, "pool" | "source" | "admin" | "connect" | "config">,
+  reader: ProjectionReader,
+  name: string,
+  opts: { tables?: string; examples: number; waitMs: number; chunkRows: number },
+) {
+  const connector = attachNames(name).connector;
+  const tables = opts.tables ? parseTableList(opts.tables) : await capturedTables(deps.connect, connector);
+  if (!tables?.length) throw new Error(`attachment ${name} has no tables (no connector ${connector})`);
+  const waited = await waitForBinlog(
+    { ...deps, connectUrl: deps.config.KAFKA_CONNECT_URL, groupId: deps.config.PROJECTOR_GROUP },
+    connector,
+    tables.map((t) => `${deps.config.TOPIC_PREFIX}.${t.schema}.${t.table}`),
+    opts.waitMs,
+  );
+  return verifyMysqlTables(deps.pool, reader, tables, {
+    ...opts,
+    waited,
+    label: deps.source.flavor === "mariadb" ? "MariaDB" : "MySQL",
+  });
 }

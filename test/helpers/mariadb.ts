@@ -9,10 +9,10 @@ import { attachNames, type TableRef } from "../../src/attach/tables.js";
 import { formatVerifyReport, type VerifyReport } from "../../src/attach/verify.js";
 import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
 import { ConnectClient } from "../../src/connect/connect-client.js";
-import { mysqlVerify } from "../../src/main/mysql-commands.js";
 import { attachMysql, detachMysql, followMysqlSnapshot, type MysqlDeps } from "../../src/mysql/attach.js";
 import { SIGNAL_TABLE } from "../../src/mysql/connector.js";
 import { type MysqlPool, openMysql, parseMysqlUrl, quoteMy } from "../../src/mysql/source.js";
+import { verifyMysqlAttachment } from "../../src/mysql/verify.js";
 import { type Projector, startProjector } from "../../src/projector/projector.js";
 import { type Config, loadConfig } from "../../src/shared/config.js";
 import { createKafka } from "../../src/shared/kafka.js";
@@ -147,7 +147,7 @@ export async function createMysqlFixture(label: string): Promise<MysqlFixture> {
       projector = undefined;
     },
     async verify(tables) {
-      const report = await mysqlVerify(
+      const report = await verifyMysqlAttachment(
         deps(),
         { kind: "clickhouse", client: ch, database: config.CLICKHOUSE_DATABASE },
         name,

@@ -8,6 +8,7 @@ import { binlogVersion } from "../../src/cdc/binlog-version.js";
 import { openClickHouse, queryRows } from "../../src/clickhouse/client.js";
 import { addMysqlTables, detachMysql } from "../../src/mysql/attach.js";
 import { binlogReaders, currentBinlog, projectedToEnd } from "../../src/mysql/binlog.js";
+import { repairMysqlTable } from "../../src/mysql/repair.js";
 import { verifyMysqlTables } from "../../src/mysql/verify.js";
 import { createMysqlFixture, type MysqlFixture } from "../helpers/mariadb.js";
 
@@ -30,6 +31,12 @@ describe("MySQL/MariaDB streaming: versions, DDL, crashes, detach", () => {
         { id },
       )
     )[0];
+
+  const repairDeps = () => ({
+    ...fx.deps(),
+    kafka: fx.kafka,
+    reader: { kind: "clickhouse" as const, client: fx.ch, database: "sidecar" },
+  });
 
   beforeAll(async () => {
     fx = await createMysqlFixture("mst");
@@ -84,12 +91,23 @@ describe("MySQL/MariaDB streaming: versions, DDL, crashes, detach", () => {
     await fx.sql(`ALTER TABLE ${fx.db}.v ADD COLUMN extra VARCHAR(10) NULL`);
     await fx.sql(`INSERT INTO ${fx.db}.v (id, n, s, extra) VALUES (4, 4, 'd', 'added')`);
     await fx.expectClean("ADD COLUMN");
+    // A new column marks the table degraded (earlier rows may differ); repair finds it identical.
+    await repairMysqlTable(repairDeps(), fx.name, fx.ref("v"));
+    expect(fx.lines.at(-1)).toMatch(/repaired: .*cleared/);
     await fx.sql(`ALTER TABLE ${fx.db}.v DROP COLUMN extra`);
     await fx.sql(`INSERT INTO ${fx.db}.v (id, n, s) VALUES (5, 5, 'e')`);
     await fx.expectClean("DROP COLUMN");
     await fx.sql(`ALTER TABLE ${fx.db}.v RENAME COLUMN s TO label`);
     await fx.sql(`UPDATE ${fx.db}.v SET n = n + 1`);
     await fx.expectClean("RENAME COLUMN, then every row updated");
+    // A column with a default: MySQL fills earlier rows, the projection cannot; repair re-reads the table.
+    await fx.sql(`ALTER TABLE ${fx.db}.v ADD COLUMN dflt INT NOT NULL DEFAULT 7`);
+    await fx.sql(`INSERT INTO ${fx.db}.v (id, n, label) VALUES (6, 6, 'f')`);
+    const stale = await fx.verify(["v"]);
+    expect(stale.tables[0]?.different).toBeGreaterThan(0);
+    await repairMysqlTable(repairDeps(), fx.name, fx.ref("v"));
+    expect(fx.lines.join("\n")).toMatch(/re-reading .*\.v in place/);
+    await fx.expectClean("ADD COLUMN with a default, repaired");
     await fx.sql(`CREATE TABLE ${fx.db}.fresh (id INT PRIMARY KEY, t TEXT)`);
     await fx.sql(`INSERT INTO ${fx.db}.fresh VALUES (1, 'created while streaming')`);
     await addMysqlTables(fx.deps(), { name: fx.name, tables: [fx.ref("fresh")], stallMs: 120_000 });
