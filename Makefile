@@ -67,7 +67,7 @@ test-unit: deps
 	node_modules/.bin/vitest run test/unit
 
 bench: deps
-	bash stack/stack.sh up
+	MARIADB=1 bash stack/stack.sh up
 	$(CLI) migrate
 	$(CLI) connectors
 	bash bench/run.sh

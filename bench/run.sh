@@ -6,7 +6,7 @@
 # they never disturb the shared stack other engineers' tests use.
 #
 #   bash bench/run.sh                 # all of them, defaults (about 15-20 min on 2 cores)
-#   bash bench/run.sh freshness peers # only these (names: write projector decode read attach freshness peers isolation isolation-shared cost-curve)
+#   bash bench/run.sh freshness peers # only these (names: write projector decode read attach mysql freshness peers isolation isolation-shared cost-curve)
 #   BENCH_LONG=1 bash bench/run.sh    # longer settings: freshness sweep, cost curve until saturated, 5M-line isolation, 1M-row attach
 #
 #   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" bash bench/run.sh freshness   # profile the sidecar's processes
@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODE="node --expose-gc --import tsx"
-ALL=(write projector decode read attach freshness peers isolation isolation-shared cost-curve)
+ALL=(write projector decode read attach mysql freshness peers isolation isolation-shared cost-curve)
 WANT=("${@:-${ALL[@]}}")
 LONG=${BENCH_LONG:-}
 
@@ -62,6 +62,9 @@ bench read $NODE bench/read.ts
 if [ -f bench/attach.ts ]; then
   if [ -n "$LONG" ]; then bench attach $NODE bench/attach.ts; else bench attach $NODE bench/attach.ts --rows 200000; fi
 fi
+
+# mysql: a 1,000,000-row MariaDB table, snapshot and streaming, next to the same table from Postgres.
+[ -f bench/mysql.ts ] && bench mysql $NODE bench/mysql.ts
 
 # On the private stack.
 if wants freshness || wants peers || wants isolation || wants isolation-shared || wants cost-curve; then
