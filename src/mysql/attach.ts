@@ -6,12 +6,24 @@ import { removeConnector } from "../attach/connector.js";
 import { formatReport, type PreflightReport } from "../attach/preflight.js";
 import { measureProgress } from "../attach/progress.js";
 import { attachNames, type TableRef, tableName } from "../attach/tables.js";
+import { binlogVersion } from "../cdc/binlog-version.js";
+import { targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
 import type { ClickHouse } from "../clickhouse/client.js";
 import type { ConnectClient } from "../connect/connect-client.js";
 import { createDatabaseSql, createTableSql } from "../projector/ddl.js";
 import type { Config } from "../shared/config.js";
-import { beat, binlogBytesBehind, binlogReaders, connectorBinlog, formatBinlog } from "./binlog.js";
+import { sendControl } from "../shared/control.js";
+import { createKafka } from "../shared/kafka.js";
+import {
+  type BinlogPosition,
+  beat,
+  binlogBytesBehind,
+  binlogReaders,
+  connectorBinlog,
+  currentBinlog,
+  formatBinlog,
+} from "./binlog.js";
 import { mysqlShape, readMysqlCatalog } from "./catalog.js";
 import {
   BEAT_TABLE,
@@ -156,8 +168,15 @@ function connectorConfig(deps: MysqlDeps, name: string, tables: TableRef[]) {
   });
 }
 
-/** attach: preflight, signal table, ClickHouse tables, connector (its snapshot), progress until streaming. */
-export async function attachMysql(deps: MysqlDeps, req: AttachRequest): Promise<PreflightReport> {
+/**
+ * attach: preflight, signal table, ClickHouse tables, connector (its snapshot), progress until
+ * streaming. `snapshotFrom`: the binlog position read before the connector existed (for
+ * finishMysqlSnapshot after --no-wait).
+ */
+export async function attachMysql(
+  deps: MysqlDeps,
+  req: AttachRequest,
+): Promise<PreflightReport & { snapshotFrom?: BinlogPosition }> {
   const names = attachNames(req.name);
   const { report, tables } = await checked(deps, req, await selectTables(deps, req));
   if (req.checkOnly || !tables.length) return report;
@@ -165,19 +184,49 @@ export async function attachMysql(deps: MysqlDeps, req: AttachRequest): Promise<
     throw new AttachError(`attachment ${req.name} exists already: add tables with --add, or detach first`);
   await ensureHelperTables(deps.pool);
   await createTables(deps, tables);
-  const totals = await rowTotals(deps.pool, tables);
+  const snapshotFrom = await currentBinlog(deps.pool);
   await deps.connect.putConfig(names.connector, connectorConfig(deps, req.name, tables));
   await deps.connect.waitRunning(names.connector, 120_000);
   deps.io.out(
     `connector ${names.connector} RUNNING: Debezium snapshots ${tables.length} table(s), then streams the binlog (topics ${deps.config.TOPIC_PREFIX}.<database>.<table>)`,
   );
-  if (req.wait !== false) await followSnapshot(deps, totals, req.stallMs);
-  return report;
+  if (req.wait !== false) await finishMysqlSnapshot(deps, tables, snapshotFrom, req.stallMs);
+  return { ...report, snapshotFrom };
 }
 
-/** Follows the snapshot of these tables until the projector has them (e.g. after attach --no-wait). */
-export async function followMysqlSnapshot(deps: MysqlDeps, tables: TableRef[], stallMs?: number): Promise<void> {
+/**
+ * Follows the snapshot until projected, then removes what an earlier attachment left in ClickHouse
+ * (detach keeps the data) and the snapshot did not rewrite: rows deleted at the source meanwhile.
+ * Every snapshot row and later change is versioned at or after `from` (read before the connector
+ * existed); every row of an earlier attachment before it. So the running projector deletes, as a
+ * truncate at `from` would, exactly the rows older than it (the control topic's finish-resnapshot).
+ */
+export async function finishMysqlSnapshot(
+  deps: MysqlDeps,
+  tables: TableRef[],
+  from: BinlogPosition,
+  stallMs?: number,
+): Promise<void> {
   await followSnapshot(deps, await rowTotals(deps.pool, tables), stallMs);
+  const kafka = createKafka(deps.config.KAFKA_BROKERS, "cqrs-sidecar-attach");
+  const lsn = binlogVersion({ file: from.file, pos: from.pos, row: 0 }).toString();
+  for (const t of tables) {
+    const topic = `${deps.config.TOPIC_PREFIX}.${tableName(t)}`;
+    const offsets = (await deps.admin.fetchTopicOffsets(topic)).map((p) => ({
+      partition: p.partition,
+      offset: p.high,
+    }));
+    const target = targetTableName(t.schema, t.table);
+    const answer = await sendControl(kafka, deps.config.TOPIC_PREFIX, {
+      op: "finish-resnapshot",
+      target,
+      lsn,
+      topic,
+      offsets,
+    });
+    if (!answer.ok)
+      throw new AttachError(`the running sidecar could not finish the snapshot of ${tableName(t)}: ${answer.detail}`);
+  }
 }
 
 /** attach --add: the connector widened (stopped meanwhile), then an incremental snapshot of the new tables. */

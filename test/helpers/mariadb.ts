@@ -9,7 +9,7 @@ import { attachNames, type TableRef } from "../../src/attach/tables.js";
 import { formatVerifyReport, type VerifyReport } from "../../src/attach/verify.js";
 import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
 import { ConnectClient } from "../../src/connect/connect-client.js";
-import { attachMysql, detachMysql, followMysqlSnapshot, type MysqlDeps } from "../../src/mysql/attach.js";
+import { attachMysql, detachMysql, finishMysqlSnapshot, type MysqlDeps } from "../../src/mysql/attach.js";
 import { SIGNAL_TABLE } from "../../src/mysql/connector.js";
 import { type MysqlPool, openMysql, parseMysqlUrl, quoteMy } from "../../src/mysql/source.js";
 import { verifyMysqlAttachment } from "../../src/mysql/verify.js";
@@ -133,10 +133,10 @@ export async function createMysqlFixture(label: string): Promise<MysqlFixture> {
     topic: (table) => `${config.TOPIC_PREFIX}.${db}.${table}`,
     async attach(tables, req = {}) {
       // The projector waits for the attachment's first topic, so it starts once the connector runs.
-      await attachMysql(deps(), { name, tables: tables.map(fx.ref), ...req, wait: false });
-      if (req.checkOnly) return;
+      const done = await attachMysql(deps(), { name, tables: tables.map(fx.ref), ...req, wait: false });
+      if (req.checkOnly || !done.snapshotFrom) return;
       projector ??= await fx.startProjector();
-      await followMysqlSnapshot(deps(), tables.map(fx.ref), 120_000);
+      await finishMysqlSnapshot(deps(), tables.map(fx.ref), done.snapshotFrom, 120_000);
     },
     async startProjector() {
       projector = await startProjector(config, { clickhouse: ch, log: createLogger(config.LOG_LEVEL) });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableShape } from "../../src/cdc/table.js";
-import { addMysqlTables } from "../../src/mysql/attach.js";
+import { addMysqlTables, detachMysql } from "../../src/mysql/attach.js";
 import { mysqlShape, readMysqlCatalog } from "../../src/mysql/catalog.js";
 import { createTableSql } from "../../src/projector/ddl.js";
 import { createMysqlFixture, type MysqlFixture } from "../helpers/mariadb.js";
@@ -175,4 +175,13 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
       tsz: "1970-01-01 00:00:00.000000",
     });
   }, 120_000);
+
+  it("detach keeps the data; attaching again over it removes rows deleted meanwhile and updates the others", async () => {
+    await detachMysql(fx.deps(), fx.name);
+    await fx.sql(`DELETE FROM ${fx.db}.types WHERE id = 201`);
+    await fx.sql(`UPDATE ${fx.db}.types SET vc = 'changed while detached' WHERE id = 203`);
+    await fx.attach(["types"]);
+    const report = await fx.expectClean("attach again over kept data");
+    expect(report.tables.find((t) => t.table.endsWith(".types"))?.clickhouseRows).toBe(4);
+  }, 300_000);
 });
