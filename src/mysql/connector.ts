@@ -92,6 +92,7 @@ export function mysqlConnectorConfig(opts: {
     "max.batch.size": "20480",
     "max.queue.size": "81920",
     "producer.override.linger.ms": "10",
+    "extended.headers.enabled": "false",
     "producer.override.batch.size": "1048576",
     "custom.metric.tags": `connector=${opts.connector}`,
   };
