@@ -198,7 +198,7 @@ async function insertOnly(
     const t0 = now();
     const cpu0 = totalCpuSeconds().busy;
     const proc0 = process.cpuUsage();
-    await ch.insert({ table: "bench_insert.`" + shape.target + "`", values, format: "JSONEachRow" });
+    await ch.insert({ table: `bench_insert.\`${shape.target}\``, values, format: "JSONEachRow" });
     spent += now() - t0;
     cpu += totalCpuSeconds().busy - cpu0;
     proc += processUs(proc0);

@@ -91,7 +91,7 @@ function numericShape(typmod: number): { scaled: boolean } {
   return { scaled: typmod >= 4 };
 }
 
-export async function typeNotes(pool: PgPool, ref: TableRef, serverVersion: number): Promise<TypeNote[]> {
+export async function typeNotes(pool: PgPool, ref: TableRef, _serverVersion: number): Promise<TypeNote[]> {
   const cat = await readCatalog(pool, ref);
   const out: TypeNote[] = [];
   for (const c of cat.columns) {

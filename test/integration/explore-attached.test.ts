@@ -1,28 +1,21 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
-import type { Admin } from "kafkajs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attach, detach, followAttachment } from "../../src/attach/attach.js";
-import { attachNames } from "../../src/attach/tables.js";
-import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
-import { ConnectClient } from "../../src/connect/connect-client.js";
-import { type Projector, startProjector } from "../../src/projector/projector.js";
+import { attach } from "../../src/attach/attach.js";
+import type { ClickHouse } from "../../src/clickhouse/client.js";
+import type { Projector } from "../../src/projector/projector.js";
 import { type RunningReadApi, startReadApi } from "../../src/read/app.js";
 import { projectorFreshness } from "../../src/read/progress.js";
-import { type Config, loadConfig } from "../../src/shared/config.js";
-import { createKafka } from "../../src/shared/kafka.js";
+import type { Config } from "../../src/shared/config.js";
 import { createLogger } from "../../src/shared/logger.js";
-import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
+import type { PgPool } from "../../src/shared/postgres.js";
 import { type AttachmentFixture, createAttachmentFixture } from "../helpers/attachment.js";
-import { stackEnv } from "../helpers/stack.js";
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const _sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The explore view on a database the sidecar did not create: a schema made here with raw SQL,

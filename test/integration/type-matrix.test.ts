@@ -1,24 +1,17 @@
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Admin, Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addTables, attach, detach, followAttachment } from "../../src/attach/attach.js";
+import { addTables, attach, followAttachment } from "../../src/attach/attach.js";
 import { catalogShape, readCatalog } from "../../src/attach/catalog.js";
-import { attachNames, type TableRef } from "../../src/attach/tables.js";
+import type { TableRef } from "../../src/attach/tables.js";
 import { formatVerifyReport, verifyAttachment } from "../../src/attach/verify.js";
 import { tableShape } from "../../src/cdc/table.js";
-import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
-import { ConnectClient } from "../../src/connect/connect-client.js";
+import type { ClickHouse } from "../../src/clickhouse/client.js";
 import { createTableSql } from "../../src/projector/ddl.js";
 import { type Projector, startProjector } from "../../src/projector/projector.js";
-import { type Config, loadConfig } from "../../src/shared/config.js";
-import { createKafka } from "../../src/shared/kafka.js";
+import type { Config } from "../../src/shared/config.js";
 import { createLogger } from "../../src/shared/logger.js";
-import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
+import type { PgPool } from "../../src/shared/postgres.js";
 import { type AttachmentFixture, createAttachmentFixture } from "../helpers/attachment.js";
-import { registerTestResources, unregisterTestResources } from "../helpers/leftovers.js";
 import { decodeMessage, readSchemaTopic, touchOneRow } from "../helpers/schemas.js";
 
 /**

@@ -134,7 +134,12 @@ describe("decoding messages whose schemas are named by id (stack/converter)", ()
     expect(ev.after?.id).toBe(7);
     expect(() => ev.key?.payload).toThrow(EnvelopeError);
     const del = { before: null, after: null, source, op: "d" };
-    const gone = decodeChangeEvent(Buffer.from(JSON.stringify(del)), Buffer.from('{"id":7}'), new SchemaCache(), named());
+    const gone = decodeChangeEvent(
+      Buffer.from(JSON.stringify(del)),
+      Buffer.from('{"id":7}'),
+      new SchemaCache(),
+      named(),
+    );
     expect(gone.key?.payload).toEqual({ id: 7 });
     expect(gone.key?.schema).toEqual(keySchema);
   });
