@@ -8,7 +8,7 @@ import { AttachError } from "./attach.js";
 import { incrementalSnapshotSignal, notificationTopic } from "./connector.js";
 import { publicationTables } from "./source-setup.js";
 import { attachNames, type TableRef, tableName } from "./tables.js";
-import { formatVerifyReport, type ProjectionReader, verifyAttachment } from "./verify.js";
+import { formatVerifyReport, type ProjectionReader, type VerifyReport, verifyAttachment } from "./verify.js";
 
 export interface RepairDeps {
   pool: PgPool;
@@ -36,16 +36,32 @@ export async function repairTable(deps: RepairDeps, name: string, ref: TableRef,
       `${tableName(ref)} is not attached under ${name} (attached: ${attached.map(tableName).join(", ") || "none"})`,
     );
   const target = targetTableName(ref.schema, ref.table);
+  await repairSteps(deps, ref, {
+    verify: () => verifyAttachment(deps.pool, deps.reader, name, { tables: [ref], examples: 3 }),
+    resnapshot: () => resnapshot(deps, name, ref, target, timeoutMs),
+  });
+}
+
+/**
+ * The steps every source's repair shares: verify; if different, re-read and verify again; then
+ * ask the running sidecar to clear the table's mark (never when it still differs).
+ */
+export async function repairSteps(
+  deps: { kafka: Kafka; config: Pick<Config, "TOPIC_PREFIX">; out: (line: string) => void },
+  ref: TableRef,
+  steps: { verify: () => Promise<VerifyReport>; resnapshot: () => Promise<void> },
+): Promise<void> {
   const check = async () => {
-    const report = await verifyAttachment(deps.pool, deps.reader, name, { tables: [ref], examples: 3 });
+    const report = await steps.verify();
     deps.out(formatVerifyReport(report));
     return report.ok;
   };
   if (!(await check())) {
-    await resnapshot(deps, name, ref, target, timeoutMs);
+    await steps.resnapshot();
     if (!(await check()))
       throw new AttachError(`${tableName(ref)} still differs after the re-snapshot; its mark stays`);
   }
+  const target = targetTableName(ref.schema, ref.table);
   const answer = await sendControl(deps.kafka, deps.config.TOPIC_PREFIX, { op: "clear-degraded", target });
   if (!answer.ok) throw new AttachError(`the running sidecar could not clear the mark: ${answer.detail}`);
   deps.out(`${tableName(ref)} repaired: ${answer.detail}`);

@@ -523,16 +523,9 @@ export interface VerifyOptions {
   waitMs?: number;
 }
 
-export async function verifyTable(
-  pool: PgPool,
-  reader: ProjectionReader,
-  ref: TableRef,
-  opts: VerifyOptions = {},
-): Promise<TableVerification> {
-  const chunk = opts.chunkRows ?? 10_000;
-  const maxExamples = opts.examples ?? 10;
-  const cat: CatalogTable = await readCatalog(pool, ref);
-  const base: TableVerification = {
+/** A table's verification before anything is compared (counts zero, not ok). */
+export function emptyVerification(ref: TableRef): TableVerification {
+  return {
     table: tableName(ref),
     target: "",
     postgresRows: 0,
@@ -545,6 +538,18 @@ export async function verifyTable(
     examples: [],
     ok: false,
   };
+}
+
+export async function verifyTable(
+  pool: PgPool,
+  reader: ProjectionReader,
+  ref: TableRef,
+  opts: VerifyOptions = {},
+): Promise<TableVerification> {
+  const chunk = opts.chunkRows ?? 10_000;
+  const maxExamples = opts.examples ?? 10;
+  const cat: CatalogTable = await readCatalog(pool, ref);
+  const base = emptyVerification(ref);
   if (cat.primaryKey.length === 0) {
     return { ...base, problem: "no primary key: not projected (attach with --keyless skip to leave it out)" };
   }

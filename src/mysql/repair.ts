@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
 import { AttachError } from "../attach/attach.js";
-import { waitForSnapshot } from "../attach/repair.js";
+import { repairSteps, waitForSnapshot } from "../attach/repair.js";
 import { attachNames, type TableRef, tableName } from "../attach/tables.js";
-import { formatVerifyReport, type ProjectionReader } from "../attach/verify.js";
+import type { ProjectionReader } from "../attach/verify.js";
 import { binlogVersion } from "../cdc/binlog-version.js";
 import { targetTableName } from "../cdc/table.js";
 import { sendControl } from "../shared/control.js";
@@ -30,20 +30,11 @@ export async function repairMysqlTable(
   if (!attached.some((t) => tableName(t) === tableName(ref)))
     throw new AttachError(`${tableName(ref)} is not attached under ${name}`);
   const target = targetTableName(ref.schema, ref.table);
-  const check = async () => {
-    const opts = { tables: tableName(ref), examples: 3, waitMs: 120_000, chunkRows: 10_000 };
-    const report = await verifyMysqlAttachment(deps, deps.reader, name, opts);
-    deps.io.out(formatVerifyReport(report));
-    return report.ok;
-  };
-  if (!(await check())) {
-    await resnapshot(deps, connector, ref, target, timeoutMs);
-    if (!(await check()))
-      throw new AttachError(`${tableName(ref)} still differs after the re-snapshot; its mark stays`);
-  }
-  const answer = await sendControl(deps.kafka, deps.config.TOPIC_PREFIX, { op: "clear-degraded", target });
-  if (!answer.ok) throw new AttachError(`the running sidecar could not clear the mark: ${answer.detail}`);
-  deps.io.out(`${tableName(ref)} repaired: ${answer.detail}`);
+  const opts = { tables: tableName(ref), examples: 3, waitMs: 120_000, chunkRows: 10_000 };
+  await repairSteps({ ...deps, out: deps.io.out }, ref, {
+    verify: () => verifyMysqlAttachment(deps, deps.reader, name, opts),
+    resnapshot: () => resnapshot(deps, connector, ref, target, timeoutMs),
+  });
 }
 
 async function resnapshot(

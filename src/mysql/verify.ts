@@ -1,9 +1,10 @@
-import { attachNames, parseTableList, type TableRef, tableName } from "../attach/tables.js";
+import { attachNames, parseTableList, type TableRef } from "../attach/tables.js";
 import {
   type CanonicalRow,
   canonical,
   chRows,
   compareOrdered,
+  emptyVerification,
   type ProjectionReader,
   type TableVerification,
   type ValueKind,
@@ -108,19 +109,7 @@ export async function verifyMysqlTable(
   ref: TableRef,
   opts: VerifyOptions = {},
 ): Promise<TableVerification> {
-  const base: TableVerification = {
-    table: tableName(ref),
-    target: "",
-    postgresRows: 0,
-    clickhouseRows: 0,
-    postgresChecksum: "",
-    clickhouseChecksum: "",
-    missing: 0,
-    extra: 0,
-    different: 0,
-    examples: [],
-    ok: false,
-  };
+  const base = emptyVerification(ref);
   const cat = await readMysqlCatalog(pool, ref);
   if (!cat.primaryKey.length) return { ...base, problem: "no primary key: not projected" };
   const shape = mysqlShape(cat);
