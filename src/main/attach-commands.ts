@@ -3,7 +3,7 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { type AttachIO, addTables, attach, attachmentStatus, detach } from "../attach/attach.js";
 import type { TableProgress } from "../attach/progress.js";
-import { parseTableList, parseTableRef } from "../attach/tables.js";
+import { parseTableList, parseTableRef, type TableRef } from "../attach/tables.js";
 import type { ProjectionReader } from "../attach/verify.js";
 import { ConnectClient } from "../connect/connect-client.js";
 import { isMysqlUrl } from "../mysql/source.js";
@@ -149,30 +149,15 @@ export function registerAttachCommands(program: Command) {
     .option("--yes", "do not ask")
     .action(async (opts) => {
       if (isMysqlUrl(opts.databaseUrl ?? "")) {
-        if (opts.dropData) throw new Error("--drop-data is not supported for MySQL/MariaDB attachments yet");
-        return mysqlDetachCommand(opts, terminalIO());
+        const tables = await mysqlDetachCommand(opts, terminalIO());
+        await dropAfterDetach(loadConfig(process.env), tables, opts);
+        return;
       }
       const config = configFor(opts);
       await withDeps(config, async (deps) => {
         const { tables } = await attachmentStatus(deps, opts.name);
         await detach({ ...deps, kafka: { admin: deps.admin, topicPrefix: config.TOPIC_PREFIX } }, opts.name);
-        if (!opts.dropData) {
-          if (tables.length)
-            console.log(`ClickHouse data kept (${tables.length} table(s)); drop it with: detach --drop-data`);
-          return;
-        }
-        if (!opts.yes && process.stdin.isTTY) {
-          const rl = createInterface({ input: process.stdin, output: process.stdout });
-          const answer = await rl.question(`Drop the ClickHouse tables of ${tables.length} table(s)? [y/N] `);
-          rl.close();
-          if (!/^y(es)?$/i.test(answer.trim())) {
-            console.log("ClickHouse data kept");
-            return;
-          }
-        }
-        const { dropProjectedTables } = await import("../attach/drop-data.js");
-        const dropped = await dropProjectedTables(config, tables);
-        console.log(`dropped ClickHouse tables: ${dropped.join(", ") || "(none)"}`);
+        await dropAfterDetach(config, tables, opts);
       });
     });
 
@@ -282,4 +267,25 @@ export function registerAttachCommands(program: Command) {
           );
       });
     });
+}
+
+/** After detach: keep the ClickHouse tables, or with --drop-data drop them (asking first on a terminal). */
+async function dropAfterDetach(config: Config, tables: TableRef[], opts: { dropData?: boolean; yes?: boolean }) {
+  if (!opts.dropData) {
+    if (tables.length)
+      console.log(`ClickHouse data kept (${tables.length} table(s)); drop it with: detach --drop-data`);
+    return;
+  }
+  if (!opts.yes && process.stdin.isTTY) {
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    const answer = await rl.question(`Drop the ClickHouse tables of ${tables.length} table(s)? [y/N] `);
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      console.log("ClickHouse data kept");
+      return;
+    }
+  }
+  const { dropProjectedTables } = await import("../attach/drop-data.js");
+  const dropped = await dropProjectedTables(config, tables);
+  console.log(`dropped ClickHouse tables: ${dropped.join(", ") || "(none)"}`);
 }

@@ -68,8 +68,9 @@ export async function mysqlStatusCommand(opts: { databaseUrl: string; name: stri
   });
 }
 
+/** detach for MySQL/MariaDB; returns the tables that were attached. */
 export async function mysqlDetachCommand(opts: { databaseUrl: string; name: string }, io: AttachIO) {
-  await withMysqlDeps(opts.databaseUrl, io, (deps) => detachMysql(deps, opts.name));
+  return withMysqlDeps(opts.databaseUrl, io, (deps) => detachMysql(deps, opts.name));
 }
 
 export async function mysqlVerifyCommand(

@@ -282,7 +282,8 @@ export async function mysqlStatus(deps: MysqlDeps, name: string) {
  * detach: the connector and its offsets, the attachment's table topics and schema history topic.
  * Then the server is checked: the binlog reader the connector had (a Binlog Dump thread) is gone.
  */
-export async function detachMysql(deps: MysqlDeps, name: string): Promise<void> {
+/** Removes an attachment; returns the tables it captured (their ClickHouse tables are kept). */
+export async function detachMysql(deps: MysqlDeps, name: string): Promise<TableRef[]> {
   const names = attachNames(name);
   const tables = (await capturedTables(deps.connect, names.connector)) ?? [];
   const before = await binlogReaders(deps.pool);
@@ -301,7 +302,7 @@ export async function detachMysql(deps: MysqlDeps, name: string): Promise<void> 
     await deps.admin.deleteTopics({ topics, timeout: 30_000 });
     deps.io.out(`topics deleted (the projector stops consuming them): ${topics.join(", ")}`);
   }
-  if (!removed) return;
+  if (!removed) return tables;
   const deadline = Date.now() + 30_000;
   for (;;) {
     // A dump thread whose reader has gone notices only when it next sends: a binlog event wakes it.
@@ -311,7 +312,7 @@ export async function detachMysql(deps: MysqlDeps, name: string): Promise<void> 
     if (left.length < before.length || before.length === 0) {
       deps.io.out(`binlog readers on the server: ${now.length} (the connector's has ended)`);
       await deps.pool.query(`DELETE FROM ${BEAT_TABLE} WHERE connector = ?`, [names.connector]).catch(() => undefined);
-      return;
+      return tables;
     }
     if (Date.now() > deadline)
       throw new AttachError(

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dropProjectedTables } from "../../src/attach/drop-data.js";
+import { tableName } from "../../src/attach/tables.js";
 import { formatVerifyReport } from "../../src/attach/verify.js";
 import { binlogVersion } from "../../src/cdc/binlog-version.js";
 import { openClickHouse, queryRows } from "../../src/clickhouse/client.js";
@@ -190,7 +192,7 @@ describe("MySQL/MariaDB streaming: versions, DDL, crashes, detach", () => {
   it("detach removes the connector, its topics and schema history, and leaves no binlog reader", async () => {
     const ours = (await binlogReaders(fx.pool)).filter((id) => !readersBefore.includes(id));
     expect(ours.length).toBe(1);
-    await detachMysql(fx.deps(), fx.name);
+    const detached = await detachMysql(fx.deps(), fx.name);
     expect(await fx.deps().connect.status(`attach_${fx.name}`)).toBeUndefined();
     const topics = await fx.admin.listTopics();
     expect(topics).not.toContain(fx.topic("v"));
@@ -198,5 +200,22 @@ describe("MySQL/MariaDB streaming: versions, DDL, crashes, detach", () => {
     const left = await binlogReaders(fx.pool);
     expect(left.filter((id) => ours.includes(id))).toEqual([]);
     expect(left.every((id) => readersBefore.includes(id))).toBe(true);
+    // detach --drop-data: the tables it returns are the attachment's, and their projections go.
+    expect(detached.map(tableName)).toContain(`${fx.db}.v`);
+    const ch = await openClickHouse(fx.config.CLICKHOUSE_URL); // fx.ch was closed by the crash test
+    const present = () =>
+      queryRows<{ name: string }>(
+        ch,
+        "SELECT name FROM system.tables WHERE database = 'sidecar' AND name IN {names:Array(String)} ORDER BY name",
+        { names: [`${fx.db}__load`, `${fx.db}__v`] },
+      );
+    try {
+      expect((await present()).map((r) => r.name)).toEqual([`${fx.db}__load`, `${fx.db}__v`]);
+      const dropped = await dropProjectedTables(fx.config, detached);
+      expect(dropped).toContain(`${fx.db}__v`);
+      expect(await present()).toEqual([]);
+    } finally {
+      await ch.close();
+    }
   }, 120_000);
 });
