@@ -1,13 +1,12 @@
+import { canonical, type ValueKind } from "../attach/canonical.js";
 import { attachNames, parseTableList, type TableRef } from "../attach/tables.js";
 import {
   type CanonicalRow,
-  canonical,
   chRows,
   compareOrdered,
   emptyVerification,
   type ProjectionReader,
   type TableVerification,
-  type ValueKind,
   type VerifyOptions,
   type VerifyReport,
 } from "../attach/verify.js";

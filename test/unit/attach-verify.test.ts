@@ -1,5 +1,4 @@
 import { describe, expect, test } from "vitest";
-import { type CatalogColumn, debeziumField } from "../../src/attach/catalog.js";
 import {
   canonical,
   compareKeys,
@@ -9,7 +8,8 @@ import {
   normTime,
   normTimestamp,
   normTimetz,
-} from "../../src/attach/verify.js";
+} from "../../src/attach/canonical.js";
+import { type CatalogColumn, debeziumField } from "../../src/attach/catalog.js";
 import { columnType } from "../../src/cdc/types.js";
 
 const col = (c: Partial<CatalogColumn>): CatalogColumn => ({
