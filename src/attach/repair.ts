@@ -69,32 +69,47 @@ export async function repairSteps(
 
 async function resnapshot(deps: RepairDeps, name: string, ref: TableRef, target: string, timeoutMs: number) {
   const { rows } = await deps.pool.query<{ lsn: string }>("SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn");
-  const begin = rows[0]?.lsn as string;
-  const id = `repair-${randomUUID()}`;
   const signal = incrementalSnapshotSignal([ref]);
-  const done = waitForSnapshot(
-    deps,
-    notificationTopic(deps.config.TOPIC_PREFIX, attachNames(name).slot),
-    id,
+  await rereadInPlace({ ...deps, log: deps.out }, ref, target, {
+    begin: rows[0]?.lsn as string,
+    notifications: notificationTopic(deps.config.TOPIC_PREFIX, attachNames(name).slot),
+    signal: async (id) => {
+      await deps.pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [
+        id,
+        signal.type,
+        signal.data,
+      ]);
+    },
     timeoutMs,
-  );
-  await deps.pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [
-    id,
-    signal.type,
-    signal.data,
-  ]);
-  deps.out(`re-reading ${tableName(ref)} in place (incremental snapshot ${id}); the other tables keep streaming`);
+  });
+}
+
+/**
+ * The re-read every source's repair shares: an incremental snapshot signalled with a new id,
+ * awaited on the connector's notification topic, then the running sidecar deletes what was
+ * neither re-read nor changed since `begin` (the source position read before the signal).
+ */
+export async function rereadInPlace(
+  deps: Pick<RepairDeps, "kafka" | "admin"> & { config: Pick<Config, "TOPIC_PREFIX">; log: (line: string) => void },
+  ref: TableRef,
+  target: string,
+  r: { begin: string; notifications: string; signal: (id: string) => Promise<void>; timeoutMs: number },
+): Promise<void> {
+  const id = `repair-${randomUUID()}`;
+  const done = waitForSnapshot(deps, r.notifications, id, r.timeoutMs);
+  await r.signal(id);
+  deps.log(`re-reading ${tableName(ref)} in place (incremental snapshot ${id}); the other tables keep streaming`);
   await done;
   const topic = `${deps.config.TOPIC_PREFIX}.${tableName(ref)}`;
   const offsets = (await deps.admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
   const answer = await sendControl(
     deps.kafka,
     deps.config.TOPIC_PREFIX,
-    { op: "finish-resnapshot", target, lsn: begin, topic, offsets },
-    { timeoutMs },
+    { op: "finish-resnapshot", target, lsn: r.begin, topic, offsets },
+    { timeoutMs: r.timeoutMs },
   );
   if (!answer.ok) throw new AttachError(`the running sidecar could not finish the re-snapshot: ${answer.detail}`);
-  deps.out(answer.detail);
+  deps.log(answer.detail);
 }
 
 /** Resolves when Debezium notifies that the incremental snapshot with this id completed. */

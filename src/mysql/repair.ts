@@ -1,12 +1,10 @@
-import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
 import { AttachError } from "../attach/attach.js";
-import { repairSteps, waitForSnapshot } from "../attach/repair.js";
+import { repairSteps, rereadInPlace } from "../attach/repair.js";
 import { attachNames, type TableRef, tableName } from "../attach/tables.js";
 import type { ProjectionReader } from "../attach/verify.js";
 import { binlogVersion } from "../cdc/binlog-version.js";
 import { targetTableName } from "../cdc/table.js";
-import { sendControl } from "../shared/control.js";
 import type { MysqlDeps } from "./attach.js";
 import { currentBinlog } from "./binlog.js";
 import { capturedTables, notificationTopic, SIGNAL_TABLE } from "./connector.js";
@@ -45,24 +43,16 @@ async function resnapshot(
   timeoutMs: number,
 ) {
   const at = await currentBinlog(deps.pool);
-  const begin = binlogVersion({ file: at.file, pos: at.pos, row: 0 });
-  const id = `repair-${randomUUID()}`;
-  const done = waitForSnapshot(deps, notificationTopic(deps.config.TOPIC_PREFIX, connector), id, timeoutMs);
   const data = JSON.stringify({ "data-collections": [tableName(ref)], type: "incremental" });
-  await deps.pool.query(
-    `INSERT INTO ${quoteMy(SIGNAL_TABLE.schema)}.${quoteMy(SIGNAL_TABLE.table)} (id, type, data) VALUES (?, 'execute-snapshot', ?)`,
-    [id, data],
-  );
-  deps.io.out(`re-reading ${tableName(ref)} in place (incremental snapshot ${id}); the other tables keep streaming`);
-  await done;
-  const topic = `${deps.config.TOPIC_PREFIX}.${tableName(ref)}`;
-  const offsets = (await deps.admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
-  const answer = await sendControl(
-    deps.kafka,
-    deps.config.TOPIC_PREFIX,
-    { op: "finish-resnapshot", target, lsn: begin.toString(), topic, offsets },
-    { timeoutMs },
-  );
-  if (!answer.ok) throw new AttachError(`the running sidecar could not finish the re-snapshot: ${answer.detail}`);
-  deps.io.out(answer.detail);
+  await rereadInPlace({ ...deps, log: deps.io.out }, ref, target, {
+    begin: binlogVersion({ file: at.file, pos: at.pos, row: 0 }).toString(),
+    notifications: notificationTopic(deps.config.TOPIC_PREFIX, connector),
+    signal: async (id) => {
+      await deps.pool.query(
+        `INSERT INTO ${quoteMy(SIGNAL_TABLE.schema)}.${quoteMy(SIGNAL_TABLE.table)} (id, type, data) VALUES (?, 'execute-snapshot', ?)`,
+        [id, data],
+      );
+    },
+    timeoutMs,
+  });
 }
