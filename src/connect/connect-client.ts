@@ -63,6 +63,15 @@ export class ConnectClient {
     }
   }
 
+  /** The topics the connector has written to since it was created (Kafka Connect's topic tracking). */
+  async activeTopics(name: string): Promise<string[]> {
+    const body = await this.json<Record<string, { topics?: string[] }>>(
+      "GET",
+      `/connectors/${encodeURIComponent(name)}/topics`,
+    );
+    return body[name]?.topics ?? [];
+  }
+
   listConnectors() {
     return this.json<string[]>("GET", "/connectors");
   }

@@ -96,7 +96,7 @@ async function ensureHelperTables(pool: MysqlPool) {
       `CREATE TABLE IF NOT EXISTS ${db}.${quoteMy(SIGNAL_TABLE.table)} (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL)`,
     );
     await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${BEAT_TABLE} (connector VARCHAR(64) PRIMARY KEY, beat_at DATETIME(6) NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${tableName(BEAT_TABLE)} (connector VARCHAR(64) PRIMARY KEY, beat_at DATETIME(6) NOT NULL)`,
     );
   } catch (err) {
     throw new AttachError(
@@ -311,7 +311,9 @@ export async function detachMysql(deps: MysqlDeps, name: string): Promise<TableR
     const left = before.filter((id) => now.includes(id));
     if (left.length < before.length || before.length === 0) {
       deps.io.out(`binlog readers on the server: ${now.length} (the connector's has ended)`);
-      await deps.pool.query(`DELETE FROM ${BEAT_TABLE} WHERE connector = ?`, [names.connector]).catch(() => undefined);
+      await deps.pool
+        .query(`DELETE FROM ${tableName(BEAT_TABLE)} WHERE connector = ?`, [names.connector])
+        .catch(() => undefined);
       return tables;
     }
     if (Date.now() > deadline)

@@ -1,6 +1,6 @@
 import type { Admin } from "kafkajs";
 import type { ConnectClient } from "../connect/connect-client.js";
-import { BEAT_TABLE } from "./connector.js";
+import { beatSql } from "./connector.js";
 import type { MysqlPool } from "./source.js";
 import { rowsOf } from "./source.js";
 
@@ -58,10 +58,7 @@ export async function connectorBinlog(connectUrl: string, connector: string): Pr
 
 /** One event into the binary log (the sidecar's own helper table, created by attach). */
 export async function beat(pool: MysqlPool, connector: string): Promise<void> {
-  await pool.query(
-    `INSERT INTO ${BEAT_TABLE} (connector, beat_at) VALUES (?, NOW(6)) ON DUPLICATE KEY UPDATE beat_at = NOW(6)`,
-    [connector],
-  );
+  await pool.query(beatSql(connector));
 }
 
 /** Ids of the server's threads sending a binary log to a reader (a replica or a Debezium connector). */

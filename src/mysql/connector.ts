@@ -4,8 +4,19 @@ import type { ConnectClient } from "../connect/connect-client.js";
 import { tableIncludeRegex } from "../connect/connector-config.js";
 import type { MysqlSource } from "./source.js";
 
-/** A one-row-per-connector table the sidecar writes to put an event into an idle binlog. */
-export const BEAT_TABLE = "sidecar.beat";
+/**
+ * A one-row-per-connector table in the source: the connector's heartbeat writes its row every
+ * second, so an idle binlog still moves, and the beat's time dates every change before it in the
+ * binlog (the freshness of the attachment's tables, src/projector/binlog-clock.ts).
+ */
+export const BEAT_TABLE: TableRef = { schema: "sidecar", table: "beat" };
+
+/**
+ * The beat of a connector (its name is [a-z0-9_]: attachNames checks). UTC_TIMESTAMP, not NOW:
+ * DATETIME has no zone, and the projector reads the value as UTC whatever the server's zone.
+ */
+export const beatSql = (connector: string) =>
+  `INSERT INTO ${tableName(BEAT_TABLE)} (connector, beat_at) VALUES ('${connector}', UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE beat_at = VALUES(beat_at)`;
 
 /** The signal table attach creates in the source (incremental snapshots for attach --add). */
 export const SIGNAL_TABLE: TableRef = { schema: "sidecar", table: "debezium_signal" };
@@ -45,7 +56,7 @@ export function mysqlConnectorConfig(opts: {
   kafkaBrokers: string;
   tables: TableRef[];
 }): Record<string, string> {
-  const captured = [...opts.tables, SIGNAL_TABLE];
+  const captured = [...opts.tables, SIGNAL_TABLE, BEAT_TABLE];
   return {
     "connector.class": CONNECTOR_CLASS[opts.source.flavor],
     "tasks.max": "1",
@@ -75,9 +86,12 @@ export function mysqlConnectorConfig(opts: {
     // TRUNCATE events too (the binlog connectors skip them by default).
     "skipped.operations": "none",
     "tombstones.on.delete": "true",
-    // A heartbeat (and so a committed offset) on the first binlog event after each second; verify
-    // writes a beat (BEAT_TABLE) to make one when the server is idle (src/mysql/binlog.ts).
+    // A heartbeat (and so a committed offset) each second, and with it a beat row written into the
+    // source. Debezium beats only when a binlog event arrives: the server's own heartbeat events
+    // (every 0.8 × the keep-alive interval) are what make it beat on an idle server.
     "heartbeat.interval.ms": "1000",
+    "heartbeat.action.query": beatSql(opts.connector),
+    "connect.keep.alive.interval.ms": "1250",
     // attach --add: incremental snapshots, signalled through a table in the source.
     "signal.enabled.channels": "source",
     "signal.data.collection": tableName(SIGNAL_TABLE),
@@ -98,7 +112,7 @@ export function mysqlConnectorConfig(opts: {
   };
 }
 
-/** The tables a connector captures (its table.include.list), the signal table left out. */
+/** The tables a connector captures (its table.include.list), the sidecar's own (signal, beat) left out. */
 export async function capturedTables(connect: ConnectClient, connector: string): Promise<TableRef[] | undefined> {
   const config = await connect.getConfig(connector);
   if (!config) return undefined;
@@ -110,5 +124,5 @@ export async function capturedTables(connect: ConnectClient, connector: string):
       const [schema = "", table = ""] = name.split(".");
       return { schema, table };
     })
-    .filter((t) => tableName(t) !== tableName(SIGNAL_TABLE));
+    .filter((t) => t.schema !== SIGNAL_TABLE.schema);
 }

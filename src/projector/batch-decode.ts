@@ -1,7 +1,7 @@
 import { type CachedSchema, type DecodedEvent, decodeChangeEvent, SchemaCache, SchemasById } from "../cdc/decode.js";
 import type { ConnectSchema, KeyMessage } from "../cdc/envelope.js";
 import { EnvelopeError } from "../cdc/envelope.js";
-import { isInternalTable } from "../cdc/internal.js";
+import { type Beat, beatOf, isInternalTable } from "../cdc/internal.js";
 import { NoKeyError, type TableShape, tableShape, targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
 import { type BuiltRow, buildRow, encodeRow, foldRow, LineRow } from "./rows.js";
@@ -61,6 +61,8 @@ export interface DecodedBatch {
   tables: DecodedTable[];
   /** Truncates of tables with no row in this batch (their keys come from ClickHouse). */
   truncatesWithoutShape: ({ schema: string; table: string } & TruncateEvent)[];
+  /** MySQL/MariaDB connectors' beats in the batch (src/projector/binlog-clock.ts). */
+  beats?: Beat[];
 }
 
 export function shapeFromSource(s: ShapeSource): TableShape {
@@ -148,8 +150,13 @@ export class BatchDecoder {
         out.maxLsn = ev.lsn;
         out.maxTs = ev.commitTsUs;
       }
-      // The sidecar's own tables (heartbeats, Debezium signals) only move the watermark.
-      if (isInternalTable(ev.schema, ev.table)) continue;
+      // The sidecar's own tables (heartbeats, Debezium signals) only move the watermark; a binlog
+      // connector's beat also dates its binlog position.
+      if (isInternalTable(ev.schema, ev.table)) {
+        const beat = beatOf(ev);
+        if (beat) out.beats = [...(out.beats ?? []), beat];
+        continue;
+      }
       try {
         if (ev.op === "m") continue; // logical decoding messages carry no row
         if (ev.op === "t") {

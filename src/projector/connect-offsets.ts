@@ -1,4 +1,5 @@
 import type { Consumer, Kafka } from "kafkajs";
+import { binlogVersion } from "../cdc/binlog-version.js";
 import type { Logger } from "../shared/logger.js";
 
 /**
@@ -19,10 +20,22 @@ export interface SourcePosition {
   commitTsUs: bigint;
 }
 
-export function parseOffsetRecord(
-  key: Buffer | null,
-  value: Buffer | null,
-): { connector: string; server: string; position: SourcePosition | null } | undefined {
+/**
+ * A MySQL/MariaDB connector's offset: the binlog file and position it has produced up to, as a
+ * binlog version (src/cdc/binlog-version.ts). It carries no reliable time: its beats date it.
+ */
+export interface BinlogOffset {
+  binlog: bigint;
+}
+
+/** One record of the offsets topic; `position` null: the offsets were deleted. */
+export interface OffsetRecord {
+  connector: string;
+  server: string;
+  position: SourcePosition | BinlogOffset | null;
+}
+
+export function parseOffsetRecord(key: Buffer | null, value: Buffer | null): OffsetRecord | undefined {
   if (!key) return undefined;
   let k: unknown;
   try {
@@ -34,6 +47,8 @@ export function parseOffsetRecord(
   if (!value) return { connector: k[0], server: k[1].server, position: null }; // tombstone: offsets deleted
   try {
     const v = JSON.parse(value.toString()) as Record<string, unknown>;
+    if (typeof v.file === "string")
+      return { connector: k[0], server: k[1].server, position: { binlog: binlogVersion({ ...v, row: 0 }) } };
     const lsn = v.lsn_proc ?? v.lsn;
     if (typeof lsn !== "number" && typeof lsn !== "string") return undefined;
     const ts = typeof v.ts_usec === "number" || typeof v.ts_usec === "string" ? BigInt(v.ts_usec) : 0n;
@@ -45,6 +60,7 @@ export function parseOffsetRecord(
 
 export class ConnectOffsets {
   private readonly positions = new Map<string, SourcePosition>();
+  private readonly binlogs = new Map<string, bigint>();
   private consumer: Consumer | undefined;
 
   /**
@@ -57,10 +73,14 @@ export class ConnectOffsets {
     private readonly log: Logger,
   ) {}
 
-  apply(record: ReturnType<typeof parseOffsetRecord>): void {
+  apply(record: OffsetRecord | undefined): void {
     if (!record || record.server !== this.opts.server) return;
-    if (record.position === null) this.positions.delete(record.connector);
-    else this.positions.set(record.connector, record.position);
+    const { connector, position } = record;
+    if (position === null) {
+      this.positions.delete(connector);
+      this.binlogs.delete(connector);
+    } else if ("binlog" in position) this.binlogs.set(connector, position.binlog);
+    else this.positions.set(connector, position);
     this.opts.onAdvance?.();
   }
 
@@ -72,6 +92,11 @@ export class ConnectOffsets {
     let low: SourcePosition | undefined;
     for (const p of this.positions.values()) if (!low || p.lsn < low.lsn) low = p;
     return low;
+  }
+
+  /** Each MySQL/MariaDB connector of this topic prefix and the binlog version it has produced up to. */
+  binlogConnectors(): ReadonlyMap<string, bigint> {
+    return this.binlogs;
   }
 
   async start(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Watermark } from "./watermark.js";
+import type { DatedWatermark } from "./binlog-clock.js";
 
 /** What the progress table gets: rows written per table, and the published watermarks. */
 export interface ProgressEntry {
@@ -8,15 +8,18 @@ export interface ProgressEntry {
   commitTsUs: bigint;
 }
 
+/** The `source` of a watermark row dated by a binlog clock (src/projector/binlog-clock.ts). */
+export const BINLOG_CLOCK_SOURCE = "binlog";
+
 /**
  * The progress table's rows, kept in memory between flushes: per projected table the newest LSN
  * stored, the global watermark (WATERMARK_ROW) and the per-table watermarks (for a read API in
- * its own process). A flush writes only what moved since the last one.
+ * its own process). A flush writes only what moved ahead since the last one.
  */
 export class ProgressWriter {
   private readonly tables = new Map<string, ProgressEntry & { dirty: boolean }>();
-  private lastWatermark = -1n;
-  private readonly lastTableWatermark = new Map<string, bigint>();
+  private lastWatermark: DatedWatermark | undefined;
+  private readonly lastTableWatermark = new Map<string, DatedWatermark>();
 
   constructor(
     private readonly rows: { watermark: string; tableWatermark: (target: string) => string },
@@ -29,18 +32,21 @@ export class ProgressWriter {
     if (!prev || lsn > prev.lsn) this.tables.set(target, { table: target, source, lsn, commitTsUs, dirty: true });
   }
 
-  /** Writes what moved: the tables' rows, the global watermark, and each table's watermark ahead of the last written. */
-  async flush(global: Watermark | undefined, perTable: [target: string, w: Watermark | undefined][]): Promise<void> {
+  /** Writes what moved: the tables' rows, the global watermark, and each table's watermark. */
+  async flush(
+    global: DatedWatermark | undefined,
+    perTable: [target: string, w: DatedWatermark | undefined][],
+  ): Promise<void> {
     const entries: ProgressEntry[] = [...this.tables.values()]
       .filter((p) => p.dirty)
       .map(({ table, source, lsn, commitTsUs }) => ({ table, source, lsn, commitTsUs }));
-    if (global && global.lsn > this.lastWatermark)
-      entries.push({ table: this.rows.watermark, source: "", lsn: global.lsn, commitTsUs: global.commitTsUs });
-    const tableMarks: [string, bigint][] = [];
+    const globalMoved = global && movedAhead(global, this.lastWatermark);
+    if (global && globalMoved) entries.push(watermarkEntry(this.rows.watermark, global));
+    const tableMarks: [string, DatedWatermark][] = [];
     for (const [target, w] of perTable) {
-      if (!w || w.lsn <= (this.lastTableWatermark.get(target) ?? -1n)) continue;
-      entries.push({ table: this.rows.tableWatermark(target), source: "", lsn: w.lsn, commitTsUs: w.commitTsUs });
-      tableMarks.push([target, w.lsn]);
+      if (!w || !movedAhead(w, this.lastTableWatermark.get(target))) continue;
+      entries.push(watermarkEntry(this.rows.tableWatermark(target), w));
+      tableMarks.push([target, w]);
     }
     if (entries.length === 0) return;
     await this.write(entries);
@@ -48,7 +54,18 @@ export class ProgressWriter {
       const p = this.tables.get(e.table);
       if (p && p.lsn === e.lsn) p.dirty = false;
     }
-    if (global) this.lastWatermark = global.lsn;
-    for (const [target, lsn] of tableMarks) this.lastTableWatermark.set(target, lsn);
+    if (globalMoved) this.lastWatermark = global;
+    for (const [target, w] of tableMarks) this.lastTableWatermark.set(target, w);
   }
 }
+
+/** A watermark row is written again when its position or its time moved ahead (a binlog clock's time moves alone). */
+const movedAhead = (w: DatedWatermark, last: DatedWatermark | undefined) =>
+  !last || w.lsn > last.lsn || w.commitTsUs > last.commitTsUs;
+
+const watermarkEntry = (table: string, w: DatedWatermark): ProgressEntry => ({
+  table,
+  source: w.ownClock ? BINLOG_CLOCK_SOURCE : "",
+  lsn: w.lsn,
+  commitTsUs: w.commitTsUs,
+});

@@ -4,11 +4,13 @@ import type { Registry } from "prom-client";
 import type { TableShape } from "../cdc/table.js";
 import { targetTableName } from "../cdc/table.js";
 import { type ClickHouse, openClickHouse } from "../clickhouse/client.js";
+import { ConnectClient } from "../connect/connect-client.js";
 import type { Config } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
 import { type ShapeSource, shapeFromSource } from "./batch-decode.js";
+import { BinlogClocks, type DatedWatermark } from "./binlog-clock.js";
 import { ConnectOffsets } from "./connect-offsets.js";
 import { ControlListener } from "./control.js";
 import { tableWatermarkRow, WATERMARK_ROW } from "./ddl.js";
@@ -90,6 +92,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const ch = deps.clickhouse ?? (await openClickHouse(config.CLICKHOUSE_URL));
   const kafka = deps.kafka ?? createKafka(config.KAFKA_BROKERS, "cqrs-sidecar-projector", log);
   const tracker = new WatermarkTracker();
+  const clocks = new BinlogClocks(tracker);
   let lastCommitTsUs: bigint | undefined;
   let sourceOffsetTsUs = (): bigint | undefined => undefined;
   const metrics: ProjectorMetrics = projectorMetrics(deps.registry, {
@@ -230,6 +233,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       for (const [op, n] of Object.entries(d.opCounts)) metrics.events.inc({ topic, op }, n);
       if (!alive()) throw new Abandoned("stopping");
       const { maxLsn, maxTs } = d;
+      for (const b of d.beats ?? []) clocks.recordBeat(b);
       const tables: TableBatch[] = d.tables.map((t) => {
         const all = t.shapes.map(shapeOf);
         return {
@@ -420,29 +424,60 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       for (const p of t.partitions)
         if (p.offset !== "-1") tracker.seedApplied(partitionKey(t.topic, p.partition), BigInt(p.offset));
   };
+  /**
+   * H: the high watermarks of these topics. The group's commits happen only after the rows are
+   * stored: any reading is a lower bound of what is applied, so it is fetched alongside.
+   */
+  const highOf = async (list: string[]) => {
+    const high = new Map<string, bigint>();
+    const [results] = await Promise.all([
+      Promise.all(list.map((t) => admin.fetchTopicOffsets(t).then((o) => [t, o] as const))),
+      seedFromGroup(list),
+    ]);
+    for (const [t, offsets] of results) for (const o of offsets) high.set(partitionKey(t, o.partition), BigInt(o.high));
+    return high;
+  };
   const watermarkTick = async () => {
     const l = sourceOffsets.current();
     if (l && topics.length > 0 && !tracker.hasCandidateFor(l.lsn)) {
-      const high = new Map<string, bigint>();
       // H covers every captured topic that exists now, subscribed or not: a table whose topic
       // appeared since the last subscription holds the watermark back until it is consumed.
       const current = await discoverTopics();
       if (current.some((t) => !topics.includes(t))) scheduleRefresh();
-      // The group's commits happen only after the rows are stored: any reading is a lower bound
-      // of what is applied, so it is fetched alongside H.
-      const [results] = await Promise.all([
-        Promise.all(current.map((t) => admin.fetchTopicOffsets(t).then((o) => [t, o] as const))),
-        seedFromGroup(current),
-      ]);
-      for (const [t, offsets] of results)
-        for (const o of offsets) high.set(partitionKey(t, o.partition), BigInt(o.high));
-      tracker.addCandidate(l, high);
+      tracker.addCandidate(l, await highOf(current));
     } else if (tracker.pendingCandidates() > 0) {
       // L is already paired (each pairing costs a handful of Kafka requests); a pending candidate
       // may still wait on partitions other group members own.
       await seedFromGroup(topics);
     }
     evaluate();
+    clockTick();
+  };
+  // Off the WAL tick: a slow Kafka Connect REST call must not hold the WAL watermark back.
+  let clockBusy = false;
+  const clockTick = () => {
+    if (clockBusy) return;
+    clockBusy = true;
+    clocks
+      .tick(sourceOffsets.binlogConnectors(), binlogIo)
+      .catch((err) => log.debug({ err: (err as Error).message }, "binlog clock tick failed"))
+      .finally(() => {
+        clockBusy = false;
+      });
+  };
+  // MySQL/MariaDB connectors: their topics from Kafka Connect, H as for the WAL (binlog-clock.ts).
+  const connect = new ConnectClient(config.KAFKA_CONNECT_URL);
+  const binlogIo = {
+    topics: async (connector: string) => {
+      const active = await connect.activeTopics(connector);
+      return capturedTopics(active, config.TOPIC_PREFIX, config.DLQ_TOPIC, config.PROJECTOR_TOPICS).filter((t) =>
+        active.includes(t),
+      );
+    },
+    high: async (list: string[]) => {
+      const existing = new Set(await discoverTopics());
+      return highOf(list.filter((t) => existing.has(t)));
+    },
   };
   // A tick runs on every new Connect offset and on a timer; one at a time, and a request that
   // arrives during a tick runs right after it (its L may be newer than the running tick's).
@@ -474,9 +509,9 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
 
   const flushProgress = async () => {
     const perTable = [...topicsOfTarget].map(
-      ([target, topics]) => [target, tracker.currentFor(topics)] as [string, Watermark | undefined],
+      ([target, topics]) => [target, clocks.freshnessOf(topics)] as [string, DatedWatermark | undefined],
     );
-    await progress.flush(tracker.current(), perTable);
+    await progress.flush(clocks.freshnessOf(), perTable);
     await health.flush();
   };
   let flushBusy = false;
@@ -578,15 +613,15 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       isReady = false;
       log.info("projector stopped");
     },
-    watermark: () => published(tracker.current()),
+    watermark: () => published(clocks.freshnessOf()),
     watermarkFor(targets) {
       const topics = new Set<string>();
       for (const t of targets) {
         const seen = topicsOfTarget.get(t);
-        if (!seen) return published(tracker.current());
+        if (!seen) return published(clocks.freshnessOf());
         for (const topic of seen) topics.add(topic);
       }
-      return published(tracker.currentFor(topics));
+      return published(clocks.freshnessOf(topics));
     },
     ready: () => isReady && !stopping,
     degraded: () => health.list(),

@@ -42,12 +42,22 @@ interface Candidate {
 export class WatermarkTracker {
   private maxLsn = -1n;
   private maxLsnTs = 0n;
-  private readonly applied = new Map<PartitionKey, bigint>();
   private readonly candidates: Candidate[] = [];
   private published: Watermark | undefined;
   private readonly publishedByTopic = new Map<string, Watermark>();
 
-  constructor(private readonly maxCandidates = 64) {}
+  constructor(
+    private readonly maxCandidates = 64,
+    private readonly applied = new Map<PartitionKey, bigint>(),
+  ) {}
+
+  /**
+   * A tracker of another source clock over the same applied offsets (a binlog connector's beats,
+   * src/projector/binlog-clock.ts): its candidates are that clock's positions, paired the same way.
+   */
+  sibling(): WatermarkTracker {
+    return new WatermarkTracker(this.maxCandidates, this.applied);
+  }
 
   /** Events up to `nextOffset - 1` on this partition are applied; `lsn` is the highest among them (if any). */
   recordApplied(key: PartitionKey, nextOffset: bigint, lsn?: bigint, commitTsUs?: bigint): void {

@@ -58,7 +58,10 @@ export function memoryFreshness(
 
 /** A freshness block every read answer carries. */
 export interface FreshnessBlock {
-  /** Watermark LSN in Postgres text form ("0/1A2B3C4"), or null before the first event. */
+  /**
+   * Watermark LSN in Postgres text form ("0/1A2B3C4"); null before the first event, and for reads
+   * of MySQL/MariaDB tables only when no Postgres source is captured.
+   */
   lsn: string | null;
   /** Last source commit time the projection includes, ISO 8601, or null. */
   commitTime: string | null;
@@ -86,7 +89,7 @@ export function withDegraded(block: FreshnessBlock, degraded: DegradedTable[]): 
 export function freshnessBlock(w: Watermark | null, now = Date.now()): FreshnessBlock {
   if (!w) return { lsn: null, commitTime: null, lagMs: null };
   return {
-    lsn: formatLsn(w.lsn),
+    lsn: w.lsn > 0n ? formatLsn(w.lsn) : null, // 0 is no WAL position (a MySQL-only read)
     commitTime: w.commitTime ? w.commitTime.toISOString() : null,
     lagMs: w.commitTime ? Math.max(0, now - w.commitTime.getTime()) : null,
   };

@@ -1,5 +1,5 @@
 import { type ClickHouse, quoteIdent, toBigInt } from "../clickhouse/client.js";
-import { lowestWatermark } from "../shared/lsn.js";
+import { lowestWatermark, type MergeableWatermark } from "../shared/lsn.js";
 import type { DegradedTable, FreshnessSource, Watermark } from "./freshness.js";
 
 /** The projector's progress table and the row holding its published watermark (src/projector/ddl.ts). */
@@ -7,6 +7,8 @@ export const PROGRESS_TABLE = "_sidecar_progress";
 export const WATERMARK_ROW = "__watermark__";
 /** The row of one projected table's watermark (src/projector/ddl.ts tableWatermarkRow). */
 export const tableWatermarkRow = (table: string): string => `${WATERMARK_ROW}:${table}`;
+/** The `source` of a table's watermark row dated by its own binlog clock (src/projector/progress-writer.ts). */
+export const BINLOG_CLOCK_SOURCE = "binlog";
 /** The projector's degraded marks (src/projector/ddl.ts HEALTH_TABLE). */
 export const HEALTH_TABLE = "_sidecar_table_health";
 
@@ -30,7 +32,7 @@ export function progressTableFreshness(
   opts: { pollMs?: number } = {},
 ): FreshnessSource {
   const pollMs = opts.pollMs ?? 100;
-  const sql = `SELECT \`table\` AS progress_row, last_lsn, toString(last_commit_ts) AS commit_ts, toString(updated_at) AS updated FROM ${quoteIdent(database)}.${quoteIdent(
+  const sql = `SELECT \`table\` AS progress_row, source, last_lsn, toString(last_commit_ts) AS commit_ts, toString(updated_at) AS updated FROM ${quoteIdent(database)}.${quoteIdent(
     PROGRESS_TABLE,
   )} FINAL WHERE \`table\` IN {rows:Array(String)}`;
   const cache = new Map<string, { at: number; value: Promise<Watermark | null> }>();
@@ -38,20 +40,24 @@ export function progressTableFreshness(
     try {
       const rows = [WATERMARK_ROW, ...tables.map(tableWatermarkRow)];
       const rs = await ch.query({ query: sql, query_params: { rows }, format: "JSONEachRow" });
-      const found = new Map<string, Watermark>();
+      const found = new Map<string, MergeableWatermark>();
       for (const r of await rs.json<{
         progress_row: string;
+        source: string;
         last_lsn: unknown;
         commit_ts: string;
         updated: string;
       }>()) {
         found.set(r.progress_row, {
           lsn: toBigInt(r.last_lsn),
-          commitTime: parseClickHouseUtc(r.commit_ts),
-          updatedAt: parseClickHouseUtc(r.updated),
+          commitTsUs: BigInt(parseClickHouseUtc(r.commit_ts)?.getTime() ?? 0) * 1000n,
+          publishedAt: parseClickHouseUtc(r.updated)?.getTime() ?? 0,
+          ownClock: r.source === BINLOG_CLOCK_SOURCE,
         });
       }
-      return lowestWatermark(tables, (t) => found.get(tableWatermarkRow(t)), found.get(WATERMARK_ROW)) ?? null;
+      return fromProjectorWatermark(
+        lowestWatermark(tables, (t) => found.get(tableWatermarkRow(t)), found.get(WATERMARK_ROW)),
+      );
     } catch {
       return null; // no progress table yet, or ClickHouse down: "no watermark" (reads with a token then wait / 503)
     }
@@ -102,7 +108,8 @@ export interface ProjectorWatermark {
 export function fromProjectorWatermark(w: ProjectorWatermark | null | undefined): Watermark | null {
   if (!w) return null;
   const commitMs = Number(w.commitTsUs / 1000n);
-  return { lsn: w.lsn, commitTime: commitMs > 0 ? new Date(commitMs) : null, updatedAt: new Date(w.publishedAt) };
+  const at = new Date(w.publishedAt);
+  return { lsn: w.lsn, commitTime: commitMs > 0 ? new Date(commitMs) : null, updatedAt: at.getTime() > 0 ? at : null };
 }
 
 /**

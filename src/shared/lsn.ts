@@ -20,23 +20,51 @@ export function isLsn(text: string): boolean {
 }
 
 /**
- * The watermark a read of several tables (or topics) may rely on: per key its own watermark when
- * ahead of the global one, else the global one; the lowest of those. No keys: the global one.
- * Undefined when some key has neither. One rule for the projector and the progress-table reader.
+ * A watermark as the projector and the progress-table reader merge it: the WAL position tokens
+ * wait for, the source time it stands for (µs), when it was published (ms), and `ownClock` when
+ * that time is its table's own source's (a MySQL/MariaDB connector's, src/projector/binlog-clock.ts).
  */
-export function lowestWatermark<W extends { lsn: bigint }>(
+export interface MergeableWatermark {
+  lsn: bigint;
+  commitTsUs: bigint;
+  publishedAt: number;
+  ownClock?: boolean;
+}
+
+/**
+ * The watermark a read of several tables (or topics) may rely on: per key its own watermark when
+ * ahead of the global one, else the global one (a key dated by its own clock keeps its time and
+ * takes the global position when that is ahead); the lowest position and the oldest time of
+ * those. No keys: the global one. Undefined when some key has neither. One rule for the
+ * projector and the progress-table reader.
+ */
+export function lowestWatermark(
   keys: Iterable<string>,
-  own: (key: string) => W | undefined,
-  global: W | undefined,
-): W | undefined {
-  let low: W | undefined;
+  own: (key: string) => MergeableWatermark | undefined,
+  global: MergeableWatermark | undefined,
+): MergeableWatermark | undefined {
+  let low: MergeableWatermark | undefined;
   let any = false;
   for (const k of keys) {
     any = true;
     const o = own(k);
-    const w = o && (!global || o.lsn > global.lsn) ? o : global;
+    const w = o?.ownClock
+      ? { ...o, lsn: global && global.lsn > o.lsn ? global.lsn : o.lsn }
+      : o && (!global || o.lsn > global.lsn)
+        ? o
+        : global;
     if (!w) return undefined;
-    if (!low || w.lsn < low.lsn) low = w;
+    low = low ? older(low, w) : w;
   }
   return any ? low : global;
 }
+
+// biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigints
+const least = (a: bigint, b: bigint) => (a < b ? a : b);
+
+const older = (a: MergeableWatermark, b: MergeableWatermark): MergeableWatermark => ({
+  lsn: least(a.lsn, b.lsn),
+  commitTsUs: least(a.commitTsUs, b.commitTsUs),
+  publishedAt: Math.min(a.publishedAt, b.publishedAt),
+  ownClock: a.ownClock || b.ownClock,
+});

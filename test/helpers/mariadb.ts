@@ -63,6 +63,8 @@ export interface MysqlFixture {
   attach(tables: string[], req?: Partial<AttachRequest>): Promise<void>;
   startProjector(): Promise<Projector>;
   stopProjector(): Promise<void>;
+  /** The projector running in this process, if any. */
+  projector(): Projector | undefined;
   verify(tables?: string[]): Promise<VerifyReport & { text: string }>;
   /** verify until clean (the projection may still be applying the last batch), else the last report. */
   expectClean(what: string): Promise<VerifyReport & { text: string }>;
@@ -146,6 +148,7 @@ export async function createMysqlFixture(label: string): Promise<MysqlFixture> {
       await projector?.stop();
       projector = undefined;
     },
+    projector: () => projector,
     async verify(tables) {
       const report = await verifyMysqlAttachment(
         deps(),

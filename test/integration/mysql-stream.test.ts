@@ -12,7 +12,11 @@ import { addMysqlTables, detachMysql } from "../../src/mysql/attach.js";
 import { binlogReaders, currentBinlog, projectedToEnd } from "../../src/mysql/binlog.js";
 import { repairMysqlTable } from "../../src/mysql/repair.js";
 import { verifyMysqlTables } from "../../src/mysql/verify.js";
+import type { Projector } from "../../src/projector/projector.js";
+import type { FreshnessBlock } from "../../src/read/freshness.js";
+import { progressTableFreshness, projectorFreshness } from "../../src/read/progress.js";
 import { createMysqlFixture, type MysqlFixture } from "../helpers/mariadb.js";
+import { readApp } from "../helpers/read-fixture.js";
 
 /**
  * Streaming from MariaDB on the real stack: the version rule (multi-row events, several events in
@@ -117,6 +121,39 @@ describe("MySQL/MariaDB streaming: versions, DDL, crashes, detach", () => {
     const report = await fx.expectClean("a new table added");
     expect(report.tables.find((t) => t.table.endsWith(".fresh"))?.clickhouseRows).toBe(2);
   }, 240_000);
+
+  it("the freshness block of a MariaDB table shows its own lag: fresh while the server is idle, growing while the connector is stopped", async () => {
+    const target = `${fx.db}__v`;
+    const token = "mst-read-token";
+    // The read API as its own process sees it (the progress table), and in this process (the projector).
+    const separate = readApp(fx.ch, "sidecar", progressTableFreshness(fx.ch, "sidecar", { pollMs: 0 }), token);
+    const inProcess = readApp(fx.ch, "sidecar", projectorFreshness(fx.projector() as Projector), token);
+    const freshness = async (app: typeof separate) => {
+      const res = await app.request(`/api/tables/${target}/count`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { freshness: FreshnessBlock }).freshness;
+    };
+    const lagBelow = (ms: number) => async () => {
+      const [a, b] = [await freshness(separate), await freshness(inProcess)];
+      return a.lagMs !== null && a.lagMs < ms && b.lagMs !== null && b.lagMs < ms;
+    };
+    // No write for a while: the connector's beats still date the binlog.
+    await new Promise((r) => setTimeout(r, 5_000));
+    await fx.waitFor("a fresh time on an idle server", lagBelow(4_000), 30_000);
+    const idle = await freshness(separate);
+    expect(idle.lsn).toBeNull(); // this topic prefix captures no Postgres database: no WAL position
+    expect(Date.parse(idle.commitTime as string)).toBeGreaterThan(Date.now() - 4_000);
+    // The connector stopped: nothing new reaches Kafka, and the lag grows with the clock.
+    const connector = `attach_${fx.name}`;
+    await fx.deps().connect.stop(connector);
+    try {
+      await new Promise((r) => setTimeout(r, 8_000));
+      for (const app of [separate, inProcess]) expect((await freshness(app)).lagMs).toBeGreaterThan(7_000);
+    } finally {
+      await fx.deps().connect.resume(connector);
+    }
+    await fx.waitFor("the lag to fall after the connector resumed", lagBelow(4_000), 60_000);
+  }, 120_000);
 
   it("the connector and the projector killed during a load, then restarted: nothing lost, nothing duplicated", async () => {
     await fx.stopProjector();

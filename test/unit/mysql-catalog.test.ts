@@ -70,7 +70,11 @@ describe("MySQL preflight notes and connector config", () => {
     expect(maria["connector.class"]).toBe("io.debezium.connector.mariadb.MariaDbConnector");
     expect(maria["database.password"]).toBe("p@ss");
     expect(maria["database.port"]).toBe("3307");
-    expect(maria["table.include.list"]).toBe("crm\\.a\\$b,sidecar\\.debezium_signal");
+    // The beat table is captured: its rows date the binlog (src/projector/binlog-clock.ts).
+    expect(maria["table.include.list"]).toBe("crm\\.a\\$b,sidecar\\.debezium_signal,sidecar\\.beat");
+    expect(maria["heartbeat.action.query"]).toBe(
+      "INSERT INTO sidecar.beat (connector, beat_at) VALUES ('attach_x', UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE beat_at = VALUES(beat_at)",
+    );
     expect(maria["bigint.unsigned.handling.mode"]).toBe("precise");
     expect(maria["schema.history.internal.kafka.topic"]).toBe("p.__schema_history_attach_x");
     expect(config("mysql://u@db")["connector.class"]).toBe("io.debezium.connector.mysql.MySqlConnector");
