@@ -27,6 +27,24 @@ export interface TableInfo extends TableRef {
   leavesWithoutKey: string[];
 }
 
+/**
+ * Tables whose topic the projector could not tell from others: Debezium names it
+ * `<prefix>.<schema>.<table>`, and a dot inside a name adds a part, so the projector (which takes
+ * exactly those three parts, src/projector/topics.ts) would copy the table once and then never
+ * read its changes. Refused up front rather than left to drift.
+ */
+export function dottedNameCheck(refs: TableRef[]): Check | undefined {
+  const dotted = refs.filter((r) => r.schema.includes(".") || r.table.includes("."));
+  if (dotted.length === 0) return undefined;
+  return {
+    id: "table-names",
+    ok: false,
+    severity: "error",
+    message: `a dot in the name of ${dotted.map((r) => JSON.stringify(tableName(r))).join(", ")}: its change topic would have more than <prefix>.<schema>.<table> parts, and the projector would never read it`,
+    fix: "Rename the table (or schema) without the dot, or leave it out (list the others with --tables).",
+  };
+}
+
 export interface PreflightReport {
   checks: Check[];
   tables: TableInfo[];
@@ -187,6 +205,8 @@ export async function preflight(
     fix: canReplicate ? undefined : `ALTER ROLE ${quoteIdent(role.name)} WITH REPLICATION;`,
   });
 
+  const dotted = dottedNameCheck(refs);
+  if (dotted) add(dotted);
   const tables = await describeTables(pool, refs);
   for (const t of tables.filter((t) => !t.exists)) {
     add({

@@ -1,4 +1,4 @@
-import type { Check, PreflightReport, TableInfo } from "../attach/preflight.js";
+import { type Check, dottedNameCheck, type PreflightReport, type TableInfo } from "../attach/preflight.js";
 import { type TableRef, tableName } from "../attach/tables.js";
 import { type MysqlColumn, readMysqlCatalog } from "./catalog.js";
 import { type Flavor, type MysqlPool, quoteMy, rowsOf } from "./source.js";
@@ -253,7 +253,8 @@ export async function mysqlPreflight(pool: MysqlPool, flavor: Flavor, refs: Tabl
   const privs = await privileges(pool);
   const zeroDates = !/NO_ZERO_DATE/.test(v.sql_mode) || !/STRICT_(TRANS|ALL)_TABLES/.test(v.sql_mode);
   const { checks: perTable, tables } = await tableChecks(pool, refs, zeroDates, v.user);
-  const checks = [...serverChecks(v, flavor, privs), ...perTable];
+  const dotted = dottedNameCheck(refs);
+  const checks = [...serverChecks(v, flavor, privs), ...(dotted ? [dotted] : []), ...perTable];
   return {
     checks,
     tables,

@@ -22,6 +22,7 @@ describe("attach preflight on a database with wal_level=replica", () => {
     await pool.query("CREATE SCHEMA legacy");
     await pool.query("CREATE TABLE legacy.accounts (id int PRIMARY KEY, name text)");
     await pool.query("CREATE TABLE legacy.events (at timestamptz, payload jsonb)"); // no primary key
+    await pool.query('CREATE TABLE legacy."v1.2" (id int PRIMARY KEY)'); // its topic would have four parts
     await pool.query("CREATE ROLE reader LOGIN PASSWORD 'reader'");
   }, 120_000);
 
@@ -38,10 +39,13 @@ describe("attach preflight on a database with wal_level=replica", () => {
         { schema: "legacy", table: "accounts" },
         { schema: "legacy", table: "events" },
         { schema: "legacy", table: "missing" },
+        { schema: "legacy", table: "v1.2" },
       ],
       attachNames("legacy"),
     );
     const text = formatReport(report);
+    expect(report.checks.find((c) => c.id === "table-names")).toMatchObject({ ok: false, severity: "error" });
+    expect(text).toMatch(/a dot in the name of "legacy\.v1\.2": .* the projector would never read it/);
 
     expect(report.ok).toBe(false);
     const wal = report.checks.find((c) => c.id === "wal-level")!;
