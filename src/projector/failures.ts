@@ -82,10 +82,12 @@ export class DeterministicFailure extends Error {
 /** ClickHouse refused the data itself (parse, type, range): some rows of an insert are poison, the rest can be stored. */
 export function isDataError(err: unknown): boolean {
   if (isMissingObject(err)) return false;
-  const code = clickHouseCode(err);
-  const dataCodes = new Set(["6", "26", "27", "38", "41", "53", "69", "70", "72", "117", "131", "321", "407"]);
-  if (code && dataCodes.has(code)) return true;
-  return /Cannot parse|CANNOT_PARSE|Type mismatch|out of range|ARGUMENT_OUT_OF_BOUND|INCORRECT_DATA/i.test(
-    (err as Error).message ?? "",
-  );
+  const message = (err as Error).message ?? "";
+  // A code, when ClickHouse gave one (as a field or in the text), decides: a statement-level
+  // error worded "Cannot parse" is not the rows' fault, and halving would only repeat it.
+  const code = clickHouseCode(err) ?? /\bCode: (\d+)\./.exec(message)?.[1];
+  if (code) return DATA_CODES.has(code);
+  return /Cannot parse|CANNOT_PARSE|Type mismatch|out of range|ARGUMENT_OUT_OF_BOUND|INCORRECT_DATA/i.test(message);
 }
+
+const DATA_CODES = new Set(["6", "26", "27", "38", "41", "53", "69", "70", "72", "117", "131", "321", "407"]);

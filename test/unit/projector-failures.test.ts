@@ -117,6 +117,12 @@ describe("isDataError", () => {
     expect(isDataError(httpError("252", "Too many parts"))).toBe(false);
     expect(isDataError(new Error("socket hang up"))).toBe(false);
   });
+
+  it("a code that is not about the data decides over a message that sounds like it", () => {
+    expect(isDataError(httpError("62", "Syntax error: Cannot parse expression of type String"))).toBe(false);
+    expect(isDataError(chdbError(241, "Memory limit exceeded while parsing: out of range of the buffer"))).toBe(false);
+    expect(isDataError(new Error("Code: 241. Memory limit: Cannot parse more"))).toBe(false);
+  });
 });
 
 describe("DeterministicFailure", () => {
