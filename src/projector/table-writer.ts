@@ -63,6 +63,8 @@ export class TableWriter {
           `ClickHouse refused ${rejected.length} row(s): ${rejected[0]?.reason}`,
         );
       for (const t of tb.truncates) await this.truncate(tb.shape, t, live);
+      // Counted once the steps are through: a table healed after its insert runs them again.
+      this.onRows(tb.shape.target, tb.rows.length - rejected.length);
       return rejected;
     });
   }
@@ -157,7 +159,6 @@ export class TableWriter {
     }
     const rejected: SetAside[] = [];
     await this.insertOrSplit(tb.shape, rows, live, rejected);
-    this.onRows(tb.shape.target, rows.length - rejected.length);
     return rejected;
   }
 

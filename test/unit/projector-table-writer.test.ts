@@ -277,6 +277,22 @@ describe("TableWriter.store", () => {
     );
   });
 
+  it("rows are counted once when the table is healed after their insert (the steps run again)", async () => {
+    const { sink, writer, onRows } = setup(2);
+    let missing = true;
+    sink.truncate.mockImplementation(async () => {
+      if (missing) throw missingTable();
+    });
+    sink.forget.mockImplementation(() => {
+      missing = false;
+    });
+    const tb = batch([row(1), row(2)], [{ lsn: 5000n, commitTsUs: 1n, index: 9 }]);
+    expect(await settle(writer.store(tb, live))).toEqual([]);
+    expect(sink.stored).toEqual([1, 2, 1, 2]); // inserted again after healing
+    expect(onRows).toHaveBeenCalledTimes(1);
+    expect(onRows).toHaveBeenCalledWith("public_orders", 2);
+  });
+
   it("a table still missing after healing once is set aside, not healed again", async () => {
     const { sink, writer, health } = setup(2);
     sink.insert.mockImplementation(async () => {
