@@ -63,13 +63,15 @@ export class ConnectClient {
     }
   }
 
-  /** The topics the connector has written to since it was created (Kafka Connect's topic tracking). */
-  async activeTopics(name: string): Promise<string[]> {
-    const body = await this.json<Record<string, { topics?: string[] }>>(
-      "GET",
-      `/connectors/${encodeURIComponent(name)}/topics`,
-    );
-    return body[name]?.topics ?? [];
+  /** The topics the connector has written to since it was created (Kafka Connect's topic tracking); undefined: no such connector. */
+  async activeTopics(name: string): Promise<string[] | undefined> {
+    try {
+      const path = `/connectors/${encodeURIComponent(name)}/topics`;
+      return (await this.json<Record<string, { topics?: string[] }>>("GET", path))[name]?.topics ?? [];
+    } catch (err) {
+      if (err instanceof ConnectError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   listConnectors() {

@@ -33,19 +33,31 @@ export class BinlogClocks {
    */
   async tick(
     offsets: ReadonlyMap<string, bigint>,
-    io: { topics(connector: string): Promise<string[]>; high(topics: string[]): Promise<Map<PartitionKey, bigint>> },
+    io: {
+      /** The connector's table topics; undefined: there is no such connector (deleted, its offsets left). */
+      topics(connector: string): Promise<string[] | undefined>;
+      high(topics: string[]): Promise<Map<PartitionKey, bigint>>;
+    },
     now = Date.now(),
   ): Promise<void> {
     this.retain(offsets.keys());
+    const failures: Error[] = [];
     for (const [connector, offset] of offsets) {
-      if (now - (this.topicsAt.get(connector) ?? 0) >= this.topicRefreshMs) {
-        this.setTopics(connector, await io.topics(connector));
-        this.topicsAt.set(connector, now);
+      try {
+        const known = this.topicsAt.get(connector);
+        if (known === undefined || now - known >= this.topicRefreshMs) {
+          // A connector deleted with its offsets left behind has no topics: it dates nothing.
+          this.setTopics(connector, (await io.topics(connector)) ?? []);
+          this.topicsAt.set(connector, now);
+        }
+        const d = this.due(connector, offset);
+        if (d && d.topics.length > 0) this.addCandidate(connector, d.time, await io.high(d.topics));
+      } catch (err) {
+        failures.push(err as Error); // one connector's trouble does not hold the others back
       }
-      const d = this.due(connector, offset);
-      if (d && d.topics.length > 0) this.addCandidate(connector, d.time, await io.high(d.topics));
     }
     this.evaluate(now);
+    if (failures.length > 0) throw failures[0];
   }
 
   recordBeat(b: Beat): void {
@@ -112,9 +124,11 @@ export class BinlogClocks {
     return undefined;
   }
 
-  /** Every connector's clock (for a read of every table). */
+  /** Every connector's clock (for a read of every table); a connector with no topic dates nothing. */
   all(): (Watermark | null)[] {
-    return [...this.topicsOf.keys()].map((c) => this.trackers.get(c)?.current() ?? null);
+    return [...this.topicsOf]
+      .filter(([, topics]) => topics.size > 0)
+      .map(([c]) => this.trackers.get(c)?.current() ?? null);
   }
 
   /**

@@ -470,8 +470,11 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   const binlogIo = {
     topics: async (connector: string) => {
       const active = await connect.activeTopics(connector);
-      return capturedTopics(active, config.TOPIC_PREFIX, config.DLQ_TOPIC, config.PROJECTOR_TOPICS).filter((t) =>
-        active.includes(t),
+      return (
+        active &&
+        capturedTopics(active, config.TOPIC_PREFIX, config.DLQ_TOPIC, config.PROJECTOR_TOPICS).filter((t) =>
+          active.includes(t),
+        )
       );
     },
     high: async (list: string[]) => {

@@ -63,6 +63,32 @@ describe("binlog clocks: a MySQL/MariaDB connector's tables dated by its beats",
     await clocks.tick(new Map(), { topics: async () => [], high: async () => new Map() });
     expect(clocks.clockOf(T)).toBeUndefined();
   });
+
+  it("a connector deleted with its offsets left dates nothing; one failing connector does not stop the others", async () => {
+    const { clocks } = setup();
+    clocks.recordBeat({ connector: "attach_ok", version: file(1, 10), timeUs: 5_000n });
+    const asked: string[] = [];
+    const io = {
+      topics: async (c: string) => {
+        asked.push(c);
+        if (c === "attach_broken") throw new Error("Connect is slow");
+        return c === "attach_ok" ? ["p.ok.t"] : undefined;
+      },
+      high: async () => new Map([[partitionKey("p.ok.t", 0), 0n]]),
+    };
+    const offsets = new Map([
+      ["attach_deleted", file(1, 50)],
+      ["attach_broken", file(1, 50)],
+      ["attach_ok", file(1, 50)],
+    ]);
+    await expect(clocks.tick(offsets, io, 1)).rejects.toThrow("Connect is slow");
+    expect(clocks.clockOf("p.ok.t")).toEqual({ lsn: 5_000n, commitTsUs: 5_000n, publishedAt: 1 });
+    expect(clocks.all()).toEqual([{ lsn: 5_000n, commitTsUs: 5_000n, publishedAt: 1 }]);
+    // The deleted one is not asked again before the refresh interval; the failed one is.
+    asked.length = 0;
+    await expect(clocks.tick(offsets, io, 2)).rejects.toThrow();
+    expect(asked).toEqual(["attach_broken"]);
+  });
 });
 
 describe("dated watermarks: the WAL position, the oldest time", () => {
