@@ -4,14 +4,12 @@ import type { Registry } from "prom-client";
 import type { TableShape } from "../cdc/table.js";
 import { targetTableName } from "../cdc/table.js";
 import { type ClickHouse, openClickHouse } from "../clickhouse/client.js";
-import { ConnectClient } from "../connect/connect-client.js";
 import type { Config } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
 import { type ShapeSource, shapeFromSource } from "./batch-decode.js";
 import { BinlogClocks, type DatedWatermark } from "./binlog-clock.js";
-import { ConnectOffsets } from "./connect-offsets.js";
 import { ControlListener } from "./control.js";
 import { tableWatermarkRow, WATERMARK_ROW } from "./ddl.js";
 import { DeadLetters, type Poison } from "./dead-letter.js";
@@ -25,6 +23,7 @@ import { type Degradation, TableHealth } from "./table-health.js";
 import { type TableBatch, TableWriter } from "./table-writer.js";
 import { capturedTopics } from "./topics.js";
 import { partitionKey, type Watermark, WatermarkTracker } from "./watermark.js";
+import { WatermarkTicks } from "./watermark-ticks.js";
 
 export interface ProjectorDeps {
   log?: Logger;
@@ -392,8 +391,6 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     () => !stopping,
   );
 
-  // Candidate watermarks come from what Debezium has durably produced (Connect's committed
-  // offsets), never from the LSNs of consumed events: see connect-offsets.ts for why.
   const schemaTopic = new SchemaTopic(
     kafka,
     () => admin,
@@ -406,109 +403,26 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     () => !stopping,
   );
 
-  const sourceOffsets = new ConnectOffsets(
+  // Candidate watermarks come from what Debezium has durably produced (Connect's committed
+  // offsets), never from the LSNs of consumed events: see connect-offsets.ts for why.
+  const ticks = new WatermarkTicks({
     kafka,
-    {
-      topic: config.CONNECT_OFFSETS_TOPIC,
-      server: config.TOPIC_PREFIX,
-      groupId: `${config.PROJECTOR_GROUP}.offsets.${randomUUID()}`,
-      onAdvance: () => tick(),
-    },
+    admin: () => admin,
+    config,
+    tracker,
+    clocks,
+    subscribed: () => topics,
+    discoverTopics,
+    onNewTopics: () => scheduleRefresh(),
+    evaluate,
     log,
-  );
-  sourceOffsetTsUs = () => sourceOffsets.current()?.commitTsUs;
-
-  /** Partitions another projector process of the group owns count as applied up to the group's committed offset. */
-  const seedFromGroup = async (list: string[]) => {
-    for (const t of await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: list }))
-      for (const p of t.partitions)
-        if (p.offset !== "-1") tracker.seedApplied(partitionKey(t.topic, p.partition), BigInt(p.offset));
-  };
-  /**
-   * H: the high watermarks of these topics. The group's commits happen only after the rows are
-   * stored: any reading is a lower bound of what is applied, so it is fetched alongside.
-   */
-  const highOf = async (list: string[]) => {
-    const high = new Map<string, bigint>();
-    const [results] = await Promise.all([
-      Promise.all(list.map((t) => admin.fetchTopicOffsets(t).then((o) => [t, o] as const))),
-      seedFromGroup(list),
-    ]);
-    for (const [t, offsets] of results) for (const o of offsets) high.set(partitionKey(t, o.partition), BigInt(o.high));
-    return high;
-  };
-  const watermarkTick = async () => {
-    const l = sourceOffsets.current();
-    if (l && topics.length > 0 && !tracker.hasCandidateFor(l.lsn)) {
-      // H covers every captured topic that exists now, subscribed or not: a table whose topic
-      // appeared since the last subscription holds the watermark back until it is consumed.
-      const current = await discoverTopics();
-      if (current.some((t) => !topics.includes(t))) scheduleRefresh();
-      tracker.addCandidate(l, await highOf(current));
-    } else if (tracker.pendingCandidates() > 0) {
-      // L is already paired (each pairing costs a handful of Kafka requests); a pending candidate
-      // may still wait on partitions other group members own.
-      await seedFromGroup(topics);
-    }
-    evaluate();
-    clockTick();
-  };
-  // Off the WAL tick: a slow Kafka Connect REST call must not hold the WAL watermark back.
-  let clockBusy = false;
-  const clockTick = () => {
-    if (clockBusy) return;
-    clockBusy = true;
-    clocks
-      .tick(sourceOffsets.binlogConnectors(), binlogIo)
-      .catch((err) => log.debug({ err: (err as Error).message }, "binlog clock tick failed"))
-      .finally(() => {
-        clockBusy = false;
-      });
-  };
-  // MySQL/MariaDB connectors: their topics from Kafka Connect, H as for the WAL (binlog-clock.ts).
-  const connect = new ConnectClient(config.KAFKA_CONNECT_URL);
-  const binlogIo = {
-    topics: async (connector: string) => {
-      const active = await connect.activeTopics(connector);
-      return (
-        active &&
-        capturedTopics(active, config.TOPIC_PREFIX, config.DLQ_TOPIC, config.PROJECTOR_TOPICS).filter((t) =>
-          active.includes(t),
-        )
-      );
-    },
-    high: async (list: string[]) => {
-      const existing = new Set(await discoverTopics());
-      return highOf(list.filter((t) => existing.has(t)));
-    },
-  };
-  // A tick runs on every new Connect offset and on a timer; one at a time, and a request that
-  // arrives during a tick runs right after it (its L may be newer than the running tick's).
-  let tickBusy = false;
-  let tickAgain = false;
-  function tick(): void {
-    if (stopping) return;
-    if (tickBusy) {
-      tickAgain = true;
-      return;
-    }
-    tickBusy = true;
-    watermarkTick()
-      .catch((err) => log.debug({ err: (err as Error).message }, "watermark tick failed"))
-      .finally(() => {
-        tickBusy = false;
-        if (tickAgain) {
-          tickAgain = false;
-          tick();
-        }
-      });
-  }
+  });
+  sourceOffsetTsUs = () => ticks.offsets.current()?.commitTsUs;
   await retry(
     "connect-offsets",
-    () => sourceOffsets.start(),
+    () => ticks.start(),
     () => !stopping,
   );
-  const watermarkTimer = setInterval(tick, config.PROJECTOR_WATERMARK_INTERVAL_MS);
 
   const flushProgress = async () => {
     const perTable = [...topicsOfTarget].map(
@@ -597,8 +511,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     async stop() {
       if (stopping) return;
       stopping = true;
-      clearInterval(watermarkTimer);
-      await sourceOffsets.stop();
+      await ticks.stop();
       await schemaTopic.stop();
       await control.stop();
       clearInterval(topicTimer);
