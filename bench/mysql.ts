@@ -6,9 +6,13 @@
  *     snapshot; Postgres: the sidecar's own copy, src/snapshot/);
  *   - streaming rows/s: --stream rows (default 200,000) inserted in 10,000-row transactions, from
  *     the first commit until the projector has committed them all;
+ *   - freshness: each table's own lag (the read API's freshness.lagMs, through the projector in this
+ *     process) sampled every 100 ms for --fresh-seconds (default 20) with both servers idle, then as
+ *     long with one-row inserts into both (about 150/s each): MariaDB dated by its connector's
+ *     beats (src/projector/binlog-clock.ts), Postgres by the WAL watermark;
  *   - then verify over both tables (must be clean).
  *
- *   node --import tsx bench/mysql.ts [--rows 1000000] [--stream 200000]
+ *   node --import tsx bench/mysql.ts [--rows 1000000] [--stream 200000] [--fresh-seconds 20]
  *
  * Needs the stack with MariaDB (make bench starts it: MARIADB=1). Writes bench/results/mysql.json;
  * removes its connectors, database, schema, topics and chDB directory afterwards.
@@ -26,14 +30,20 @@ import { attachMysql, detachMysql, finishMysqlSnapshot, type MysqlDeps } from ".
 import { type BinlogPosition, projectedToEnd } from "../src/mysql/binlog.js";
 import { openMysql, parseMysqlUrl } from "../src/mysql/source.js";
 import { verifyMysqlAttachment } from "../src/mysql/verify.js";
-import { startProjector } from "../src/projector/projector.js";
+import { type Projector, startProjector } from "../src/projector/projector.js";
+import { freshnessBlock } from "../src/read/freshness.js";
+import { fromProjectorWatermark } from "../src/read/progress.js";
 import { loadConfig } from "../src/shared/config.js";
 import { createKafka } from "../src/shared/kafka.js";
 import { createLogger } from "../src/shared/logger.js";
 import { createPgPool } from "../src/shared/postgres.js";
 
 const { values: args } = parseArgs({
-  options: { rows: { type: "string", default: "1000000" }, stream: { type: "string", default: "200000" } },
+  options: {
+    rows: { type: "string", default: "1000000" },
+    stream: { type: "string", default: "200000" },
+    "fresh-seconds": { type: "string", default: "20" },
+  },
 });
 const N = Number(args.rows);
 const S = Number(args.stream);
@@ -137,6 +147,49 @@ async function postgres(ch: Awaited<ReturnType<typeof openClickHouse>>) {
   return { snapshot, streaming };
 }
 
+const pct = (xs: number[], p: number) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] : null;
+
+/** Each table's lag as a read of it reports it, idle and under one-row inserts into both sources. */
+async function freshness(projector: Projector, deps: MysqlDeps) {
+  const tables = { mariadb: `${db}__orders`, postgres: `bpg_${id}__orders` };
+  const ms = Number(args["fresh-seconds"]) * 1000;
+  let next = N + S + 1;
+  const phase = async (load: boolean) => {
+    const lag: Record<string, number[]> = { mariadb: [], postgres: [] };
+    const end = now() + ms;
+    const writer = (async () => {
+      while (load && now() < end) {
+        const row = next++;
+        await deps.pool.query(
+          `INSERT INTO ${db}.orders VALUES (?, 1, 'paid', 1.00, TIMESTAMP'2024-01-01 00:00:00', NULL, 0)`,
+          [row],
+        );
+        await pg.query(`INSERT INTO bpg_${id}.orders VALUES ($1, 1, 'paid', 1.00, timestamp '2024-01-01', NULL, 0)`, [
+          row,
+        ]);
+        await sleep(5);
+      }
+    })();
+    while (now() < end) {
+      for (const [source, target] of Object.entries(tables)) {
+        const block = freshnessBlock(fromProjectorWatermark(projector.watermarkFor([target])));
+        if (block.lagMs !== null) lag[source]?.push(block.lagMs);
+      }
+      await sleep(100);
+    }
+    await writer;
+    const summary = (xs: number[]) => ({ samples: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: pct(xs, 100) });
+    return { mariadb: summary(lag.mariadb ?? []), postgres: summary(lag.postgres ?? []) };
+  };
+  const idle = await phase(false);
+  console.log("freshness idle (lag ms)", JSON.stringify(idle));
+  const loaded = { rowsEach: 0, ...(await phase(true)) };
+  loaded.rowsEach = next - (N + S + 1);
+  console.log("freshness under load (lag ms)", JSON.stringify(loaded));
+  return { seconds: ms / 1000, idle, loaded };
+}
+
 async function main() {
   await admin.connect();
   my = await openMysql(source, 2);
@@ -145,6 +198,7 @@ async function main() {
   const deps: MysqlDeps = { pool: my, source, admin, connect, config, io: { out: () => undefined }, clickhouse: ch };
   const mariadbResult = await mariadb(deps);
   const postgresResult = await postgres(ch);
+  const fresh = await freshness(await projectorP, deps);
   const reader = { kind: "clickhouse" as const, client: ch, database: config.CLICKHOUSE_DATABASE };
   const t0 = now();
   const myReport = await verifyMysqlAttachment(deps, reader, names.my, {
@@ -163,6 +217,7 @@ async function main() {
     streamRows: S,
     mariadb: { ...mariadbResult, verifySeconds: myVerify, verify: "clean" },
     postgres: { ...postgresResult, verify: "clean" },
+    freshness: fresh,
   };
   mkdirSync("bench/results", { recursive: true });
   writeFileSync("bench/results/mysql.json", `${JSON.stringify(result, null, 2)}\n`);

@@ -6,7 +6,7 @@ import type { MysqlSource } from "./source.js";
 
 /**
  * A one-row-per-connector table in the source: the connector's heartbeat writes its row every
- * second, so an idle binlog still moves, and the beat's time dates every change before it in the
+ * half second, so an idle binlog still moves, and the beat's time dates every change before it in the
  * binlog (the freshness of the attachment's tables, src/projector/binlog-clock.ts).
  */
 export const BEAT_TABLE: TableRef = { schema: "sidecar", table: "beat" };
@@ -86,12 +86,13 @@ export function mysqlConnectorConfig(opts: {
     // TRUNCATE events too (the binlog connectors skip them by default).
     "skipped.operations": "none",
     "tombstones.on.delete": "true",
-    // A heartbeat (and so a committed offset) each second, and with it a beat row written into the
-    // source. Debezium beats only when a binlog event arrives: the server's own heartbeat events
-    // (every 0.8 × the keep-alive interval) are what make it beat on an idle server.
-    "heartbeat.interval.ms": "1000",
+    // A heartbeat (and so a committed offset) every half second, and with it a beat row written
+    // into the source. Debezium beats only when a binlog event arrives: the server's own heartbeat
+    // events (every 0.8 × the keep-alive interval) are what make it beat on an idle server. A beat
+    // dates the binlog once an offset has passed it, which takes the next heartbeat.
+    "heartbeat.interval.ms": "500",
     "heartbeat.action.query": beatSql(opts.connector),
-    "connect.keep.alive.interval.ms": "1250",
+    "connect.keep.alive.interval.ms": "600",
     // attach --add: incremental snapshots, signalled through a table in the source.
     "signal.enabled.channels": "source",
     "signal.data.collection": tableName(SIGNAL_TABLE),

@@ -5,14 +5,14 @@ import type { PartitionKey, Watermark, WatermarkTracker } from "./watermark.js";
  * How fresh the tables of each MySQL/MariaDB connector are. Postgres tables are dated by the WAL
  * watermark (watermark.ts); a binlog offset carries no time, so the connector's beats date it.
  *
- * Every second the connector's heartbeat writes a beat into the source (src/mysql/connector.ts):
+ * Every half second the connector's heartbeat writes a beat into the source (src/mysql/connector.ts):
  * its name and the server's UTC time, at some binlog version. Every transaction committed before
  * that statement ran is earlier in the binlog. Per connector, each tick pairs:
  *   L = its committed binlog offset: every event below it is in Kafka (connect-offsets.ts);
  *   T = the time of its newest beat below L (beats are consumed like any event);
  *   H = high watermarks of its topics, fetched after L was read.
  * Once those partitions are applied up to H, every change committed before T is in ClickHouse,
- * so T is the commit time its tables' freshness shows (to the beat interval, 1 s). The pairing is
+ * so T is the commit time its tables' freshness shows (1.5–2 s old on an idle server). The pairing is
  * the WAL watermark's own (a sibling WatermarkTracker whose positions are the times T).
  */
 export class BinlogClocks {
