@@ -59,7 +59,6 @@ export function lowestWatermark(
   return any ? low : global;
 }
 
-// biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigints
 const least = (a: bigint, b: bigint) => (a < b ? a : b);
 
 const older = (a: MergeableWatermark, b: MergeableWatermark): MergeableWatermark => ({
