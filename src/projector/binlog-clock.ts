@@ -89,6 +89,11 @@ export class BinlogClocks {
     this.topicsOf.set(connector, new Set(topics));
   }
 
+  /** Asks Kafka Connect for every connector's topics at the next tick (new topics were subscribed). */
+  relearnTopics(): void {
+    this.topicsAt.clear();
+  }
+
   /** Connectors whose offsets are gone (detached) stop dating anything. */
   retain(connectors: Iterable<string>): void {
     const keep = new Set(connectors);

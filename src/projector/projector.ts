@@ -465,6 +465,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     await seedOffsets(found);
     if (!stopping) await startConsumer(found);
     topics = found;
+    clocks.relearnTopics(); // a new topic may be a binlog connector's: its table is dated by its beats
     // A table whose topics are gone (detach deletes them) no longer holds per-table reads back.
     for (const [target, seen] of topicsOfTarget) {
       for (const t of seen) if (!found.includes(t)) seen.delete(t);

@@ -88,6 +88,11 @@ describe("binlog clocks: a MySQL/MariaDB connector's tables dated by its beats",
     asked.length = 0;
     await expect(clocks.tick(offsets, io, 2)).rejects.toThrow();
     expect(asked).toEqual(["attach_broken"]);
+    // New topics subscribed: every connector is asked again at the next tick.
+    clocks.relearnTopics();
+    asked.length = 0;
+    await expect(clocks.tick(offsets, io, 3)).rejects.toThrow();
+    expect(asked).toEqual(["attach_deleted", "attach_broken", "attach_ok"]);
   });
 });
 
