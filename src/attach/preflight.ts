@@ -65,6 +65,21 @@ export function hasUsableKey(t: Pick<TableInfo, "primaryKey" | "replicaIdentity"
   return t.replicaIdentity === "default" && t.primaryKey.length > 0;
 }
 
+/** A table before anything is known of it: not there, no key, not readable (the checks fill it in). */
+export function unknownTable(ref: TableRef, kind: TableInfo["kind"]): TableInfo {
+  return {
+    ...ref,
+    exists: false,
+    kind,
+    primaryKey: [],
+    replicaIdentity: "default",
+    canSelect: false,
+    owned: false,
+    estimatedRows: 0,
+    leavesWithoutKey: [],
+  };
+}
+
 export async function describeTables(pool: PgPool, refs: TableRef[]): Promise<TableInfo[]> {
   const out: TableInfo[] = [];
   for (const ref of refs) {
@@ -80,17 +95,7 @@ export async function describeTables(pool: PgPool, refs: TableRef[]): Promise<Ta
     );
     const r = rows[0];
     if (!r) {
-      out.push({
-        ...ref,
-        exists: false,
-        kind: "other",
-        primaryKey: [],
-        replicaIdentity: "default",
-        canSelect: false,
-        owned: false,
-        estimatedRows: 0,
-        leavesWithoutKey: [],
-      });
+      out.push(unknownTable(ref, "other"));
       continue;
     }
     const kind = r.relkind === "r" ? "table" : r.relkind === "p" ? "partitioned" : "other";

@@ -1,4 +1,10 @@
-import { type Check, dottedNameCheck, type PreflightReport, type TableInfo } from "../attach/preflight.js";
+import {
+  type Check,
+  dottedNameCheck,
+  type PreflightReport,
+  type TableInfo,
+  unknownTable,
+} from "../attach/preflight.js";
 import { type TableRef, tableName } from "../attach/tables.js";
 import { type MysqlColumn, readMysqlCatalog } from "./catalog.js";
 import { type Flavor, type MysqlPool, quoteMy, rowsOf } from "./source.js";
@@ -157,17 +163,7 @@ async function tableChecks(pool: MysqlPool, refs: TableRef[], zeroDates: boolean
   const checks: Check[] = [];
   const tables: TableInfo[] = [];
   for (const ref of refs) {
-    const info: TableInfo = {
-      ...ref,
-      exists: false,
-      kind: "table",
-      primaryKey: [],
-      replicaIdentity: "default",
-      canSelect: false,
-      owned: false,
-      estimatedRows: 0,
-      leavesWithoutKey: [],
-    };
+    const info = unknownTable(ref, "table");
     tables.push(info);
     let columns: MysqlColumn[];
     try {

@@ -9,12 +9,12 @@ import { formatVerifyReport, type VerifyReport, verifyAttachment } from "../../s
 import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
 import { ConnectClient } from "../../src/connect/connect-client.js";
 import { type Projector, startProjector } from "../../src/projector/projector.js";
-import { type Config, loadConfig } from "../../src/shared/config.js";
+import type { Config } from "../../src/shared/config.js";
 import { createKafka } from "../../src/shared/kafka.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { createPgPool, type PgPool } from "../../src/shared/postgres.js";
 import { registerTestResources, unregisterTestResources } from "./leftovers.js";
-import { stackEnv } from "./stack.js";
+import { fixtureConfig, stackEnv } from "./stack.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,21 +62,7 @@ export async function createAttachmentFixture(
   const schemas = schemasOf(id);
   const chdbDir = mkdtempSync(join(tmpdir(), `${label}-chdb-`));
   const stack = stackEnv();
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: stack.DATABASE_URL,
-    CONNECT_DATABASE_URL: stack.CONNECT_DATABASE_URL,
-    KAFKA_BROKERS: stack.KAFKA_BROKERS,
-    KAFKA_CONNECT_URL: stack.KAFKA_CONNECT_URL,
-    CLICKHOUSE_URL: `chdb:${chdbDir}`,
-    CLICKHOUSE_DATABASE: "sidecar",
-    TOPIC_PREFIX: `at_${id}`,
-    PROJECTOR_GROUP: `attach-test-${id}`,
-    DLQ_TOPIC: `at_${id}.dlq`,
-    PROJECTOR_MAX_BACKOFF_MS: "1000",
-    LOG_LEVEL: "warn",
-    ...env,
-  });
+  const config = fixtureConfig({ prefix: "at", group: "attach-test", id, chdbDir, env });
   const pool = createPgPool(config.DATABASE_URL, { max: 6, applicationName: `test-${name}` });
   const kafka = createKafka(config.KAFKA_BROKERS, `test-${name}`);
   const admin = kafka.admin();

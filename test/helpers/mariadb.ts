@@ -14,11 +14,11 @@ import { SIGNAL_TABLE } from "../../src/mysql/connector.js";
 import { type MysqlPool, openMysql, parseMysqlUrl, quoteMy } from "../../src/mysql/source.js";
 import { verifyMysqlAttachment } from "../../src/mysql/verify.js";
 import { type Projector, startProjector } from "../../src/projector/projector.js";
-import { type Config, loadConfig } from "../../src/shared/config.js";
+import type { Config } from "../../src/shared/config.js";
 import { createKafka } from "../../src/shared/kafka.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { registerTestResources, unregisterTestResources } from "./leftovers.js";
-import { stackEnv } from "./stack.js";
+import { fixtureConfig, stackEnv } from "./stack.js";
 
 /**
  * The MariaDB of the native stack for the MySQL/MariaDB tests: MARIADB_URL, or the stack's default.
@@ -80,19 +80,7 @@ export async function createMysqlFixture(label: string): Promise<MysqlFixture> {
   const names = attachNames(name);
   const chdbDir = mkdtempSync(join(tmpdir(), `${label}-chdb-`));
   const stack = stackEnv();
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: stack.DATABASE_URL,
-    KAFKA_BROKERS: stack.KAFKA_BROKERS,
-    KAFKA_CONNECT_URL: stack.KAFKA_CONNECT_URL,
-    CLICKHOUSE_URL: `chdb:${chdbDir}`,
-    CLICKHOUSE_DATABASE: "sidecar",
-    TOPIC_PREFIX: `mt_${id}`,
-    PROJECTOR_GROUP: `mysql-test-${id}`,
-    DLQ_TOPIC: `mt_${id}.dlq`,
-    PROJECTOR_MAX_BACKOFF_MS: "1000",
-    LOG_LEVEL: "warn",
-  });
+  const config = fixtureConfig({ prefix: "mt", group: "mysql-test", id, chdbDir });
   const source = parseMysqlUrl(mariadbUrl());
   const pool = await openMysql(source, 4);
   await pool.query(`CREATE DATABASE ${quoteMy(db)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { inject } from "vitest";
+import { type Config, loadConfig } from "../../src/shared/config.js";
 
 /**
  * The one seam that gets the real stack for tests.
@@ -47,4 +48,33 @@ export async function startStack(): Promise<{ env: StackEnv; stop: () => Promise
 /** The stack's endpoints, as provided by the global setup. */
 export function stackEnv(): StackEnv {
   return inject("stack");
+}
+
+/**
+ * The config of one test fixture on the shared stack: its own chDB directory, topic prefix,
+ * consumer group and dead-letter topic (`<prefix>_<id>`), quick retries, quiet logs.
+ */
+export function fixtureConfig(opts: {
+  prefix: string;
+  group: string;
+  id: string;
+  chdbDir: string;
+  env?: Record<string, string>;
+}): Config {
+  const stack = stackEnv();
+  return loadConfig({
+    ...process.env,
+    DATABASE_URL: stack.DATABASE_URL,
+    CONNECT_DATABASE_URL: stack.CONNECT_DATABASE_URL,
+    KAFKA_BROKERS: stack.KAFKA_BROKERS,
+    KAFKA_CONNECT_URL: stack.KAFKA_CONNECT_URL,
+    CLICKHOUSE_URL: `chdb:${opts.chdbDir}`,
+    CLICKHOUSE_DATABASE: "sidecar",
+    TOPIC_PREFIX: `${opts.prefix}_${opts.id}`,
+    PROJECTOR_GROUP: `${opts.group}-${opts.id}`,
+    DLQ_TOPIC: `${opts.prefix}_${opts.id}.dlq`,
+    PROJECTOR_MAX_BACKOFF_MS: "1000",
+    LOG_LEVEL: "warn",
+    ...opts.env,
+  });
 }
