@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Admin } from "kafkajs";
-import type { ClickHouse } from "../clickhouse/client.js";
+import { type ClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
 import type { ConnectClient } from "../connect/connect-client.js";
 import type { Config } from "../shared/config.js";
 import type { PgPool } from "../shared/postgres.js";
+import { attachState, forgetAttachState, lockAttachment, setAttachState } from "./attach-state.js";
 import { readCatalog } from "./catalog.js";
-import { createProjectedTables, openProjectionClickHouse } from "./clickhouse-tables.js";
+import { createProjectedTables, embeddedHeld, openProjectionClickHouse } from "./clickhouse-tables.js";
 import { attachConnectorConfig, incrementalSnapshotSignal, notificationTopic, removeConnector } from "./connector.js";
+import { AttachError } from "./errors.js";
 import { ownSnapshot } from "./own-snapshot.js";
 import { formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
 import { formatProgressLine, isSnapshotDone, measureProgress, rowTotals, type TableProgress } from "./progress.js";
@@ -52,7 +54,7 @@ export interface AttachRequest {
   stallMs?: number;
 }
 
-export class AttachError extends Error {}
+export { AttachError };
 
 async function selectTables(pool: PgPool, req: AttachRequest): Promise<TableRef[]> {
   if (req.tables?.length) return req.tables;
@@ -106,27 +108,96 @@ async function checkAndResolve(
   return { report, tables: refs };
 }
 
-/** attach: preflight, publication, connector, then follow the snapshot until streaming. */
+/**
+ * attach: preflight, publication, slot, connector and the sidecar's copy, then follow what is left
+ * to Debezium. Nothing is changed before every check (preflight, the sidecar running) passed; a
+ * failure after that undoes what this attach created, and an attach killed midway is started over
+ * by the next one (sidecar.attachment says `copying`).
+ */
 export async function attach(deps: AttachDeps, req: AttachRequest): Promise<PreflightReport> {
-  const names = attachNames(req.name);
   const refs = await selectTables(deps.pool, req);
   const { report, tables } = await checkAndResolve(deps, req, refs);
   if (req.checkOnly || !tables.length) return report;
-
-  await ensureHelperTables(deps.pool);
-  const pub = await ensurePublication(deps.pool, names.publication, tables);
-  deps.io.out(`publication ${names.publication} ${pub} for ${tables.length} table(s)`);
-  await createTables(deps, tables);
-  const totals = await rowTotals(deps.pool, tables);
-  if ((await slotLag(deps.pool, names.slot)).exists) {
-    // Attached before: the slot holds the stream's position; nothing is copied again.
-    deps.io.out(`slot ${names.slot} exists: the attachment resumes streaming (detach first to snapshot again)`);
-    await registerConnector(deps, req.name, tables);
-    return report;
+  await assertSidecarRunning(deps);
+  const unlock = await lockAttachment(deps.config.DATABASE_URL, req.name);
+  let copied: Awaited<ReturnType<typeof ownSnapshot>>;
+  try {
+    await ensureHelperTables(deps.pool);
+    if (await resumeIfAttached(deps, req.name, tables)) return report;
+    copied = await attachAfresh(deps, req.name, tables);
+  } finally {
+    await unlock();
   }
-  const copied = await ownSnapshot(deps, req.name, tables, totals, () => registerConnector(deps, req.name, tables));
   await snapshotByDebezium(deps, tables, copied.unsupported, req);
   return report;
+}
+
+/** An attachment whose copy finished resumes streaming; one whose attach was interrupted is taken down. */
+async function resumeIfAttached(deps: AttachDeps, name: string, tables: TableRef[]): Promise<boolean> {
+  const names = attachNames(name);
+  if (!(await slotLag(deps.pool, names.slot)).exists) return false;
+  if ((await attachState(deps.pool, name)) !== "copying") {
+    // Attached before: the slot holds the stream's position; nothing is copied again.
+    await ensurePublication(deps.pool, names.publication, tables);
+    deps.io.out(`slot ${names.slot} exists: the attachment resumes streaming (detach first to snapshot again)`);
+    await registerConnector(deps, name, tables);
+    return true;
+  }
+  deps.io.out(`an earlier attach of ${name} stopped before its copy finished: starting it over`);
+  await removeConnector(deps.connect, names.connector);
+  await dropSlotAndPublication(deps.pool, names.slot, names.publication);
+  return false;
+}
+
+async function attachAfresh(deps: AttachDeps, name: string, tables: TableRef[]) {
+  const names = attachNames(name);
+  await setAttachState(deps.pool, name, "copying");
+  try {
+    const pub = await ensurePublication(deps.pool, names.publication, tables);
+    deps.io.out(`publication ${names.publication} ${pub} for ${tables.length} table(s)`);
+    await createTables(deps, tables);
+    const totals = await rowTotals(deps.pool, tables);
+    const copied = await ownSnapshot(deps, name, tables, totals, {
+      write: () => registerConnector(deps, name, tables, { wait: false }),
+      running: () => waitConnectorRunning(deps, name),
+    });
+    await setAttachState(deps.pool, name, "copied");
+    return copied;
+  } catch (err) {
+    await undoAttach(deps, name);
+    throw err;
+  }
+}
+
+/** After a failed attach: the connector, slot, publication and state row go, so no WAL is held. */
+async function undoAttach(deps: AttachDeps, name: string) {
+  const names = attachNames(name);
+  try {
+    await removeConnector(deps.connect, names.connector);
+    await dropSlotAndPublication(deps.pool, names.slot, names.publication);
+    await forgetAttachState(deps.pool, name);
+    deps.io.out(
+      `attach failed; undone: connector ${names.connector}, slot and publication ${names.slot} removed (no WAL is held)`,
+    );
+  } catch (err) {
+    deps.io.out(
+      `attach failed, and undoing it failed too (${(err as Error).message}): run detach --name ${name} to remove what is left`,
+    );
+  }
+}
+
+/**
+ * The copy runs where the projection's ClickHouse is. An embedded one that no process holds means
+ * the sidecar is not running: nothing would copy or project, so say what to start, before any change.
+ */
+async function assertSidecarRunning(deps: AttachDeps) {
+  if (deps.clickhouse) return;
+  const target = parseClickHouseUrl(deps.config.CLICKHOUSE_URL);
+  if (target.kind === "chdb" && embeddedHeld(target.location) === false) {
+    throw new AttachError(
+      `the sidecar is not running (nothing holds its embedded ClickHouse in ${target.location}): start it with \`make up\` (or \`npx cqrs-sidecar run\`), then run attach again. Nothing was changed.`,
+    );
+  }
 }
 
 /** Tables the copy cannot render exactly: Debezium's incremental snapshot reads them instead. */
@@ -158,12 +229,7 @@ async function requestIncrementalSnapshot(pool: PgPool, tables: TableRef[]) {
 /** ClickHouse tables from the Postgres catalog, before any event (see createProjectedTables). */
 async function createTables(deps: AttachDeps, tables: TableRef[]) {
   const ch = deps.clickhouse ?? (await openProjectionClickHouse(deps.config));
-  if (!ch) {
-    deps.io.out(
-      "ClickHouse tables: the embedded ClickHouse directory is held by the running sidecar, so the projector creates each table from the first event of its topic (an empty table appears with its first row)",
-    );
-    return;
-  }
+  if (!ch) return; // the running sidecar holds it: its copy creates each table
   try {
     const { created, keyless } = await createProjectedTables(deps.pool, ch, deps.config, tables);
     deps.io.out(`ClickHouse tables from the Postgres catalog: ${created.join(", ") || "(none)"}`);
@@ -185,7 +251,7 @@ async function generatedColumns(pool: PgPool, tables: TableRef[]): Promise<strin
   return out;
 }
 
-/** Writes the connector's config; waits for RUNNING unless the caller resumes it itself (attach --add). */
+/** Writes the connector's config; waits for RUNNING unless the caller waits itself (attach, attach --add). */
 async function registerConnector(deps: AttachDeps, name: string, tables: TableRef[], opts = { wait: true }) {
   const names = attachNames(name);
   const config = await attachConnectorConfig({
@@ -198,7 +264,11 @@ async function registerConnector(deps: AttachDeps, name: string, tables: TableRe
     excludeColumns: await generatedColumns(deps.pool, tables),
   });
   await deps.connect.putConfig(names.connector, config);
-  if (!opts.wait) return;
+  if (opts.wait) await waitConnectorRunning(deps, name);
+}
+
+async function waitConnectorRunning(deps: AttachDeps, name: string) {
+  const names = attachNames(name);
   await deps.connect.waitRunning(names.connector, 120_000);
   deps.io.out(
     `connector ${names.connector} RUNNING (slot ${names.slot}, topics ${deps.config.TOPIC_PREFIX}.<schema>.<table>)`,
@@ -347,6 +417,7 @@ export async function detach(
   );
   await dropSlotAndPublication(deps.pool, names.slot, names.publication);
   await deps.pool.query("DELETE FROM sidecar.heartbeat WHERE slot_name = $1", [names.slot]).catch(() => undefined);
+  await forgetAttachState(deps.pool, name);
   const left = await slotLag(deps.pool, names.slot);
   if (left.exists)
     throw new AttachError(

@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { ConversionError } from "../cdc/types.js";
 import { type ClickHouse, openClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
 import { createDatabaseSql, createTableSql } from "../projector/ddl.js";
@@ -9,16 +12,31 @@ import { type TableRef, tableName } from "./tables.js";
 /**
  * Opens the projection's ClickHouse for an admin command (attach, verify) run beside the sidecar.
  * A server: always. Embedded chDB: only when no other process holds the data directory (the
- * running sidecar does; chDB then refuses with "Cannot lock file …/status") — undefined then.
+ * running sidecar does) — undefined then. The lock is tested first with flock(1), as ClickHouse
+ * takes it, so chDB never prints its own "Cannot lock file" exception at the user.
  */
 export async function openProjectionClickHouse(config: Config): Promise<ClickHouse | undefined> {
-  if (parseClickHouseUrl(config.CLICKHOUSE_URL).kind === "http") return openClickHouse(config.CLICKHOUSE_URL);
+  const target = parseClickHouseUrl(config.CLICKHOUSE_URL);
+  if (target.kind === "http") return openClickHouse(config.CLICKHOUSE_URL);
+  if (embeddedHeld(target.location)) return undefined;
   try {
     return await openClickHouse(config.CLICKHOUSE_URL);
   } catch (err) {
     if (/lock|Failed to create connection/i.test((err as Error).message)) return undefined;
     throw err;
   }
+}
+
+/**
+ * Whether another process holds an embedded ClickHouse directory: ClickHouse keeps an exclusive
+ * flock on its `status` file while it runs. Undefined when this cannot be told (no flock command).
+ */
+export function embeddedHeld(dir: string): boolean | undefined {
+  const status = join(dir, "status");
+  if (!existsSync(status)) return false;
+  const r = spawnSync("flock", ["-n", "-E", "75", status, "true"], { stdio: "ignore" });
+  if (r.error) return undefined;
+  return r.status === 75;
 }
 
 export interface CreatedTables {

@@ -18,14 +18,15 @@ import { attachNames, type TableRef } from "./tables.js";
  * here with an exported snapshot, the connector streams from it (snapshot.mode=no_data) while
  * the tables are copied inside that snapshot straight into ClickHouse. The copy runs where the
  * projection's ClickHouse is: in this process when the caller holds it (deps.clickhouse),
- * otherwise in the running sidecar, asked over the control topic.
+ * otherwise in the running sidecar, asked over the control topic. The sidecar reads Postgres'
+ * address from the connector's config, so that config is written before the copy is asked for.
  */
 export async function ownSnapshot(
   deps: AttachDeps,
   name: string,
   tables: TableRef[],
   totals: Map<string, number>,
-  registerConnector: () => Promise<void>,
+  connector: { write: () => Promise<void>; running: () => Promise<void> },
 ): Promise<CopyResult> {
   const names = attachNames(name);
   const databaseUrl = deps.config.DATABASE_URL;
@@ -34,9 +35,10 @@ export async function ownSnapshot(
   const meta: SnapshotMeta = { version: snapshotVersion(slot), lsn: slot.consistentPoint, commitTs: slot.createdAt };
   const display = progressDisplay(deps, totals);
   try {
+    await connector.write();
     // Streaming starts at once; the copy's rows are older than every streamed change (versions).
     const [, result] = await Promise.all([
-      registerConnector(),
+      connector.running(),
       deps.clickhouse
         ? copyHere(deps, deps.clickhouse, { databaseUrl, snapshotName: slot.snapshotName, meta, tables }, display.add)
         : copyInSidecar(deps, names.connector, slot, meta, tables, display.set),
@@ -89,7 +91,7 @@ async function copyInSidecar(
       commitTs: meta.commitTs,
       tables,
     },
-    { timeoutMs: 24 * 3600_000, silentMs: 60_000, onProgress },
+    { timeoutMs: 60_000, silentMs: 60_000, onProgress },
   );
   if (!answer.ok) throw new Error(`the sidecar's snapshot copy failed: ${answer.detail}`);
   return JSON.parse(answer.detail) as CopyResult;

@@ -3,7 +3,8 @@ import { quoteIdent, quoteTable, type TableRef } from "./tables.js";
 
 /**
  * What an attachment creates in the source database, and nothing else: a `sidecar`
- * schema with the heartbeat and Debezium signal tables, and one publication.
+ * schema with the heartbeat, Debezium signal and attach state tables, one publication and
+ * one replication slot.
  */
 export const HELPER_TABLES: TableRef[] = [
   { schema: "sidecar", table: "heartbeat" },
@@ -11,14 +12,30 @@ export const HELPER_TABLES: TableRef[] = [
 ];
 
 export async function ensureHelperTables(pool: PgPool): Promise<void> {
-  await pool.query("CREATE SCHEMA IF NOT EXISTS sidecar");
-  await pool.query(
-    "CREATE TABLE IF NOT EXISTS sidecar.heartbeat (slot_name text PRIMARY KEY, beat_at timestamptz NOT NULL)",
-  );
-  // The shape Debezium's source signal channel expects.
-  await pool.query(
-    "CREATE TABLE IF NOT EXISTS sidecar.debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
-  );
+  // Two attaches at once would race on CREATE … IF NOT EXISTS (a unique violation in the catalog).
+  const c = await pool.connect();
+  try {
+    await c.query("BEGIN");
+    await c.query("SELECT pg_advisory_xact_lock(hashtext('cqrs-sidecar helper tables'))");
+    await c.query("CREATE SCHEMA IF NOT EXISTS sidecar");
+    await c.query(
+      "CREATE TABLE IF NOT EXISTS sidecar.heartbeat (slot_name text PRIMARY KEY, beat_at timestamptz NOT NULL)",
+    );
+    // The shape Debezium's source signal channel expects.
+    await c.query(
+      "CREATE TABLE IF NOT EXISTS sidecar.debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
+    );
+    // Where each attach stands (src/attach/attach-state.ts); not published.
+    await c.query(
+      "CREATE TABLE IF NOT EXISTS sidecar.attachment (name text PRIMARY KEY, state text NOT NULL, changed_at timestamptz NOT NULL DEFAULT now())",
+    );
+    await c.query("COMMIT");
+  } catch (err) {
+    await c.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
 }
 
 /** Publication for exactly these tables (plus the helper tables); partitions publish as their root. */

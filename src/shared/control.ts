@@ -66,7 +66,7 @@ export async function sendControl(
     resendMs?: number;
     /** Called with each progress message of this command. */
     onProgress?: (rows: Record<string, number>) => void;
-    /** Once progress has been seen: fail when none comes for this long (the sidecar stopped). */
+    /** Once progress has been seen: no overall timeout, but fail when none comes for this long (the sidecar stopped). */
     silentMs?: number;
   } = {},
 ): Promise<{ ok: boolean; detail: string }> {
@@ -104,7 +104,8 @@ export async function sendControl(
       const tick = new Promise<undefined>((r) => setTimeout(() => r(undefined), opts.resendMs ?? 3_000));
       const got = await Promise.race([answer, tick]);
       if (got) return got;
-      if (Date.now() > deadline)
+      // A long command that reports progress is bounded by silentMs instead, once it has been heard.
+      if (Date.now() > deadline && !(opts.silentMs && heardAt > 0))
         throw new Error(
           `the running sidecar did not answer "${command.op}" on ${topic} within ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s: is the project role running (make status)?`,
         );
