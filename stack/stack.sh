@@ -52,6 +52,7 @@ install_prereqs() {
   fi
   command -v javac >/dev/null || apt_install "a Java compiler (Maven builds the sidecar's Connect converter, stack/converter)" openjdk-17-jdk-headless
   command -v mvn >/dev/null || apt_install "Maven (resolves the Kafka and Debezium jars)" maven
+  command -v jq >/dev/null || apt_install "jq (the README's tour picks fields out of JSON answers with it)" jq
   local stamp=$LIB/.resolved
   if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/stack" \( -name pom.xml -o -name "*.java" \) -newer "$stamp")" ]; then
     say "resolving Kafka and Debezium jars with Maven (first time: a minute or two)"
