@@ -24,6 +24,12 @@ export interface QueryGuard {
  * connection turns those into session-wide `SET`s, which would leak readonly and the row limit
  * into the projector's queries on the shared session. A SETTINGS clause binds one query only,
  * on either transport.
+ *
+ * `compile_aggregate_expressions = 0`: ClickHouse JIT-compiles an aggregation once the same one
+ * has run a few times (min_count_to_compile_aggregate_expression, 3), and the compiled min/max
+ * compare DateTime64 as unsigned (ClickHouse issue 113942, fixed upstream by PR 114168): from
+ * the next run on, min/max of a group with values on both sides of 1970 came back swapped. Every
+ * read query runs interpreted; exact answers matter more than the JIT's speed-up.
  */
 export function settingsClause(g: QueryGuard, extra: QuerySettings = {}): string {
   const maxRows = Math.floor(g.maxResultRows);
@@ -36,6 +42,7 @@ export function settingsClause(g: QueryGuard, extra: QuerySettings = {}): string
     `max_execution_time = ${seconds}`,
     `max_result_rows = ${maxRows}`,
     "result_overflow_mode = 'throw'",
+    "compile_aggregate_expressions = 0",
   ];
   for (const [name, value] of Object.entries(extra)) {
     // Settings come from the code (e.g. BUCKET_SETTINGS), never from a request; checked all the same.

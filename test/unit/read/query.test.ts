@@ -4,7 +4,7 @@ import { settingsClause, translateClickHouseError } from "../../../src/read/quer
 describe("query guard", () => {
   it("is a SETTINGS clause of the query (never session-wide SETs)", () => {
     expect(settingsClause({ maxExecutionSeconds: 10, maxResultRows: 501, readonly: true })).toBe(
-      " SETTINGS readonly = 2, max_execution_time = 10, max_result_rows = 501, result_overflow_mode = 'throw'",
+      " SETTINGS readonly = 2, max_execution_time = 10, max_result_rows = 501, result_overflow_mode = 'throw', compile_aggregate_expressions = 0",
     );
     expect(settingsClause({ maxExecutionSeconds: 0.5, maxResultRows: 10, readonly: false })).not.toMatch(/readonly/);
     expect(() => settingsClause({ maxExecutionSeconds: Number.NaN, maxResultRows: 10, readonly: false })).toThrow();

@@ -1,0 +1,133 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { ClickHouse } from "../../src/clickhouse/client.js";
+import { memoryFreshness } from "../../src/read/freshness.js";
+import { META, openTempClickHouse, readApp } from "../helpers/read-fixture.js";
+import { stackEnv } from "../helpers/stack.js";
+
+/**
+ * Exactness of the read API's answers, over HTTP, against a real embedded ClickHouse holding a
+ * table shaped as the projector makes it from a legacy Postgres table (src/cdc/types.ts:
+ * timestamptz → DateTime64(6, 'UTC'), timestamp(3) → DateTime64(3, 'UTC'), date → Date32,
+ * numeric without precision → String, float8/real → Float64/Float32). The same rows live in a
+ * Postgres temporary table: every expected answer is Postgres' own.
+ */
+const DB = "sidecar_exact";
+const TABLE = "legacy__ledger";
+const TOKEN = "read-token-exact";
+
+/** id, grp, at (timestamptz), at3 (timestamp(3)), day (date), amount (numeric), label, f8, f4. */
+const ROWS: string[] = [
+  // a: both sides of 1970, the extremes of the range, the microsecond before the epoch.
+  "(1, 'a', '1900-01-01 00:00:00.000001+00', '1969-12-31 23:59:59.999', '1900-01-01', '123456789012345678901234567890.123456789', 'x', '-0', '-0')",
+  "(2, 'a', '2299-12-31 23:59:59.999999+00', '2299-12-31 23:59:59.999', '2299-12-31', '-0.50', 'y', '0', '0')",
+  "(3, 'a', '1969-12-31 23:59:59.999999+00', '1900-01-01 00:00:00.001', '1969-12-31', '0.000000000000000000000000000001', 'z', '-1.5', '2.25')",
+  "(4, 'a', '1970-01-01 00:00:00+00', NULL, '1970-01-01', NULL, 'x', NULL, '1')",
+  // b: all before 1970; sums that carry past 36 digits.
+  "(5, 'b', '1950-06-15 12:34:56.654321+00', '1950-06-15 12:34:56.654', '1950-06-15', '-99999999999999999999.99', 'x', NULL, '0')",
+  "(6, 'b', '1901-02-03 04:05:06.070809+00', '1901-02-03 04:05:06.070', '1901-02-03', '1.5', 'x', NULL, '0')",
+  "(7, 'b', '1969-07-20 20:17:40+00', '1969-07-20 20:17:40', '1969-07-20', '42', 'x', NULL, '0')",
+  "(8, 'b', '1969-12-31 23:59:59.5+00', NULL, '1969-12-31', '999999999999999999999999999999999999.5', 'x', NULL, '0')",
+  "(9, 'b', '1900-01-01 00:00:00+00', '1900-01-01 00:00:00', '1900-01-01', '999999999999999999999999999999999999.25', 'x', NULL, '0')",
+  // c: one Infinity among finite values; d: Infinity and -Infinity (NaN); n: a NaN.
+  "(10, 'c', '2024-02-29 23:59:59.5+00', '2024-02-29 23:59:59.5', '2024-02-29', 'Infinity', 'x', NULL, '0')",
+  "(11, 'c', '1960-01-01 00:00:00+00', '1960-01-01 00:00:00', '1960-01-01', '7.25', 'x', NULL, '0')",
+  "(12, 'c', '2100-01-01 00:00:00.000001+00', '2100-01-01 00:00:00.001', '2100-01-01', NULL, 'x', NULL, '0')",
+  "(13, 'd', '1935-05-05 05:05:05.050505+00', '1935-05-05 05:05:05.050', '1935-05-05', '-Infinity', 'x', NULL, '0')",
+  "(14, 'd', '2035-05-05 05:05:05.050505+00', '2035-05-05 05:05:05.050', '2035-05-05', 'Infinity', 'x', NULL, '0')",
+  "(15, 'n', '1969-12-31 00:00:00+00', '1969-12-31 00:00:00', '1969-12-31', 'NaN', 'x', NULL, '0')",
+  "(16, 'n', '1970-01-02 00:00:00+00', '1970-01-02 00:00:00', '1970-01-02', '5', 'x', NULL, '0')",
+  // e: no amount at all.
+  "(17, 'e', '1999-12-31 23:59:59.999999+00', '1999-12-31 23:59:59.999', '1999-12-31', NULL, 'x', NULL, '0')",
+  "(18, 'e', '1940-01-01 00:00:00+00', '1940-01-01 00:00:00', '1940-01-01', NULL, 'x', NULL, '0')",
+  // w: wider than an exact Decimal256 sum takes (31 decimals; 37 digits): refused, never rounded.
+  "(19, 'w', '2000-01-01 00:00:00+00', '2000-01-01 00:00:00', '2000-01-01', '1.0000000000000000000000000000001', 'x', NULL, '0')",
+  "(20, 'v', '2000-01-01 00:00:00+00', '2000-01-01 00:00:00', '2000-01-01', '1234567890123456789012345678901234567', 'x', NULL, '0')",
+];
+
+let ch: ClickHouse;
+let cleanup: () => Promise<void>;
+let pgc: pg.Client;
+let server: ReturnType<typeof serve>;
+let base: string;
+
+beforeAll(async () => {
+  pgc = new pg.Client({ connectionString: stackEnv().DATABASE_URL, application_name: "test-read-exactness" });
+  await pgc.connect();
+  await pgc.query(`CREATE TEMP TABLE ledger (id int PRIMARY KEY, grp text NOT NULL, at timestamptz NOT NULL,
+    at3 timestamp(3), day date NOT NULL, amount numeric, label text NOT NULL, f8 float8, f4 real NOT NULL)`);
+  await pgc.query(`INSERT INTO ledger VALUES ${ROWS.join(",\n")}`);
+
+  ({ ch, cleanup } = await openTempClickHouse("read-exact"));
+  await ch.command({ query: `CREATE DATABASE ${DB}` });
+  await ch.command({
+    query: `CREATE TABLE ${DB}.${TABLE} (id Int32, grp String, at DateTime64(6, 'UTC'), at3 Nullable(DateTime64(3, 'UTC')),
+      day Date32, amount Nullable(String), label String, f8 Nullable(Float64), f4 Float32, ${META})
+      ENGINE = ReplacingMergeTree(_version, _deleted) ORDER BY (id)`,
+  });
+  // Each value as Postgres writes it; floats as text, so -0 reaches ClickHouse as -0 (JSON.stringify(-0) is "0").
+  const { rows } = await pgc.query<Record<string, string | null>>(`SELECT id::text, grp,
+      to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at, to_char(at3, 'YYYY-MM-DD HH24:MI:SS.MS') AS at3,
+      day::text, amount::text, label, f8::text, f4::text FROM ledger ORDER BY id`);
+  const lines = rows.map((r) =>
+    JSON.stringify({ ...r, _version: 1, _deleted: 0, _commit_ts: "2024-01-01 00:00:00.000000", _lsn: 1 }),
+  );
+  await ch.command({ query: `INSERT INTO ${DB}.${TABLE} FORMAT JSONEachRow ${lines.join("\n")}` });
+
+  const app = readApp(
+    ch,
+    DB,
+    memoryFreshness(() => ({ lsn: 1000n, commitTime: new Date(), updatedAt: new Date() })),
+    TOKEN,
+  );
+  server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await pgc?.end().catch(() => undefined);
+  await cleanup?.();
+});
+
+/** GET over HTTP; the body's text as sent, and parsed (JSON.parse keeps -0). */
+async function get(path: string, params: Record<string, string | string[]>) {
+  const sp = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) sp.append(k, x);
+  const res = await fetch(`${base}${path}?${sp}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: answers of many shapes
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, text, body };
+}
+
+const aggregate = (params: Record<string, string | string[]>) => get(`/api/tables/${TABLE}/aggregate`, params);
+
+async function pgRows<T>(sql: string): Promise<T[]> {
+  return (await pgc.query(sql)).rows as T[];
+}
+
+describe("min/max of date-times and dates, grouped, on every run", () => {
+  test("DateTime64(6), DateTime64(3) and Date32 before and after 1970: five runs of one query, each exact", async () => {
+    const expected = await pgRows<Record<string, string | null>>(`SELECT grp,
+        to_char(min(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS min_at,
+        to_char(max(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS max_at,
+        to_char(min(at3), 'YYYY-MM-DD HH24:MI:SS.MS') AS min_at3,
+        to_char(max(at3), 'YYYY-MM-DD HH24:MI:SS.MS') AS max_at3,
+        min(day)::text AS min_day, max(day)::text AS max_day
+      FROM ledger GROUP BY grp ORDER BY grp`);
+    const params = { metrics: "min:at,max:at,min:at3,max:at3,min:day,max:day", groupBy: "grp", order: "grp" };
+    for (let run = 1; run <= 5; run++) {
+      const r = await aggregate(params);
+      expect(r.status, r.text).toBe(200);
+      expect({ run, data: r.body.data }).toEqual({ run, data: expected });
+    }
+  });
+});
