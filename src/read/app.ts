@@ -26,6 +26,7 @@ import {
   watermarkOf,
   withDegraded,
 } from "./freshness.js";
+import { exactJson } from "./json.js";
 import { dashboardAsset, dashboardHtml, dashboardStylesheet } from "./page/serve.js";
 import { progressTableFreshness } from "./progress.js";
 import { createQueryRunner, translateClickHouseError } from "./query.js";
@@ -183,6 +184,7 @@ export function createReadApp(deps: ReadAppDeps): OpenAPIHono<ReadEnv> {
 
   app.onError(createErrorHandler({ log, translate: (err) => translateClickHouseError(err, limits) }));
   app.notFound(createNotFoundHandler());
+  app.use("*", exactJson()); // -0 stays -0 in every JSON answer
   app.use("*", securityHeaders({ csp: PAGE_CSP }));
   app.use("*", requestId());
   app.use("*", httpMetrics({ registry, prefix: "sidecar_read_" }));

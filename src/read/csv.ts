@@ -14,7 +14,7 @@ export function csvField(value: unknown): string {
     if (value === "") return '""';
     text = value;
   } else if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
-    text = String(value);
+    text = Object.is(value, -0) ? "-0" : String(value); // as COPY writes a float8 -0 (String(-0) is "0")
   } else {
     text = JSON.stringify(value);
   }

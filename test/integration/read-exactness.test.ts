@@ -131,3 +131,26 @@ describe("min/max of date-times and dates, grouped, on every run", () => {
     }
   });
 });
+
+describe("negative zero", () => {
+  test("a float8/real -0 reads back as -0 through the rows endpoint's JSON", async () => {
+    const r = await get(`/api/tables/${TABLE}/rows`, { columns: "id,f8,f4", filter: "id:in:1,2,3", order: "id" });
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).toContain('{"id":1,"f8":-0,"f4":-0}');
+    expect(r.text).toContain('{"id":2,"f8":0,"f4":0}');
+    const [one, two, three] = r.body.data;
+    expect(Object.is(one.f8, -0) && Object.is(one.f4, -0)).toBe(true);
+    expect(Object.is(two.f8, 0) && Object.is(two.f4, 0)).toBe(true);
+    expect(three).toEqual({ id: 3, f8: -1.5, f4: 2.25 });
+  });
+
+  test("and as -0 in the CSV export, as Postgres' COPY writes it", async () => {
+    const r = await get(`/api/tables/${TABLE}/csv`, { columns: "id,f8,f4", filter: "id:in:1,2,3", order: "id" });
+    expect(r.status, r.text).toBe(200);
+    const copy = await pgRows<{ line: string }>(
+      "SELECT concat_ws(',', id, f8, f4) AS line FROM ledger WHERE id IN (1, 2, 3) ORDER BY id",
+    );
+    expect(r.text).toBe(`id,f8,f4\n${copy.map((c) => `${c.line}\n`).join("")}`);
+    expect(r.text).toContain("1,-0,-0\n");
+  });
+});
