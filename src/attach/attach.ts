@@ -12,6 +12,7 @@ import { AttachError } from "./errors.js";
 import { ownSnapshot } from "./own-snapshot.js";
 import { formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
 import { formatProgressLine, isSnapshotDone, measureProgress, rowTotals, type TableProgress } from "./progress.js";
+import { type ProjectionKey, projectionKey } from "./projection-key.js";
 import {
   dropSlotAndPublication,
   ensureHelperTables,
@@ -89,7 +90,7 @@ async function checkAndResolve(
   if (!onlyKeys || !req.noKey) {
     throw new AttachError(
       onlyKeys
-        ? "tables without a key: choose --keyless full (log whole rows for them) or --keyless skip (leave them out)"
+        ? "tables without a key the projection can use: follow the fix above, or choose --keyless full (log whole rows: for tables with a unique index on NOT NULL columns) or --keyless skip (leave them out)"
         : "preflight failed: fix the problems above (nothing was changed), then run attach again",
     );
   }
@@ -98,6 +99,12 @@ async function checkAndResolve(
     deps.io.out(`leaving out (no key): ${[...keyless].join(", ")}`);
     return { report, tables: refs.filter((t) => !keyless.has(tableName(t))) };
   }
+  // FULL makes Postgres log whole rows; the projection still needs a column set to key them by.
+  const hopeless = report.tablesWithoutKey.filter((t) => !t.keyCandidate && !(t.leavesWithoutKey.length && t.key));
+  if (hopeless.length)
+    throw new AttachError(
+      `--keyless full cannot make ${hopeless.map(tableName).join(", ")} projectable: no primary key and no unique index on NOT NULL columns. Leave them out with --keyless skip, or add a primary key. Nothing was changed.`,
+    );
   for (const t of report.tablesWithoutKey) {
     const targets = t.leavesWithoutKey.length ? t.leavesWithoutKey : [quoteTable(t)];
     for (const target of targets) {
@@ -243,6 +250,16 @@ async function createTables(deps: AttachDeps, tables: TableRef[]) {
   }
 }
 
+/** Tables keyed by an index rather than a primary key (Debezium's message.key.columns). */
+async function indexKeys(pool: PgPool, tables: TableRef[]) {
+  const out: { table: string; key: ProjectionKey }[] = [];
+  for (const t of tables) {
+    const { key } = await projectionKey(pool, t);
+    if (key && key.source !== "primary key") out.push({ table: tableName(t), key });
+  }
+  return out;
+}
+
 /** schema.table.column of every generated column of these tables (left out of the change events). */
 async function generatedColumns(pool: PgPool, tables: TableRef[]): Promise<string[]> {
   const out: string[] = [];
@@ -262,6 +279,7 @@ async function registerConnector(deps: AttachDeps, name: string, tables: TableRe
     publication: names.publication,
     tables,
     excludeColumns: await generatedColumns(deps.pool, tables),
+    indexKeys: await indexKeys(deps.pool, tables),
   });
   await deps.connect.putConfig(names.connector, config);
   if (opts.wait) await waitConnectorRunning(deps, name);

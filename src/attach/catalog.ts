@@ -1,6 +1,7 @@
 import type { ConnectSchema } from "../cdc/envelope.js";
 import { type TableShape, tableShape } from "../cdc/table.js";
 import type { PgPool } from "../shared/postgres.js";
+import { projectionKey } from "./projection-key.js";
 import { quoteTable, type TableRef } from "./tables.js";
 
 /**
@@ -92,13 +93,8 @@ export async function readCatalog(pool: PgPool, ref: TableRef): Promise<CatalogT
       ORDER BY c.attnum`,
     [quoteTable(ref)],
   );
-  const pk = await pool.query<{ name: string }>(
-    `SELECT a.attname::text AS name
-       FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY k.ord`,
-    [quoteTable(ref)],
-  );
+  // The key the projection uses: the primary key, or a replica identity / unique index (projection-key.ts).
+  const { key } = await projectionKey(pool, ref);
   const all: CatalogColumn[] = rows.map((r) => ({
     name: r.name,
     notNull: r.not_null,
@@ -120,7 +116,7 @@ export async function readCatalog(pool: PgPool, ref: TableRef): Promise<CatalogT
   // the connector too; preflight names them). 18's publish_generated_columns is not used yet.
   const columns = all.filter((c) => !c.generated);
   const generatedColumns = all.filter((c) => c.generated);
-  const primaryKey = pk.rows.map((r) => r.name);
+  const primaryKey = key?.columns ?? [];
   const fields = columns.map((c) => debeziumField(c, { key: false }));
   const keySchema = primaryKey.length
     ? {

@@ -5,6 +5,7 @@ import {
   renderConnectorConfig,
   tableIncludeRegex,
 } from "../connect/connector-config.js";
+import { messageKeyColumns, type ProjectionKey } from "./projection-key.js";
 import { HELPER_TABLES } from "./source-setup.js";
 import { type TableRef, tableName } from "./tables.js";
 
@@ -41,6 +42,8 @@ export async function attachConnectorConfig(opts: {
   tables: TableRef[];
   /** Columns left out of the change events (schema.table.column): the generated ones, see catalog.ts. */
   excludeColumns?: string[];
+  /** Tables keyed by an index instead of a primary key, and its columns (projection-key.ts). */
+  indexKeys?: { table: string; key: ProjectionKey }[];
 }): Promise<Record<string, string>> {
   const { template } = await readConnectorFile("connectors/shop.json");
   const vars = {
@@ -55,6 +58,9 @@ export async function attachConnectorConfig(opts: {
   };
   const config = renderConnectorConfig({ ...template, ...ATTACH_OVERRIDES }, vars, `attachment ${opts.connector}`);
   if (opts.excludeColumns?.length) config["column.exclude.list"] = opts.excludeColumns.map(tableIncludeRegex).join(",");
+  // Debezium keys a message by the primary key; without one, by the columns named here.
+  const keys = messageKeyColumns(opts.indexKeys ?? [], tableIncludeRegex);
+  if (keys) config["message.key.columns"] = keys;
   return config;
 }
 

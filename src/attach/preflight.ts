@@ -1,4 +1,5 @@
 import type { PgPool } from "../shared/postgres.js";
+import { type ProjectionKey, projectionKey } from "./projection-key.js";
 import { quoteIdent, quoteTable, type TableRef, tableName } from "./tables.js";
 import { typeChecks } from "./type-report.js";
 
@@ -25,6 +26,10 @@ export interface TableInfo extends TableRef {
   estimatedRows: number;
   /** Leaf partitions without a usable replica identity (partitioned tables only). */
   leavesWithoutKey: string[];
+  /** The key the projection would use (projection-key.ts); absent: it cannot be projected. */
+  key?: ProjectionKey;
+  /** Without a key: a unique index on NOT NULL columns that would key it once Postgres logs it. */
+  keyCandidate?: string;
 }
 
 /**
@@ -59,10 +64,14 @@ export const MIN_SERVER_VERSION = 120000; // Debezium 3.x supports PostgreSQL 12
 
 const REPLIDENT = { d: "default", f: "full", i: "index", n: "nothing" } as const;
 
-/** A table whose changes carry enough to find the row again (PK, a replica identity index, or FULL). */
-export function hasUsableKey(t: Pick<TableInfo, "primaryKey" | "replicaIdentity">): boolean {
-  if (t.replicaIdentity === "full" || t.replicaIdentity === "index") return true;
-  return t.replicaIdentity === "default" && t.primaryKey.length > 0;
+/**
+ * A table whose every change carries a key the projection can use: the primary key (identity
+ * default, index or full), or an index (projection-key.ts). REPLICA IDENTITY FULL alone is not
+ * enough: whole rows are logged, but the projection has no column to match them by.
+ */
+export function hasUsableKey(t: Pick<TableInfo, "primaryKey" | "replicaIdentity" | "key">): boolean {
+  if (t.key && t.key.source !== "primary key") return true;
+  return t.replicaIdentity !== "nothing" && t.primaryKey.length > 0;
 }
 
 /** A table before anything is known of it: not there, no key, not readable (the checks fill it in). */
@@ -111,10 +120,13 @@ export async function describeTables(pool: PgPool, refs: TableRef[]): Promise<Ta
       estimatedRows = leaves.rows.reduce((s, l) => s + Number(l.est), 0);
       for (const l of leaves.rows) if (!l.keyed && l.relreplident !== "f") leavesWithoutKey.push(l.name);
     }
+    const { key, candidate } = await projectionKey(pool, ref);
     out.push({
       ...ref,
       exists: true,
       kind,
+      key,
+      keyCandidate: candidate,
       primaryKey: r.pk,
       replicaIdentity: REPLIDENT[r.relreplident as keyof typeof REPLIDENT],
       canSelect: r.can_select,
@@ -263,17 +275,7 @@ export async function preflight(
   });
 
   const tablesWithoutKey = present.filter((t) => !hasUsableKey(t) || t.leavesWithoutKey.length > 0);
-  add({
-    id: "replica-identity",
-    ok: tablesWithoutKey.length === 0,
-    severity: "error",
-    message: tablesWithoutKey.length
-      ? `no primary key or usable replica identity: ${tablesWithoutKey.map((t) => tableName(t) + (t.leavesWithoutKey.length ? ` (partitions ${t.leavesWithoutKey.join(", ")})` : "")).join(", ")}; updates and deletes of these cannot be matched to a row`
-      : "every table has a primary key or a usable replica identity",
-    fix: tablesWithoutKey.length
-      ? `choose per table: make Postgres log whole rows (attach --keyless full runs this for you)\n${tablesWithoutKey.map((t) => `ALTER TABLE ${quoteTable(t)} REPLICA IDENTITY FULL;`).join("\n")}\nor leave them out (attach --keyless skip)`
-      : undefined,
-  });
+  add(keyCheck(present, tablesWithoutKey));
 
   const { rows: schemaRows } = await pool.query(
     `SELECT has_schema_privilege(n.oid, 'CREATE') AS can FROM pg_namespace n WHERE nspname = 'sidecar'`,
@@ -318,4 +320,41 @@ export function formatReport(report: PreflightReport): string {
       : `preflight failed: ${report.checks.filter((c) => !c.ok && c.severity === "error").length} problem(s) to fix first`,
   );
   return lines.join("\n");
+}
+
+/** Which tables the projection can key, by what; the fix for each one it cannot. */
+function keyCheck(present: TableInfo[], withoutKey: TableInfo[]): Check {
+  const byIndex = present.filter((t) => t.key && t.key.source !== "primary key" && !withoutKey.includes(t));
+  const keyedBy = byIndex.map(
+    (t) => `${tableName(t)} by its ${t.key!.source} ${t.key!.index} (${t.key!.columns.join(", ")})`,
+  );
+  if (withoutKey.length === 0)
+    return {
+      id: "replica-identity",
+      ok: true,
+      severity: "error",
+      message: `every table has a key the projection can use${keyedBy.length ? `; without a primary key: ${keyedBy.join("; ")}` : ""}`,
+    };
+  const label = (t: TableInfo) =>
+    tableName(t) + (t.leavesWithoutKey.length ? ` (partitions ${t.leavesWithoutKey.join(", ")})` : "");
+  const fixable = withoutKey.filter((t) => t.keyCandidate && !t.leavesWithoutKey.length);
+  const hopeless = withoutKey.filter((t) => !fixable.includes(t));
+  const fixes = [
+    ...fixable.map(
+      (t) =>
+        `ALTER TABLE ${quoteTable(t)} REPLICA IDENTITY USING INDEX ${quoteIdent(t.keyCandidate!)};  -- or FULL (attach --keyless full sets FULL)`,
+    ),
+    ...(hopeless.length
+      ? [
+          `${hopeless.map(label).join(", ")}: no primary key and no unique index on NOT NULL columns, so no change can be matched to a projected row: add a primary key, or leave them out (attach --keyless skip)`,
+        ]
+      : []),
+  ];
+  return {
+    id: "replica-identity",
+    ok: false,
+    severity: "error",
+    message: `no key the projection can use: ${withoutKey.map(label).join(", ")}`,
+    fix: `${fixes.join("\n")}${fixable.length && !hopeless.length ? "\nor leave them out (attach --keyless skip)" : ""}`,
+  };
 }
