@@ -91,6 +91,7 @@ const RAW_TEXT = { getTypeParser: () => (v: string) => v };
 
 async function* pgRows(pool: PgPool, ref: TableRef, cols: ColumnPlan[], keys: ColumnPlan[], chunk: number) {
   const client = await pool.connect();
+  let open = true;
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     for (const s of [
@@ -126,10 +127,11 @@ async function* pgRows(pool: PgPool, ref: TableRef, cols: ColumnPlan[], keys: Co
       last = rows[rows.length - 1];
     }
     await client.query("COMMIT");
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
+    open = false;
   } finally {
+    // Also when the caller stops reading early (the ClickHouse side failed): a connection must not
+    // go back to the pool inside this read-only transaction (the next INSERT on it would fail).
+    if (open) await client.query("ROLLBACK").catch(() => undefined);
     client.release();
   }
 }
