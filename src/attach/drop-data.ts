@@ -1,5 +1,5 @@
 import { targetTableName } from "../cdc/table.js";
-import { dropTableSql } from "../projector/ddl.js";
+import { dropTableSql, forgetProgressSql } from "../projector/ddl.js";
 import type { Config } from "../shared/config.js";
 import { sendControl } from "../shared/control.js";
 import { createKafka } from "../shared/kafka.js";
@@ -22,7 +22,10 @@ export async function dropProjectedTables(config: Config, tables: TableRef[]): P
   }
   try {
     const ddl = { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER };
-    for (const t of targets) await ch.command({ query: dropTableSql(ddl, t) });
+    for (const t of targets) {
+      await ch.command({ query: dropTableSql(ddl, t) });
+      await ch.command({ query: forgetProgressSql(ddl), query_params: { t } }).catch(() => undefined); // none yet
+    }
   } finally {
     await ch.close();
   }

@@ -62,6 +62,15 @@ export function dropTableSql(o: DdlOptions, target: string): string {
   return `DROP TABLE IF EXISTS ${q(o.database)}.${q(target)}${onCluster(o)} SYNC`;
 }
 
+/**
+ * Forgets what the progress table knows of a table dropped on purpose (detach --drop-data): a
+ * later attach creating it again is then a new table, not one "dropped by hand" (sink.ensureTable).
+ * Takes the table as the query parameter {t:String}.
+ */
+export function forgetProgressSql(o: DdlOptions): string {
+  return `DELETE FROM ${q(o.database)}.${q(PROGRESS_TABLE)}${onCluster(o)} WHERE \`table\` = {t:String}`;
+}
+
 export function modifyColumnSql(o: DdlOptions, target: string, c: ColumnSpec): string {
   return `ALTER TABLE ${q(o.database)}.${q(target)}${onCluster(o)} MODIFY COLUMN ${columnDefinition(c)}`;
 }

@@ -12,6 +12,7 @@ import {
   createTableSql,
   type DdlOptions,
   dropTableSql,
+  forgetProgressSql,
   HEALTH_TABLE,
   modifyColumnSql,
   PROGRESS_TABLE,
@@ -111,7 +112,7 @@ export class ClickHouseSink {
       if (have === undefined) {
         await this.ch.command({ query: addColumnSql(this.ddl, shape.target, c) });
         this.log.info({ table: shape.target, column: c.name, type: c.type.sql }, "column added to projection");
-        changes.push({ column: c.name, kind: "added" });
+        changes.push({ column: c.name, kind: "added", to: c.type.sql });
       } else if (!sameType(have, c.type.sql)) {
         await this.ch.command({
           query: modifyColumnSql(this.ddl, shape.target, c),
@@ -129,6 +130,7 @@ export class ClickHouseSink {
   /** Drops a projected table (detach --drop-data) and forgets it. */
   async dropTable(target: string): Promise<void> {
     await this.ch.command({ query: dropTableSql(this.ddl, target) });
+    await this.ch.command({ query: forgetProgressSql(this.ddl), query_params: { t: target } });
     this.forget(target);
   }
 

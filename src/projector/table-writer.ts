@@ -124,14 +124,14 @@ export class TableWriter {
         source,
         "the ClickHouse table was missing (dropped by hand?) and was created again; rows stored before are gone",
       );
-    const added = changes.filter((c) => c.kind === "added").map((c) => c.column);
+    const added = changes.filter((c) => c.kind === "added").map((c) => `${c.column} = ${typeDefault(c.to ?? "")}`);
     const retyped = changes.filter((c) => c.kind === "type").map((c) => `${c.column} (${c.from} → ${c.to})`);
     if (added.length > 0 && !(await this.run("schema", () => this.sink.hasRows(target), live, target)))
       added.length = 0;
     if (added.length === 0 && retyped.length === 0) return;
     const what = [
       added.length
-        ? `column(s) ${added.join(", ")} added to the projection (new at the source, or dropped from ClickHouse by hand): earlier rows hold NULL here`
+        ? `column(s) added to the projection (new at the source, or dropped from ClickHouse by hand): rows stored before read ${added.join(", ")} here, whatever the source holds`
         : "",
       retyped.length ? `type changed: ${retyped.join(", ")}` : "",
     ].filter(Boolean);
@@ -202,4 +202,18 @@ export class TableWriter {
   private async truncate(shape: Pick<TableShape, "target" | "keys">, t: TruncateEvent, live: Liveness) {
     await this.run("truncate", () => this.sink.truncate(shape, t.lsn, t.commitTsUs), live, shape.target);
   }
+}
+
+/** What rows stored before a column was added read in it: NULL, or ClickHouse's default of its type. */
+export function typeDefault(type: string): string {
+  const t = type.replace(/^LowCardinality\((.*)\)$/, "$1");
+  if (/^Nullable\(/.test(t)) return "NULL";
+  if (/^(U?Int|Float|Decimal)/.test(t)) return "0";
+  if (/^(String|FixedString)/.test(t)) return "''";
+  if (t === "Bool") return "false";
+  if (/^Date(32)?$/.test(t)) return "1970-01-01";
+  if (/^DateTime/.test(t)) return "1970-01-01 00:00:00";
+  if (/^Array\(/.test(t)) return "[]";
+  if (t === "UUID") return "00000000-0000-0000-0000-000000000000";
+  return `the default of ${type}`;
 }

@@ -332,11 +332,15 @@ describe("TableWriter.store", () => {
   describe("schema changes", () => {
     it("a column added to a table holding rows marks it degraded", async () => {
       const { sink, writer, health } = setup();
-      sink.ensureTable.mockResolvedValue([{ column: "note", kind: "added" }]);
+      sink.ensureTable.mockResolvedValue([
+        { column: "note", kind: "added", to: "Nullable(String)" },
+        { column: "qty", kind: "added", to: "Int32" },
+      ]);
       await settle(writer.store(batch([row(1)]), live));
       expect(sink.hasRows).toHaveBeenCalledWith("public_orders");
+      // What is true: a NOT NULL column reads its type's default, not NULL.
       expect(health.get("public_orders")?.reason).toBe(
-        "schema changed while streaming: column(s) note added to the projection (new at the source, or dropped from ClickHouse by hand): earlier rows hold NULL here; run repair to check and re-read",
+        "schema changed while streaming: column(s) added to the projection (new at the source, or dropped from ClickHouse by hand): rows stored before read note = NULL, qty = 0 here, whatever the source holds; run repair to check and re-read",
       );
     });
 
