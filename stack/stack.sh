@@ -278,9 +278,12 @@ app_up() {
   port_free_or_die "${READ_API_PORT:-3001}" READ_API_PORT "the read API"
   say "starting the sidecar roles (write, project, read)"
   # node --import tsx, not the tsx wrapper (which forks): the recorded pid is the process to stop.
-  (cd "$ROOT" || exit 1; nohup node --import tsx src/main/cli.ts run >>"$LOGS/app.log" 2>&1 & echo $! >"$RUN/app.pid")
-  wait_for 60 app curl -sf "$READ_URL/health" \
-    || die "the sidecar's read API did not answer within 60 s (see $LOGS/app.log)."
+  # setsid: its own session, so neither a Ctrl-C in this terminal nor the end of a caller's process group stops it.
+  (cd "$ROOT" || exit 1; setsid nohup node --import tsx src/main/cli.ts run >>"$LOGS/app.log" 2>&1 & echo $! >"$RUN/app.pid")
+  # The projector joins its consumer group first: after an instance that did not leave it (killed),
+  # Kafka waits out that member's session before the group (and then the APIs) can go on.
+  wait_for 150 app curl -sf "$READ_URL/health" \
+    || die "the sidecar's read API did not answer within 150 s (see $LOGS/app.log)."
   wait_for 30 app curl -sf "$WRITE_URL/health" \
     || die "the sidecar's write API did not answer within 30 s (see $LOGS/app.log)."
 }

@@ -91,7 +91,7 @@ async function copyInSidecar(
       commitTs: meta.commitTs,
       tables,
     },
-    { timeoutMs: 60_000, silentMs: 60_000, onProgress },
+    { timeoutMs: 60_000, silentMs: 20_000, onProgress },
   );
   if (!answer.ok) throw new Error(`the sidecar's snapshot copy failed: ${answer.detail}`);
   return JSON.parse(answer.detail) as CopyResult;

@@ -99,7 +99,7 @@ export async function sendControl(
       if (heardAt === 0) await producer.send({ topic, messages: [{ value: JSON.stringify({ id, command }) }] });
       else if (opts.silentMs && Date.now() - heardAt > opts.silentMs)
         throw new Error(
-          `the running sidecar stopped reporting progress on "${command.op}" for ${opts.silentMs / 1000} s`,
+          `the running sidecar stopped reporting progress on "${command.op}" for ${opts.silentMs / 1000} s: is it still running (make status)?`,
         );
       const tick = new Promise<undefined>((r) => setTimeout(() => r(undefined), opts.resendMs ?? 3_000));
       const got = await Promise.race([answer, tick]);
