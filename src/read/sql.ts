@@ -11,6 +11,15 @@ import {
   type TimeBucket,
 } from "./buckets.js";
 import type { ColumnInfo, TableInfo } from "./catalog.js";
+import {
+  checkTextDecimalRefusals,
+  type TextDecimalMetric,
+  textDecimalOrder,
+  textDecimalRefusals,
+  textDecimalStats,
+  textDecimalSum,
+  textDecimalValue,
+} from "./text-decimal.js";
 import { checkValue, isComparable, isNumeric, isOrderable } from "./types.js";
 
 /**
@@ -341,6 +350,8 @@ export interface BuiltAggregate extends BuiltQuery {
   settings: Record<string, number>;
   /** The time-bucketed group, if any; `filled`: empty buckets are in the answer (count/sum 0, avg/min/max null). */
   series?: { column: string; bucket: TimeBucket; filled: boolean };
+  /** sum/avg of String columns holding decimal text, finished by aggregateAnswer (src/read/text-decimal.ts). */
+  textDecimals: TextDecimalMetric[];
 }
 
 /**
@@ -350,6 +361,9 @@ export interface BuiltAggregate extends BuiltQuery {
  */
 const GROUP_ALIAS = "__g";
 const METRIC_ALIAS = "__m";
+/** Stats and refusal totals of a String column summed as decimal text (text-decimal.ts). */
+const STATS_ALIAS = "__x";
+const REFUSALS_ALIAS = "__w";
 
 interface ResolvedGroup {
   name: string;
@@ -389,9 +403,16 @@ function resolveGroups(table: TableInfo, specs: string[], errors: FieldError[]):
   return groups;
 }
 
+interface ResolvedMetric {
+  alias: string;
+  expr: string;
+  /** sum/avg of a String column: its values are decimal text (numeric without precision, money), or refused. */
+  text?: { fn: "sum" | "avg"; column: ColumnInfo };
+}
+
 /** Metric expressions; in a filled series avg/min/max are Nullable so an empty bucket says null, not 0. */
 function resolveMetrics(table: TableInfo, metrics: Metric[], filled: boolean, errors: FieldError[]) {
-  const out: { alias: string; expr: string }[] = [];
+  const out: ResolvedMetric[] = [];
   const err = (reason: string) => void errors.push({ field: "metrics", reason });
   for (const m of metrics) {
     const alias = metricAlias(m);
@@ -405,6 +426,8 @@ function resolveMetrics(table: TableInfo, metrics: Metric[], filled: boolean, er
     }
     const c = table.byName.get(m.column);
     if (!c) err(`unknown column of ${table.name}`);
+    else if ((m.fn === "sum" || m.fn === "avg") && c.scalar.family === "string")
+      out.push({ alias, expr: textDecimalSum(quoteIdent(c.name)), text: { fn: m.fn, column: c } });
     else if ((m.fn === "sum" || m.fn === "avg") && !isNumeric(c.scalar))
       err(`${m.fn} needs a numeric column; ${c.name} is ${c.type}`);
     else if ((m.fn === "min" || m.fn === "max") && !isOrderable(c.scalar))
@@ -472,6 +495,30 @@ export function buildAggregate(
       });
   if (errors.length) throw badRequest(errors);
 
+  // Decimal text: one stats tuple and one refusal total per column, shared by its sum and avg.
+  const textDecimals: TextDecimalMetric[] = [];
+  const textColumns = new Map<string, number>();
+  const textSelect: string[] = [];
+  metrics.forEach((m, i) => {
+    if (!m.text) return;
+    let j = textColumns.get(m.text.column.name);
+    if (j === undefined) {
+      j = textColumns.size;
+      textColumns.set(m.text.column.name, j);
+      const stats = quoteIdent(`${STATS_ALIAS}${j}`);
+      textSelect.push(`${textDecimalStats(quoteIdent(m.text.column.name))} AS ${stats}`);
+      textSelect.push(`${textDecimalRefusals(stats)} AS ${quoteIdent(`${REFUSALS_ALIAS}${j}`)}`);
+    }
+    textDecimals.push({
+      fn: m.text.fn,
+      column: m.text.column.name,
+      key: m.alias,
+      metric: `${METRIC_ALIAS}${i}`,
+      stats: `${STATS_ALIAS}${j}`,
+      refusals: `${REFUSALS_ALIAS}${j}`,
+    });
+  });
+
   let where = whereClause(table, req.filters, params);
   if (bucketed?.column.scalar.nullable) {
     const notNull = `${quoteIdent(bucketed.column.name)} IS NOT NULL`;
@@ -480,6 +527,7 @@ export function buildAggregate(
   const select = [
     ...groups.map((g, i) => `${g.expr} AS ${quoteIdent(`${GROUP_ALIAS}${i}`)}`),
     ...metrics.map((m, i) => `${m.expr} AS ${quoteIdent(`${METRIC_ALIAS}${i}`)}`),
+    ...textSelect,
   ];
   const groupSql = groups.length
     ? ` GROUP BY ${groups.map((_, i) => quoteIdent(`${GROUP_ALIAS}${i}`)).join(", ")}`
@@ -490,7 +538,14 @@ export function buildAggregate(
     const fill = fillClause(bucketed, bucketed.bucket, req.filters, params);
     order = [...others, `${quoteIdent(aliasOf(bucketed.name) ?? "")} ASC${fill}`];
   } else if (req.order.length) {
-    order = req.order.map((o) => `${quoteIdent(aliasOf(o.column) ?? "")} ${o.dir.toUpperCase()}`);
+    order = req.order.flatMap((o) => {
+      const alias = aliasOf(o.column) ?? "";
+      const dir = o.dir === "asc" ? "ASC" : "DESC";
+      const text = textDecimals.find((t) => t.metric === alias);
+      return text
+        ? textDecimalOrder(text.fn, quoteIdent(alias), quoteIdent(text.stats), dir)
+        : [`${quoteIdent(alias)} ${dir}`];
+    });
     // The groups break ties, so equal metrics come in one order every time (and pages of groups are stable).
     groups.forEach((g, i) => {
       if (!req.order.some((o) => o.column === g.name)) order.push(`${quoteIdent(`${GROUP_ALIAS}${i}`)} ASC`);
@@ -507,7 +562,21 @@ export function buildAggregate(
     keys,
     settings: bucketed ? { ...BUCKET_SETTINGS } : {},
     ...(bucketed?.bucket ? { series: { column: bucketed.name, bucket: bucketed.bucket, filled } } : {}),
+    textDecimals,
   };
+}
+
+/**
+ * Rows of an aggregate (ClickHouse aliases) → the answer's rows (answer keys), with sums and
+ * averages of decimal text finished; throws the 400/422 such a metric's values call for.
+ */
+export function aggregateAnswer(built: BuiltAggregate, rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  checkTextDecimalRefusals(rows, built.textDecimals);
+  return rows.map((r) => {
+    const out = renameKeys(r, built.keys);
+    for (const m of built.textDecimals) out[m.key] = textDecimalValue(r, m);
+    return out;
+  });
 }
 
 /** A row of ClickHouse aliases → a row of answer keys, in the order of `keys`. */

@@ -132,6 +132,120 @@ describe("min/max of date-times and dates, grouped, on every run", () => {
   });
 });
 
+describe("sum and avg of a numeric column without precision (String in ClickHouse)", () => {
+  const sumsSql = (where: string) => `SELECT grp, sum(amount)::text AS sum_amount, avg(amount)::text AS avg_amount,
+      count(*)::text AS count FROM ledger ${where} GROUP BY grp ORDER BY grp`;
+
+  test("grouped sums equal Postgres' sum exactly (its scale too); avg as close as a float gets", async () => {
+    const expected = await pgRows<{ grp: string; sum_amount: string | null; avg_amount: string | null }>(
+      sumsSql("WHERE grp NOT IN ('w', 'v')"),
+    );
+    // The cases this covers: carries past 36 digits, 30 decimals, Infinity, NaN, all NULL.
+    expect(expected.map((e) => e.sum_amount)).toEqual([
+      "123456789012345678901234567889.623456789000000000000000000001",
+      "1999999999999999900000000000000000042.26",
+      "Infinity",
+      "NaN",
+      null,
+      "NaN",
+    ]);
+    const r = await aggregate({
+      metrics: "sum:amount,avg:amount,count",
+      groupBy: "grp",
+      filter: ["grp:ne:w", "grp:ne:v"],
+      order: "grp",
+    });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.data.map((d: { grp: string }) => d.grp)).toEqual(expected.map((e) => e.grp));
+    r.body.data.forEach((d: { grp: string; sum_amount: unknown; avg_amount: unknown }, i: number) => {
+      const e = expected[i];
+      expect({ grp: d.grp, sum: d.sum_amount }).toEqual({ grp: e?.grp, sum: e?.sum_amount });
+      const pgAvg = e?.avg_amount ?? null;
+      if (pgAvg === null || !/^-?\d/.test(pgAvg))
+        expect({ grp: d.grp, avg: d.avg_amount }).toEqual({ grp: e?.grp, avg: pgAvg });
+      else {
+        expect(typeof d.avg_amount).toBe("number");
+        const want = Number(pgAvg);
+        expect(Math.abs((d.avg_amount as number) - want)).toBeLessThanOrEqual(Math.abs(want) * 1e-15);
+      }
+    });
+  });
+
+  test("ungrouped, filtered, and ordered by the sum like Postgres orders it", async () => {
+    const [whole] = await pgRows<{ s: string }>("SELECT sum(amount)::text AS s FROM ledger WHERE grp IN ('a', 'b')");
+    const one = await aggregate({ metrics: "sum:amount", filter: "grp:in:a,b" });
+    expect(one.status, one.text).toBe(200);
+    expect(one.body.data).toEqual([{ sum_amount: whole?.s }]);
+
+    const order = await pgRows<{ grp: string; s: string }>(
+      "SELECT grp, sum(amount)::text AS s FROM ledger WHERE grp IN ('a', 'b', 'c', 'd', 'n') GROUP BY grp ORDER BY sum(amount) DESC, grp",
+    );
+    const byDesc = await aggregate({
+      metrics: "sum:amount",
+      groupBy: "grp",
+      filter: "grp:in:a,b,c,d,n",
+      order: "sum_amount:desc",
+    });
+    expect(byDesc.status, byDesc.text).toBe(200);
+    expect(byDesc.body.data).toEqual(order.map((o) => ({ grp: o.grp, sum_amount: o.s })));
+
+    // Ascending, by sum and by avg, with the group whose amounts are all NULL (last, in both).
+    for (const fn of ["sum", "avg"]) {
+      const asc = await pgRows<{ grp: string }>(
+        `SELECT grp FROM ledger WHERE grp NOT IN ('w', 'v') GROUP BY grp ORDER BY ${fn}(amount) ASC NULLS LAST, grp`,
+      );
+      const byAsc = await aggregate({
+        metrics: `${fn}:amount`,
+        groupBy: "grp",
+        filter: ["grp:ne:w", "grp:ne:v"],
+        order: `${fn}_amount:asc`,
+      });
+      expect(byAsc.status, byAsc.text).toBe(200);
+      expect({ fn, groups: byAsc.body.data.map((d: { grp: string }) => d.grp) }).toEqual({
+        fn,
+        groups: asc.map((a) => a.grp),
+      });
+    }
+  });
+
+  test("in a filled time series: each month's sum and avg as Postgres', empty months sum 0 and avg null", async () => {
+    const months = await pgRows<{ month: string; s: string | null; a: string | null; n: number }>(`
+      SELECT to_char(m, 'YYYY-MM-DD') AS month, sum(l.amount)::text AS s, avg(l.amount)::text AS a, count(l.id)::int AS n
+        FROM generate_series(date '1969-06-01', date '1970-02-01', interval '1 month') m
+        LEFT JOIN ledger l ON date_trunc('month', l.day) = m AND l.grp NOT IN ('w', 'v')
+       GROUP BY m ORDER BY m`);
+    const r = await aggregate({
+      metrics: "count,sum:amount,avg:amount",
+      groupBy: "day:month",
+      filter: ["day:gte:1969-06-01", "day:lt:1970-03-01", "grp:ne:w", "grp:ne:v"],
+    });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.series).toEqual({ column: "day", bucket: "month", filled: true });
+    expect(r.body.data).toEqual(
+      months.map((m) => ({
+        day: m.month,
+        count: String(m.n),
+        sum_amount: m.n === 0 ? "0" : m.s,
+        avg_amount: m.a === null || !/^-?\d/.test(m.a) ? m.a : Number(m.a),
+      })),
+    );
+  });
+
+  test("a value wider than an exact sum allows is refused (422), text that is no number too (400)", async () => {
+    for (const grp of ["w", "v"]) {
+      const wide = await aggregate({ metrics: "sum:amount", filter: `grp:eq:${grp}` });
+      expect(wide.status, wide.text).toBe(422);
+      expect(wide.body.errors).toEqual([{ field: "metrics", reason: expect.stringMatching(/amount/) }]);
+    }
+    // Refused even when the wide value's group is not in the answer (it could change which groups are).
+    const limited = await aggregate({ metrics: "sum:amount", groupBy: "grp", order: "grp", limit: "1" });
+    expect(limited.status, limited.text).toBe(422);
+    const text = await aggregate({ metrics: "sum:label", groupBy: "grp" });
+    expect(text.status, text.text).toBe(400);
+    expect(text.body.errors).toEqual([{ field: "metrics", reason: expect.stringMatching(/label/) }]);
+  });
+});
+
 describe("negative zero", () => {
   test("a float8/real -0 reads back as -0 through the rows endpoint's JSON", async () => {
     const r = await get(`/api/tables/${TABLE}/rows`, { columns: "id,f8,f4", filter: "id:in:1,2,3", order: "id" });

@@ -10,6 +10,7 @@ import {
 } from "../freshness.js";
 import type { RunQuery } from "../query.js";
 import {
+  aggregateAnswer,
   buildAggregate,
   buildCount,
   buildSelect,
@@ -17,7 +18,6 @@ import {
   LIMITS,
   parseMetrics,
   parseOrder,
-  renameKeys,
   splitList,
 } from "../sql.js";
 import { freshnessSchema, problemResponses, type ReadEnv } from "./common.js";
@@ -276,6 +276,8 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
       summary: "count / sum / avg / min / max, optionally grouped by up to three columns, or by time buckets",
       description:
         "Each metric is named fn or fn_column in the answer (count, sum_total, …). Sums of decimals and 64-bit integers are exact JSON strings. " +
+        "sum/avg of a String column take its values as decimal text (Postgres numeric without precision, money): the sum exact, with Postgres' scale, " +
+        "NaN/Infinity/-Infinity as Postgres adds them; 400 when a value is no number, 422 when one is wider than 36 digits before the point or 30 after. " +
         "groupBy=col:hour|day|week|month puts a date or date-time column into UTC buckets (weeks start Monday; rows whose column is NULL are left out); " +
         "ordered by time (no order, or that column ascending) the series has every bucket between the filters on that column " +
         "(else between the first and last bucket with rows): count and sum 0, avg/min/max null where no row falls.",
@@ -333,7 +335,7 @@ export function registerTableRoutes(app: OpenAPIHono<ReadEnv>, deps: TableRouteD
       );
       const rows = await run<Record<string, unknown>>(built.sql, built.params, built.settings);
       const truncated = rows.length > q.limit;
-      const data = (truncated ? rows.slice(0, q.limit) : rows).map((r) => renameKeys(r, built.keys));
+      const data = aggregateAnswer(built, truncated ? rows.slice(0, q.limit) : rows);
       return c.json({ data, truncated, series: built.series, freshness: c.get("freshness") }, 200);
     },
   );

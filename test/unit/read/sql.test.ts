@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/http/problem.js";
 import { buildCatalog, type TableInfo } from "../../../src/read/catalog.js";
 import {
+  aggregateAnswer,
   buildAggregate,
   buildCount,
   buildSelect,
@@ -236,7 +237,7 @@ describe("buildCount and buildAggregate", () => {
     expect(q.series).toBeUndefined();
   });
 
-  it("rejects sums of text, unknown group columns and orders by unknown names", () => {
+  it("rejects sums of arrays and dates, unknown group columns and orders by unknown names", () => {
     const agg = (over: Partial<Parameters<typeof buildAggregate>[2]>) =>
       fieldErrors(() =>
         buildAggregate(
@@ -246,9 +247,89 @@ describe("buildCount and buildAggregate", () => {
           100,
         ),
       );
-    expect(agg({ metrics: parseMetrics("sum:status") })[0]?.reason).toMatch(/numeric/);
+    expect(agg({ metrics: parseMetrics("sum:tags") })[0]?.reason).toMatch(/numeric/);
+    expect(agg({ metrics: parseMetrics("avg:placed_at") })[0]?.reason).toMatch(/numeric/);
     expect(agg({ groupBy: ["secret"] })[0]?.field).toBe("groupBy");
     expect(agg({ order: parseOrder("nope") })[0]?.field).toBe("order");
     expect(agg({ limit: 1_000 })[0]?.field).toBe("limit");
+  });
+});
+
+describe("sum and avg of decimal text (a String column: numeric without precision, money)", () => {
+  const q = (metrics: string, order = "") =>
+    buildAggregate(
+      "sidecar",
+      orders,
+      {
+        metrics: parseMetrics(metrics),
+        groupBy: ["status"],
+        filters: [],
+        order: order ? parseOrder(order) : [],
+        limit: 5,
+      },
+      100,
+    );
+
+  it("sums in Decimal256(30) with one stats tuple and one refusal total per column, shared by sum and avg", () => {
+    const built = q("sum:note,avg:note,count", "avg_note:desc");
+    expect(built.sql).toContain(
+      "sum(if(match(`note`, '^-?[0-9]{1,36}([.][0-9]{1,30})?$'), toDecimal256OrNull(`note`, 30), NULL)) AS `__m0`",
+    );
+    expect(built.sql.match(/ AS `__x\d`/g)).toEqual([" AS `__x0`"]);
+    expect(built.sql).toContain("sum(tupleElement(`__x0`, 1)) OVER ()");
+    expect(built.sql).toMatch(
+      /ORDER BY multiIf\(.*\) DESC, if\(.*`__m1` \/ nullIf\(tupleElement\(`__x0`, 7\), 0\), NULL\) DESC, `__g0` ASC/,
+    );
+    expect(built.textDecimals.map((t) => [t.key, t.metric, t.stats])).toEqual([
+      ["sum_note", "__m0", "__x0"],
+      ["avg_note", "__m1", "__x0"],
+    ]);
+  });
+
+  it("finishes the answer as Postgres would: its scale, NaN and infinities, NULL for no value, 0 for no row", () => {
+    const built = q("sum:note,avg:note");
+    const row = (status: string, sum: string | null, stats: number[]) => ({
+      __g0: status,
+      __m0: sum,
+      __m1: sum,
+      __x0: stats.map(String),
+      __w0: ["0", "0"],
+    });
+    // stats: not numbers, too wide, NaN, Infinity, -Infinity, largest scale, values summed, rows
+    const answer = aggregateAnswer(built, [
+      row("a", "-12345678901234567888.623000000000000000000000000000", [0, 0, 0, 0, 0, 3, 2, 2]),
+      row("b", "2.000000000000000000000000000000", [0, 0, 0, 0, 0, 0, 2, 3]),
+      row("c", "1.000000000000000000000000000000", [0, 0, 0, 1, 0, 2, 1, 2]),
+      row("d", null, [0, 0, 0, 1, 1, 0, 0, 2]),
+      row("e", "5.000000000000000000000000000000", [0, 0, 1, 0, 0, 0, 1, 2]),
+      row("f", null, [0, 0, 0, 0, 0, 0, 0, 4]),
+      row("g", null, [0, 0, 0, 0, 0, 0, 0, 0]),
+    ]);
+    expect(answer).toEqual([
+      { status: "a", sum_note: "-12345678901234567888.623", avg_note: Number("-12345678901234567888.623") / 2 },
+      { status: "b", sum_note: "2", avg_note: 1 },
+      { status: "c", sum_note: "Infinity", avg_note: "Infinity" },
+      { status: "d", sum_note: "NaN", avg_note: "NaN" },
+      { status: "e", sum_note: "NaN", avg_note: "NaN" },
+      { status: "f", sum_note: null, avg_note: null },
+      { status: "g", sum_note: "0", avg_note: null },
+    ]);
+  });
+
+  it("refuses text that is no number (400) and numbers too wide for an exact sum (422), from any group", () => {
+    const built = q("sum:note");
+    const withTotals = (totals: number[]) => [{ __g0: "a", __m0: null, __x0: [], __w0: totals.map(String) }];
+    const err = (totals: number[]) => {
+      try {
+        aggregateAnswer(built, withTotals(totals));
+      } catch (e) {
+        return e as ApiError;
+      }
+      throw new Error("not refused");
+    };
+    expect(err([2, 0]).status).toBe(400);
+    expect(err([2, 0]).errors[0]?.reason).toMatch(/note is text holding values that are not decimal numbers/);
+    expect(err([0, 1]).status).toBe(422);
+    expect(err([0, 1]).errors[0]?.field).toBe("metrics");
   });
 });
