@@ -118,7 +118,7 @@ export function encodeRow(shape: TableShape, ev: ChangeEvent): LineRow | undefin
     const k = layout.keyAt[i] as number;
     if (k >= 0) keyValues[k] = v;
     if (v === undefined) continue; // as JSON.stringify leaves an undefined property out
-    line += (layout.prefixes[i] as string) + JSON.stringify(v);
+    line += (layout.prefixes[i] as string) + jsonValue(v);
   }
   return new LineRow(`${line}}`, JSON.stringify(keyValues), ev.lsn);
 }
@@ -139,4 +139,12 @@ export function foldRow(latest: Map<string, BuiltRow>, row: BuiltRow): void {
     row.unavailable = still;
   }
   latest.set(row.keyId, row);
+}
+
+/** JSON of a converted value; a float -0 stays -0 (JSON.stringify writes it as 0), in arrays too. */
+export function jsonValue(v: unknown): string {
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : JSON.stringify(v);
+  if (Array.isArray(v) && v.some((x) => Object.is(x, -0) || Array.isArray(x)))
+    return `[${v.map((x) => (x === undefined ? "null" : jsonValue(x))).join(",")}]`;
+  return JSON.stringify(v);
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import type { ChangeEvent, ConnectSchema } from "../../src/cdc/envelope.js";
 import { tableShape } from "../../src/cdc/table.js";
 import { TOAST_PLACEHOLDER } from "../../src/cdc/types.js";
-import { buildRow, encodeRow, foldRow, LineRow } from "../../src/projector/rows.js";
+import { buildRow, encodeRow, foldRow, jsonValue, LineRow } from "../../src/projector/rows.js";
 
 const src = (type: string, length?: number, scale?: number): Record<string, string> => ({
   "__debezium.source.column.type": type,
@@ -81,5 +81,16 @@ describe("rows written straight to JSON lines", () => {
     const latest = m.get(toast.keyId);
     expect(latest.unavailable).toEqual([]);
     expect(latest.values).toMatchObject({ note: "big text", qty: 7 });
+  });
+});
+
+describe("jsonValue", () => {
+  test("keeps a float -0 as -0, alone and inside arrays; everything else as JSON.stringify", () => {
+    expect(jsonValue(-0)).toBe("-0");
+    expect(jsonValue(0)).toBe("0");
+    expect(jsonValue([1.5, -0, null])).toBe("[1.5,-0,null]");
+    expect(jsonValue([[-0], [2]])).toBe("[[-0],[2]]");
+    expect(jsonValue({ a: 1 })).toBe('{"a":1}');
+    expect(jsonValue("x")).toBe('"x"');
   });
 });
