@@ -21,6 +21,7 @@ export type ValueKind =
   | "bytea"
   | "interval"
   | "bit1"
+  | "varbit"
   | "timetz"
   | "geometric"
   | "hstore"
@@ -70,6 +71,8 @@ function scalarKind(type: string, typeKind: string | undefined, typmod = -1): Va
       return "interval";
     case "bit":
       return typmod === 1 ? "bit1" : "text";
+    case "varbit":
+      return "varbit";
     case "timetz":
       return "timetz";
     case "point":
@@ -193,6 +196,10 @@ export function canonical(kind: ValueKind, v: unknown): string | null {
     case "bit1":
       // bit(1) is a boolean to Debezium: Postgres' '1'/'0' against ClickHouse's Bool.
       return v === true || s === "1" || s === "true" ? "true" : "false";
+    case "varbit":
+      // Debezium does not carry a varbit's length: its form is the bits without leading zeros
+      // (zero: ''), on both sides (types.ts convertBits, render.ts).
+      return s.replace(/^0+/, "");
     case "timetz":
       return normTimetz(s);
     case "geometric":

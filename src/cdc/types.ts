@@ -323,8 +323,9 @@ export function convertBits(v: unknown, width: number): string {
   const bytes = Buffer.from(v, "base64");
   let bits = "";
   for (let i = bytes.length - 1; i >= 0; i--) bits += (bytes[i] as number).toString(2).padStart(8, "0");
-  // varbit: the length is not sent, so leading zeros are gone (preflight names such columns).
-  bits = bits.replace(/^0+(?=.)/, "");
+  // varbit: the length is not sent, so leading zeros are gone, all of them: Debezium sends a zero
+  // as no bytes, so B'0' is '' however it arrives (preflight names such columns).
+  bits = bits.replace(/^0+/, "");
   if (width > 0) {
     if (bits.replace(/^0+/, "").length > width) throw new ConversionError(`bit string longer than bit(${width})`);
     return bits.replace(/^0+/, "").padStart(width, "0");

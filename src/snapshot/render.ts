@@ -112,9 +112,8 @@ export function renderColumn(c: CatalogColumn): ColumnRender | undefined {
       return { expr: `${x}::text` };
     case "varbit":
       // Debezium does not send varbit's length: leading zeros are dropped (types.ts convertBits).
-      return {
-        expr: `CASE WHEN ltrim(${x}::text, '0') = '' AND length(${x}) > 0 THEN '0' ELSE ltrim(${x}::text, '0') END`,
-      };
+      // Zero (B'0', B'000', B'') is '' as Debezium streams it: one value, one form.
+      return { expr: `ltrim(${x}::text, '0')` };
     default:
       // json/jsonb as text (row_to_json would embed them); the rest through their output function
       // (a cast to text would trim char(n)'s padding).

@@ -96,7 +96,7 @@ const MATRIX: Record<string, Col[]> = {
   t_net: [
     { name: "b1", type: "bit(1)", values: ["B'1'", "B'0'"] },
     { name: "b16", type: "bit(16)", values: ["B'1000000000000001'", "B'0000000000000000'", "B'0000000100000000'"] },
-    { name: "vb", type: "varbit", values: ["B'1011011'", "B'1'"] },
+    { name: "vb", type: "varbit", values: ["B'1011011'", "B'1'", "B'0'", "B'000101'", "B''"] },
     { name: "ip", type: "inet", values: ["'192.168.1.5/24'", "'::1'", "'10.0.0.1'"] },
     { name: "cd", type: "cidr", values: ["'10.0.0.0/8'", "'2001:db8::/32'"] },
     { name: "ma", type: "macaddr", values: ["'08:00:2b:01:02:03'"] },
