@@ -354,7 +354,7 @@ function keyCheck(present: TableInfo[], withoutKey: TableInfo[]): Check {
     id: "replica-identity",
     ok: false,
     severity: "error",
-    message: `no key the projection can use: ${withoutKey.map(label).join(", ")}`,
+    message: `no key the projection can use: ${withoutKey.map(label).join(", ")}${keyedBy.length ? ` (keyed without a primary key: ${keyedBy.join("; ")})` : ""}`,
     fix: `${fixes.join("\n")}${fixable.length && !hopeless.length ? "\nor leave them out (attach --keyless skip)" : ""}`,
   };
 }
