@@ -32,6 +32,7 @@ import {
   notificationTopic,
   SIGNAL_TABLE,
   schemaHistoryTopic,
+  snapshotSelect,
 } from "./connector.js";
 import { mysqlPreflight, tablesOfDatabase } from "./preflight.js";
 import { type MysqlPool, type MysqlSource, quoteMy, rowsOf } from "./source.js";
@@ -158,13 +159,21 @@ async function createTables(deps: MysqlDeps, tables: TableRef[]) {
   }
 }
 
-function connectorConfig(deps: MysqlDeps, name: string, tables: TableRef[]) {
+async function connectorConfig(deps: MysqlDeps, name: string, tables: TableRef[]) {
+  // A table with FLOAT columns gets its own snapshot SELECT (snapshotSelect: every digit kept). A
+  // table gone from the source since it was attached has none: Debezium reads no rows of it.
+  const snapshotSelects = new Map<string, string>();
+  for (const t of tables) {
+    const select = await readMysqlCatalog(deps.pool, t).then(snapshotSelect, () => undefined);
+    if (select) snapshotSelects.set(tableName(t), select);
+  }
   return mysqlConnectorConfig({
     source: deps.source,
     connector: attachNames(name).connector,
     topicPrefix: deps.config.TOPIC_PREFIX,
     kafkaBrokers: deps.config.KAFKA_BROKERS.join(","),
     tables,
+    snapshotSelects,
   });
 }
 
@@ -185,7 +194,7 @@ export async function attachMysql(
   await ensureHelperTables(deps.pool);
   await createTables(deps, tables);
   const snapshotFrom = await currentBinlog(deps.pool);
-  await deps.connect.putConfig(names.connector, connectorConfig(deps, req.name, tables));
+  await deps.connect.putConfig(names.connector, await connectorConfig(deps, req.name, tables));
   await deps.connect.waitRunning(names.connector, 120_000);
   deps.io.out(
     `connector ${names.connector} RUNNING: Debezium snapshots ${tables.length} table(s), then streams the binlog (topics ${deps.config.TOPIC_PREFIX}.<database>.<table>)`,
@@ -251,7 +260,7 @@ export async function addMysqlTables(deps: MysqlDeps, req: AttachRequest & { tab
   // stop it, widen its config, resume, and only then signal.
   await deps.connect.stop(names.connector);
   await deps.connect.waitState(names.connector, "STOPPED", 60_000);
-  await deps.connect.putConfig(names.connector, connectorConfig(deps, req.name, [...current, ...tables]));
+  await deps.connect.putConfig(names.connector, await connectorConfig(deps, req.name, [...current, ...tables]));
   await deps.connect.resume(names.connector);
   await deps.connect.waitRunning(names.connector, 120_000);
   const data = JSON.stringify({ "data-collections": tables.map(tableName), type: "incremental" });

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { type TableRef, tableName } from "../attach/tables.js";
 import type { ConnectClient } from "../connect/connect-client.js";
 import { tableIncludeRegex } from "../connect/connector-config.js";
-import type { MysqlSource } from "./source.js";
+import type { MysqlTable } from "./catalog.js";
+import { type MysqlSource, quoteMy } from "./source.js";
 
 /**
  * A one-row-per-connector table in the source: the connector's heartbeat writes its row every
@@ -44,6 +45,23 @@ export function binlogClientId(connector: string): string {
 }
 
 /**
+ * The SELECT Debezium's initial snapshot reads a table with (snapshot.select.statement.overrides),
+ * for a table with FLOAT columns; undefined for any other (Debezium's own SELECT *). The snapshot
+ * reads through JDBC's text protocol, where the server prints a FLOAT with 6 significant digits
+ * (MariaDB 10.11: -158421.171875 comes as -158421, 66923.2734375 as 66923.3): read as a DOUBLE,
+ * every FLOAT prints exactly (shortest round-trip text of a double), and Debezium's converter turns
+ * it back into the same float. Every column, in the table's order, under its own name: Debezium
+ * matches the result's columns to the table's by name.
+ */
+export function snapshotSelect(table: Pick<MysqlTable, "ref" | "columns">): string | undefined {
+  if (!table.columns.some((c) => c.dataType === "float")) return undefined;
+  const columns = table.columns.map((c) =>
+    c.dataType === "float" ? `CAST(${quoteMy(c.name)} AS DOUBLE) AS ${quoteMy(c.name)}` : quoteMy(c.name),
+  );
+  return `SELECT ${columns.join(", ")} FROM ${quoteMy(table.ref.schema)}.${quoteMy(table.ref.table)}`;
+}
+
+/**
  * The Debezium connector of a MySQL/MariaDB attachment. The value handling matches what the
  * projector's type mapping expects (src/cdc/types.ts) and the catalog's description of it
  * (src/mysql/catalog.ts): exact decimals as text, BIGINT UNSIGNED exact, microsecond times, bytes
@@ -55,8 +73,16 @@ export function mysqlConnectorConfig(opts: {
   topicPrefix: string;
   kafkaBrokers: string;
   tables: TableRef[];
+  /** snapshotSelect() of the tables that have one, by `database.table`. */
+  snapshotSelects?: Map<string, string>;
 }): Record<string, string> {
   const captured = [...opts.tables, SIGNAL_TABLE, BEAT_TABLE];
+  const overrides: Record<string, string> = {};
+  for (const [table, select] of opts.snapshotSelects ?? []) {
+    overrides[`snapshot.select.statement.overrides.${table}`] = select;
+  }
+  if (Object.keys(overrides).length)
+    overrides["snapshot.select.statement.overrides"] = [...(opts.snapshotSelects?.keys() ?? [])].join(",");
   return {
     "connector.class": CONNECTOR_CLASS[opts.source.flavor],
     "tasks.max": "1",
@@ -78,10 +104,16 @@ export function mysqlConnectorConfig(opts: {
     "snapshot.mode": "initial",
     "snapshot.locking.mode": "minimal",
     "snapshot.fetch.size": "10000",
+    // FLOAT columns read exactly by the initial snapshot (snapshotSelect).
+    ...overrides,
     "decimal.handling.mode": "string",
     "bigint.unsigned.handling.mode": "precise",
     "time.precision.mode": "adaptive_time_microseconds",
     "binary.handling.mode": "hex",
+    // The incremental snapshots (attach --add, repair) read through a prepared statement, which the
+    // MariaDB driver runs on the text protocol too, FLOAT then printed with 6 significant digits:
+    // prepared on the server, rows come in the binary protocol, every FLOAT as its 4 bytes.
+    ...(opts.source.flavor === "mariadb" ? { "database.useServerPrepStmts": "true" } : {}),
     "column.propagate.source.type": ".*",
     // TRUNCATE events too (the binlog connectors skip them by default).
     "skipped.operations": "none",

@@ -218,7 +218,12 @@ async function tableChecks(pool: MysqlPool, refs: TableRef[], zeroDates: boolean
 /** How Debezium sends a zero date (seen on MariaDB 10.11 with the MariaDB connector 3.5). */
 function zeroDateLanding(c: MysqlColumn): string {
   if (c.dataType === "timestamp") return "1970-01-01 00:00:00 UTC";
-  return c.nullable ? "NULL" : "1970-01-01 (the epoch: Debezium's value for a NOT NULL column)";
+  const landing = c.nullable ? "NULL" : "1970-01-01 (the epoch: Debezium's value for a NOT NULL column)";
+  // An incremental snapshot reads rows in the binary protocol (src/mysql/connector.ts), where the
+  // driver rolls a DATE with a zero month or day over to a real date.
+  return c.dataType === "date"
+    ? `${landing}, or, read by an incremental snapshot (attach --add, repair), a zero month or day rolled over ('2024-00-10' as 2023-12-10)`
+    : landing;
 }
 
 /** What happens to a column's values when it is not a plain exact landing (docs/types.md, MySQL). */

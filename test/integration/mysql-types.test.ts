@@ -10,6 +10,9 @@ import { decodeMessage, readSchemaTopic } from "../helpers/schemas.js";
  * The MySQL/MariaDB type matrix on the real stack (MariaDB 10.11, Debezium's MariaDB connector,
  * Kafka, the projector, chDB): snapshot, streaming, updates to NULL and back, deletes, attach --add,
  * TRUNCATE, each ending with verify clean; zero dates land as preflight says and verify shows them.
+ * FLOAT and DOUBLE values that need every digit (MariaDB's text protocol prints a FLOAT with 6
+ * significant digits: a snapshot read through it stored -158421.171875 as -158421) ride in the
+ * MAX and MIN rows (the types' limits) and in two rows of their own.
  */
 const COLUMNS = `
   ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, siu SMALLINT UNSIGNED, mi MEDIUMINT, miu MEDIUMINT UNSIGNED,
@@ -26,13 +29,13 @@ const NAMES =
 
 const MAX = `127, 255, 32767, 65535, 8388607, 16777215, 2147483647, 4294967295, 9223372036854775807,
   18446744073709551615, 1, TRUE, '99999999999999999999999999999999999.999999999999999999999999999999', 12345678.91,
-  1.5, 1.7976931348623157e308, b'1111111111', b'1', b'1111111111111111111111111111111111111111111111111111111111111111',
+  3.4028234663852886e38, 1.7976931348623157e308, b'1111111111', b'1', b'1111111111111111111111111111111111111111111111111111111111111111',
   'ab', 'héllo 😀', 'text 😀 ∑', REPEAT('long ', 1000), x'00ff0102', x'deadbeef', x'', '2299-12-31',
   '838:59:59.000000', '-00:00:01', '2299-12-31 23:59:59.999999', '2024-01-02 03:04:05.123', '1900-01-01 00:00:00',
   '2038-01-19 03:14:07.999999', 2155, 'ü', 'x,y,z', '{"a": [1, 2.50], "e": "😀"}'`;
 
 const MIN = `-128, 0, -32768, 0, -8388608, 0, -2147483648, 0, -9223372036854775808, 0, 0, FALSE,
-  '-0.000000000000000000000000000001', -12345678.91, -0.1, 5e-324, b'0', b'0', b'0', '', '', '', '', x'00000000',
+  '-0.000000000000000000000000000001', -12345678.91, 1.401298464324817e-45, 5e-324, b'0', b'0', b'0', '', '', '', '', x'00000000',
   x'00', x'00ff', '1900-01-01', '-838:59:59.000000', '00:00:00', '1900-01-01 00:00:00.000000',
   '1900-01-01 00:00:00.000', '2000-02-29 12:00:00', '1970-01-01 00:00:01.000000', 1901, 'a', '', 'null'`;
 
@@ -46,15 +49,33 @@ const NULLS = NAMES.split(",")
   .map((n) => (n === "dm" ? "0" : "NULL"))
   .join(", ");
 
+/** A row of NULLs but for its FLOAT and DOUBLE. */
+const floats = (fl: string, db: string) =>
+  NAMES.split(",")
+    .map((n) => ({ dm: "0", fl, db })[n] ?? "NULL")
+    .join(", ");
+
+/** The source rows (table `vals`, ids 1..6): MAX, MIN, MID, NULLS (4), and two of floats. */
+const VALS = [
+  MAX,
+  MIN,
+  MID,
+  NULLS,
+  floats("-158421.171875", "3.4028234663852886e38"),
+  floats("66923.2734375", "-1.401298464324817e-45"),
+];
+
 describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verify", () => {
   let fx: MysqlFixture;
-  // Rows 1..4 of a table: the MAX, MIN, MID and NULL rows (kept in an unattached table `vals`), and a
+  // Rows 1..6 of a table: the rows of VALS (kept in an unattached table `vals`), and row 7, a
   // TIMESTAMP written in another time zone (stored and projected in UTC).
   const rows = async (table: string, start: number) => {
     await fx.sql(`INSERT INTO ${fx.db}.${table} (id, ${NAMES}) SELECT id + ${start - 1}, ${NAMES} FROM ${fx.db}.vals`);
     const conn = await fx.pool.getConnection();
     await conn.query("SET time_zone = '+05:30'");
-    await conn.query(`INSERT INTO ${fx.db}.${table} (id, ts) VALUES (?, '2024-06-01 12:00:00.5')`, [start + 4]);
+    await conn.query(`INSERT INTO ${fx.db}.${table} (id, ts) VALUES (?, '2024-06-01 12:00:00.5')`, [
+      start + VALS.length,
+    ]);
     conn.release();
   };
   const setFrom = (valsId: number) =>
@@ -65,7 +86,7 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
   beforeAll(async () => {
     fx = await createMysqlFixture("mty");
     await fx.sql(`CREATE TABLE ${fx.db}.vals (id INT PRIMARY KEY, ${COLUMNS})`);
-    for (const [id, values] of [MAX, MIN, MID, NULLS].entries())
+    for (const [id, values] of VALS.entries())
       await fx.sql(`INSERT INTO ${fx.db}.vals (id, ${NAMES}) VALUES (${id + 1}, ${values})`);
     await fx.sql(`CREATE TABLE ${fx.db}.types (id INT PRIMARY KEY, ${COLUMNS})`);
     await fx.sql(`CREATE TABLE ${fx.db}.later (id INT PRIMARY KEY, ${COLUMNS})`);
@@ -95,9 +116,9 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
 
   it("snapshot: every type lands exactly (verify clean)", async () => {
     await fx.attach(["types", "zero"]);
-    expect(fx.lines.join("\n")).toMatch(/snapshot done: 6 rows/);
+    expect(fx.lines.join("\n")).toMatch(/snapshot done: 8 rows/);
     const report = await fx.expectClean("snapshot");
-    expect(report.tables.map((t) => t.postgresRows)).toEqual([5, 1]);
+    expect(report.tables.map((t) => t.postgresRows)).toEqual([7, 1]);
   }, 300_000);
 
   it("the ClickHouse tables attach creates from the catalog are the ones Debezium's events describe", async () => {
@@ -131,7 +152,7 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
     await update("104", 3);
     await fx.sql(`DELETE FROM ${fx.db}.types WHERE id IN (2, 102)`);
     const report = await fx.expectClean("updates back and deletes");
-    expect(report.tables.find((t) => t.table.endsWith(".types"))?.postgresRows).toBe(8);
+    expect(report.tables.find((t) => t.table.endsWith(".types"))?.postgresRows).toBe(12);
   }, 300_000);
 
   it("attach --add: a table added later is snapshotted incrementally while the others stream", async () => {
@@ -148,7 +169,7 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
     expect(report.tables.find((t) => t.table.endsWith(".types"))?.clickhouseRows).toBe(0);
     await rows("types", 201);
     report = await fx.expectClean("inserts after truncate");
-    expect(report.tables.find((t) => t.table.endsWith(".types"))?.clickhouseRows).toBe(5);
+    expect(report.tables.find((t) => t.table.endsWith(".types"))?.clickhouseRows).toBe(7);
   }, 300_000);
 
   it("zero dates land as preflight says, and verify reports them as different", async () => {
@@ -182,6 +203,6 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
     await fx.sql(`UPDATE ${fx.db}.types SET vc = 'changed while detached' WHERE id = 203`);
     await fx.attach(["types"]);
     const report = await fx.expectClean("attach again over kept data");
-    expect(report.tables.find((t) => t.table.endsWith(".types"))?.clickhouseRows).toBe(4);
+    expect(report.tables.find((t) => t.table.endsWith(".types"))?.clickhouseRows).toBe(6);
   }, 300_000);
 });
