@@ -72,7 +72,7 @@ async function selectTables(deps: MysqlDeps, req: AttachRequest): Promise<TableR
 async function checked(deps: MysqlDeps, req: AttachRequest, refs: TableRef[]) {
   if (req.noKey === "full")
     throw new AttachError("--keyless full is for Postgres (the binlog already carries whole rows): use --keyless skip");
-  const report = await mysqlPreflight(deps.pool, deps.source.flavor, refs);
+  const report = await mysqlPreflight(deps.pool, deps.source, refs);
   deps.io.out(formatReport(report));
   if (req.checkOnly || report.ok) return { report, tables: refs };
   const blocking = report.checks.filter((c) => !c.ok && c.severity === "error");

@@ -7,7 +7,7 @@ import {
 } from "../attach/preflight.js";
 import { type TableRef, tableName } from "../attach/tables.js";
 import { type MysqlColumn, readMysqlCatalog } from "./catalog.js";
-import { type Flavor, type MysqlPool, quoteMy, rowsOf } from "./source.js";
+import { type Flavor, type MysqlPool, type MysqlSource, quoteMy, rowsOf } from "./source.js";
 
 /**
  * Preflight for a MySQL or MariaDB source: what Debezium's binlog connectors need, read-only,
@@ -25,10 +25,9 @@ interface ServerVars {
   user: string;
 }
 
-async function serverVars(pool: MysqlPool): Promise<ServerVars> {
-  const [{ version } = { version: "" }] = await rowsOf<{ version: string }>(pool, "SELECT VERSION() AS version");
+async function serverVars(pool: MysqlPool, flavor: Flavor): Promise<ServerVars> {
   // gtid_mode is MySQL's; MariaDB always has GTIDs and no such variable.
-  const gtid = /mariadb/i.test(version) ? "NULL" : "@@global.gtid_mode";
+  const gtid = flavor === "mariadb" ? "NULL" : "@@global.gtid_mode";
   const [v] = await rowsOf<ServerVars>(
     pool,
     `SELECT VERSION() AS version, @@global.log_bin AS log_bin, @@global.binlog_format AS binlog_format,
@@ -65,19 +64,25 @@ async function privileges(pool: MysqlPool): Promise<{ global: Set<string>; helpe
   return out;
 }
 
-function serverChecks(v: ServerVars, flavor: Flavor, privs: { global: Set<string>; helper: Set<string> }): Check[] {
+function serverChecks(
+  v: ServerVars,
+  source: Pick<MysqlSource, "flavor" | "scheme">,
+  privs: { global: Set<string>; helper: Set<string> },
+): Check[] {
+  const flavor = source.flavor;
   const cnf = flavor === "mariadb" ? "the [mariadbd] section of my.cnf" : "the [mysqld] section of my.cnf";
   const has = (p: string) => privs.global.has("ALL PRIVILEGES") || privs.global.has(p);
   const helper = ["CREATE", "INSERT", "UPDATE", "DELETE", "SELECT"];
   const helperOk = privs.helper.has("ALL PRIVILEGES") || helper.every((p) => privs.helper.has(p));
-  const isMaria = /mariadb/i.test(v.version);
+  const isMaria = flavor === "mariadb";
+  const kind = isMaria ? "MariaDB" : "MySQL";
   const checks: Check[] = [
     {
+      // The server decides the connector (src/mysql/source.ts, serverFlavor), whatever the scheme.
       id: "flavor",
-      ok: isMaria === (flavor === "mariadb"),
+      ok: true,
       severity: "error",
-      message: `server ${v.version} (${isMaria ? "MariaDB" : "MySQL"}), attached as ${flavor}`,
-      fix: `use a ${isMaria ? "mariadb" : "mysql"}:// URL: Debezium has a connector for each`,
+      message: `server ${v.version} (${kind}): Debezium's ${kind} connector${source.scheme === flavor ? "" : ` (the URL says ${source.scheme}://; the server decides)`}`,
     },
     {
       id: "log-bin",
@@ -249,13 +254,17 @@ export function columnNote(c: MysqlColumn, zeroDates: boolean): string | undefin
   return undefined;
 }
 
-export async function mysqlPreflight(pool: MysqlPool, flavor: Flavor, refs: TableRef[]): Promise<PreflightReport> {
-  const v = await serverVars(pool);
+export async function mysqlPreflight(
+  pool: MysqlPool,
+  source: Pick<MysqlSource, "flavor" | "scheme">,
+  refs: TableRef[],
+): Promise<PreflightReport> {
+  const v = await serverVars(pool, source.flavor);
   const privs = await privileges(pool);
   const zeroDates = !/NO_ZERO_DATE/.test(v.sql_mode) || !/STRICT_(TRANS|ALL)_TABLES/.test(v.sql_mode);
   const { checks: perTable, tables } = await tableChecks(pool, refs, zeroDates, v.user);
   const dotted = dottedNameCheck(refs);
-  const checks = [...serverChecks(v, flavor, privs), ...(dotted ? [dotted] : []), ...perTable];
+  const checks = [...serverChecks(v, source, privs), ...(dotted ? [dotted] : []), ...perTable];
   return {
     checks,
     tables,

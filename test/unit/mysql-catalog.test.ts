@@ -92,7 +92,7 @@ describe("MySQL preflight notes and connector config", () => {
     expect(Object.keys(plain).filter((k) => k.startsWith("snapshot.select"))).toEqual([]);
   });
 
-  it("picks the connector by the URL's scheme and sets the exact value handling", () => {
+  it("picks the connector by the server's flavour and sets the exact value handling", () => {
     const config = (url: string) =>
       mysqlConnectorConfig({
         source: parseMysqlUrl(url),
@@ -113,6 +113,17 @@ describe("MySQL preflight notes and connector config", () => {
     expect(maria["bigint.unsigned.handling.mode"]).toBe("precise");
     expect(maria["schema.history.internal.kafka.topic"]).toBe("p.__schema_history_attach_x");
     expect(config("mysql://u@db")["connector.class"]).toBe("io.debezium.connector.mysql.MySqlConnector");
+    // The scheme is only the first guess: openMysql sets the flavour the server reports.
+    const source = parseMysqlUrl("mysql://u@db");
+    expect(source).toMatchObject({ flavor: "mysql", scheme: "mysql" });
+    const onMaria = mysqlConnectorConfig({
+      source: { ...source, flavor: "mariadb" },
+      connector: "attach_x",
+      topicPrefix: "p",
+      kafkaBrokers: "k:9092",
+      tables: [],
+    });
+    expect(onMaria["connector.class"]).toBe("io.debezium.connector.mariadb.MariaDbConnector");
     expect(() => parseMysqlUrl("postgres://u@db")).toThrow(/not a mysql/);
     expect(() => parseMysqlUrl("mysql://db")).toThrow(/no user/);
   });
