@@ -4,8 +4,10 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectClient } from "../../src/connect/connect-client.js";
+import { sendControl } from "../../src/shared/control.js";
+import { createKafka } from "../../src/shared/kafka.js";
 import { stackEnv } from "../helpers/stack.js";
-import { cli, makeUp, ROOT, runCli } from "../helpers/user-stack.js";
+import { cli, makeUp, ROOT, runCli, stackTokens } from "../helpers/user-stack.js";
 
 /**
  * attach as a user runs it: the CLI as its own process against the stack `make up` started (the
@@ -90,6 +92,13 @@ describe.runIf(native)("attach through the CLI, against the stack make up starte
     const v = await verify("wide");
     expect(v.code, v.out).toBe(0);
     expect(v.out).toMatch(/verify: 60 table\(s\) identical/);
+    // A float -0 streamed reads back as -0 (JSON.stringify wrote it as 0 on its way to ClickHouse).
+    await pool.query(`UPDATE ${schema}.t0 SET ratio = '-0' WHERE id = 1`);
+    expect((await verify("wide")).code).toBe(0);
+    const res = await fetch(`http://127.0.0.1:3001/api/tables/${schema}__t0/rows?filter=id:eq:1`, {
+      headers: { Authorization: `Bearer ${stackTokens().READ_API_TOKEN}` },
+    });
+    expect(await res.text()).toMatch(/"ratio":-0[,}]/);
   }, 600_000);
 
   it("two attaches started at the same moment both complete", async () => {
@@ -154,6 +163,45 @@ describe.runIf(native)("attach through the CLI, against the stack make up starte
     const v = await verify("nokey");
     expect(v.code, v.out).toBe(0);
     expect(v.out).toMatch(/verify: 2 table\(s\) identical/);
+  }, 600_000);
+
+  it("repair after verify could not read the projected table: re-read, verified, mark cleared", async () => {
+    const s = `rep_${id}`;
+    await pool.query(
+      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.t (id int PRIMARY KEY, v text);
+       INSERT INTO ${s}.t SELECT g, 'v' || g FROM generate_series(1, 300) g`,
+    );
+    expect((await attach("rep", ["--schema", s]).done).code).toBe(0);
+    // The projected table goes (as by hand): verify cannot read it, and repair must still write its signal.
+    const kafka = createKafka(env.KAFKA_BROKERS.split(","), "test-attach-cli");
+    const dropped = await sendControl(kafka, "sidecar", { op: "drop-tables", targets: [`${s}__t`] });
+    expect(dropped.ok, dropped.detail).toBe(true);
+    const r = await runCli(["repair", "--database-url", url, "--name", "rep", "--table", `${s}.t`], {
+      timeoutMs: 600_000,
+    });
+    expect(r.out).not.toMatch(/read-only transaction/);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/repaired/);
+    expect((await verify("rep")).code).toBe(0);
+  }, 600_000);
+
+  it("detach --drop-data, then attach again: a table Debezium snapshots is not taken for one dropped by hand", async () => {
+    const s = `again_${id}`;
+    await pool.query(
+      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.fees (id int PRIMARY KEY, fee money, at timetz);
+       INSERT INTO ${s}.fees SELECT g, g * 1.5, time with time zone '12:00+02' FROM generate_series(1, 200) g`,
+    );
+    const first = await attach("again", ["--schema", s]).done;
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toMatch(/snapshotted by Debezium/);
+    const d = await runCli(["detach", "--database-url", url, "--name", "again", "--drop-data", "--yes"]);
+    expect(d.code, d.out).toBe(0);
+    expect(d.out).toMatch(/dropped ClickHouse tables/);
+    const second = await attach("again", ["--schema", s]).done;
+    expect(second.code, second.out).toBe(0);
+    expect((await verify("again")).code).toBe(0);
+    const ready = (await (await fetch("http://127.0.0.1:9464/ready")).json()) as { degraded: { table: string }[] };
+    expect(ready.degraded.map((x) => x.table)).not.toContain(`${s}__fees`);
   }, 600_000);
 
   describe("one table of 1,000,000 rows", () => {
