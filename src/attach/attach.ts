@@ -123,9 +123,9 @@ async function checkAndResolve(
  */
 export async function attach(deps: AttachDeps, req: AttachRequest): Promise<PreflightReport> {
   const refs = await selectTables(deps.pool, req);
+  if (!req.checkOnly) await assertSidecarRunning(deps); // before --keyless full alters a table
   const { report, tables } = await checkAndResolve(deps, req, refs);
   if (req.checkOnly || !tables.length) return report;
-  await assertSidecarRunning(deps);
   const unlock = await lockAttachment(deps.config.DATABASE_URL, req.name);
   let copied: Awaited<ReturnType<typeof ownSnapshot>>;
   try {
