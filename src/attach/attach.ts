@@ -129,7 +129,7 @@ export async function attach(deps: AttachDeps, req: AttachRequest): Promise<Pref
   const unlock = await lockAttachment(deps.config.DATABASE_URL, req.name);
   let copied: Awaited<ReturnType<typeof ownSnapshot>>;
   try {
-    await ensureHelperTables(deps.pool);
+    await ensureHelperTables(deps.pool, req.name);
     if (await resumeIfAttached(deps, req.name, tables)) return report;
     copied = await attachAfresh(deps, req.name, tables);
   } finally {
@@ -145,7 +145,7 @@ async function resumeIfAttached(deps: AttachDeps, name: string, tables: TableRef
   if (!(await slotLag(deps.pool, names.slot)).exists) return false;
   if ((await attachState(deps.pool, name)) !== "copying") {
     // Attached before: the slot holds the stream's position; nothing is copied again.
-    await ensurePublication(deps.pool, names.publication, tables);
+    await ensurePublication(deps.pool, name, tables);
     deps.io.out(`slot ${names.slot} exists: the attachment resumes streaming (detach first to snapshot again)`);
     await registerConnector(deps, name, tables);
     return true;
@@ -160,7 +160,7 @@ async function attachAfresh(deps: AttachDeps, name: string, tables: TableRef[]) 
   const names = attachNames(name);
   await setAttachState(deps.pool, name, "copying");
   try {
-    const pub = await ensurePublication(deps.pool, names.publication, tables);
+    const pub = await ensurePublication(deps.pool, name, tables);
     deps.io.out(`publication ${names.publication} ${pub} for ${tables.length} table(s)`);
     await createTables(deps, tables);
     const totals = await rowTotals(deps.pool, tables);
@@ -220,17 +220,24 @@ async function snapshotByDebezium(
     deps.io.out(
       `${tableName(t)}: snapshotted by Debezium (columns ${unsupported[tableName(t)]!.join(", ")} are not copied directly)`,
     );
-  await requestIncrementalSnapshot(deps.pool, left);
+  await requestIncrementalSnapshot(deps.pool, req.name, left);
   if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, left), req.stallMs);
 }
 
-async function requestIncrementalSnapshot(pool: PgPool, tables: TableRef[]) {
+/** Writes an incremental-snapshot signal into the attachment's own signal table; returns its id. */
+export async function requestIncrementalSnapshot(
+  pool: PgPool,
+  name: string,
+  tables: TableRef[],
+  id: string = randomUUID(),
+) {
   const signal = incrementalSnapshotSignal(tables);
-  await pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [
-    randomUUID(),
+  await pool.query(`INSERT INTO ${quoteTable(attachNames(name).signal)} (id, type, data) VALUES ($1, $2, $3)`, [
+    id,
     signal.type,
     signal.data,
   ]);
+  return id;
 }
 
 /** ClickHouse tables from the Postgres catalog, before any event (see createProjectedTables). */
@@ -274,6 +281,7 @@ async function registerConnector(deps: AttachDeps, name: string, tables: TableRe
   const config = await attachConnectorConfig({
     databaseUrl: deps.config.CONNECT_DATABASE_URL ?? deps.config.DATABASE_URL,
     topicPrefix: deps.config.TOPIC_PREFIX,
+    name,
     connector: names.connector,
     slot: names.slot,
     publication: names.publication,
@@ -309,7 +317,8 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
   const { tables } = await checkAndResolve(deps, req, fresh);
   if (!tables.length) return;
   const all = [...current, ...tables];
-  await ensurePublication(deps.pool, names.publication, all);
+  await ensureHelperTables(deps.pool, req.name); // an attachment from before per-attachment signal tables
+  await ensurePublication(deps.pool, req.name, all);
   await createTables(deps, tables);
   // The running task knows only the old tables: a signal it reads fails for the new ones and is
   // gone for good. So it is stopped (and has let go of the slot) before the config changes, and
@@ -321,12 +330,7 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
   await deps.connect.resume(names.connector);
   await deps.connect.waitRunning(names.connector, 120_000);
   deps.io.out(`connector ${names.connector} RUNNING again, now with ${tables.map(tableName).join(", ")}`);
-  const signal = incrementalSnapshotSignal(tables);
-  await deps.pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [
-    randomUUID(),
-    signal.type,
-    signal.data,
-  ]);
+  await requestIncrementalSnapshot(deps.pool, req.name, tables);
   deps.io.out(
     `incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`,
   );
@@ -352,7 +356,7 @@ async function waitSlotReleased(pool: PgPool, slot: string, timeoutMs = 60_000) 
  */
 export async function followAttachment(deps: AttachDeps, name: string, stallMs?: number): Promise<void> {
   const tables = await publicationTables(deps.pool, attachNames(name).publication);
-  const signalled = await signalledTables(deps.pool);
+  const signalled = await signalledTables(deps.pool, name);
   const followed = tables.filter((t) => signalled.has(tableName(t)));
   if (followed.length === 0) {
     deps.io.out(`snapshot done: every table of ${name} was copied by attach; streaming changes now`);
@@ -362,9 +366,9 @@ export async function followAttachment(deps: AttachDeps, name: string, stallMs?:
 }
 
 /** Tables named by an incremental-snapshot signal in the signal table. */
-async function signalledTables(pool: PgPool): Promise<Set<string>> {
+async function signalledTables(pool: PgPool, name: string): Promise<Set<string>> {
   const { rows } = await pool.query<{ data: string | null }>(
-    "SELECT data FROM sidecar.debezium_signal WHERE type = 'execute-snapshot'",
+    `SELECT data FROM ${quoteTable(attachNames(name).signal)} WHERE type = 'execute-snapshot'`,
   );
   const out = new Set<string>();
   for (const r of rows) {
@@ -436,6 +440,7 @@ export async function detach(
   await dropSlotAndPublication(deps.pool, names.slot, names.publication);
   await deps.pool.query("DELETE FROM sidecar.heartbeat WHERE slot_name = $1", [names.slot]).catch(() => undefined);
   await forgetAttachState(deps.pool, name);
+  await deps.pool.query(`DROP TABLE IF EXISTS ${quoteTable(names.signal)}`).catch(() => undefined);
   const left = await slotLag(deps.pool, names.slot);
   if (left.exists)
     throw new AttachError(

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConversionError } from "../cdc/types.js";
-import { type ClickHouse, openClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
+import { type ClickHouse, openClickHouse, openedHere, parseClickHouseUrl } from "../clickhouse/client.js";
 import { createDatabaseSql, createTableSql } from "../projector/ddl.js";
 import type { Config } from "../shared/config.js";
 import type { PgPool } from "../shared/postgres.js";
@@ -18,7 +18,8 @@ import { type TableRef, tableName } from "./tables.js";
 export async function openProjectionClickHouse(config: Config): Promise<ClickHouse | undefined> {
   const target = parseClickHouseUrl(config.CLICKHOUSE_URL);
   if (target.kind === "http") return openClickHouse(config.CLICKHOUSE_URL);
-  if (embeddedHeld(target.location)) return undefined;
+  // Held by another process; this one's own lock (a test, a CLI that opened it) shares the client.
+  if (!openedHere(config.CLICKHOUSE_URL) && embeddedHeld(target.location)) return undefined;
   try {
     return await openClickHouse(config.CLICKHOUSE_URL);
   } catch (err) {

@@ -6,8 +6,8 @@ import {
   tableIncludeRegex,
 } from "../connect/connector-config.js";
 import { messageKeyColumns, type ProjectionKey } from "./projection-key.js";
-import { HELPER_TABLES } from "./source-setup.js";
-import { type TableRef, tableName } from "./tables.js";
+import { helperTables } from "./source-setup.js";
+import { attachNames, type TableRef, tableName } from "./tables.js";
 
 /**
  * An attachment's Debezium connector: the demo connector's settings (connectors/shop.json:
@@ -24,7 +24,7 @@ const ATTACH_OVERRIDES = {
     "INSERT INTO sidecar.heartbeat (slot_name, beat_at) VALUES ('${SLOT_NAME}', now()) ON CONFLICT (slot_name) DO UPDATE SET beat_at = EXCLUDED.beat_at",
   // Incremental snapshots of tables added later (attach --add), signalled through this table.
   "signal.enabled.channels": "source",
-  "signal.data.collection": "sidecar.debezium_signal",
+  "signal.data.collection": "${SIGNAL_TABLE}",
   "incremental.snapshot.chunk.size": "10000",
   // Snapshot progress as messages (repair waits for its re-snapshot's COMPLETED); one-part topic
   // name, so the projector never takes it for a table's topic.
@@ -36,6 +36,8 @@ const ATTACH_OVERRIDES = {
 export async function attachConnectorConfig(opts: {
   databaseUrl: string;
   topicPrefix: string;
+  /** The attachment's name (its signal table). */
+  name: string;
   connector: string;
   slot: string;
   publication: string;
@@ -51,9 +53,10 @@ export async function attachConnectorConfig(opts: {
       databaseUrl: opts.databaseUrl,
       topicPrefix: opts.topicPrefix,
       name: opts.connector,
-      tables: [...opts.tables, ...HELPER_TABLES].map(tableName),
+      tables: [...opts.tables, ...helperTables(opts.name)].map(tableName),
     }),
     SLOT_NAME: opts.slot,
+    SIGNAL_TABLE: tableName(attachNames(opts.name).signal),
     PUBLICATION_NAME: opts.publication,
   };
   const config = renderConnectorConfig({ ...template, ...ATTACH_OVERRIDES }, vars, `attachment ${opts.connector}`);

@@ -1,5 +1,5 @@
 import type { PgPool } from "../shared/postgres.js";
-import { quoteTable, type TableRef } from "./tables.js";
+import type { TableRef } from "./tables.js";
 
 /**
  * The columns a projected table is keyed by (its ClickHouse ORDER BY and the Kafka message key),
@@ -33,12 +33,14 @@ async function identityIndexes(pool: PgPool, ref: TableRef): Promise<IndexRow[]>
        JOIN pg_class ic ON ic.oid = i.indexrelid
        CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-      WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL
+      WHERE i.indrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = $1 AND c.relname = $2)
+        AND i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL
         AND k.ord <= i.indnkeyatts
       GROUP BY ic.relname, i.indisprimary, i.indisreplident
      HAVING bool_and(a.attnotnull)
       ORDER BY i.indisprimary DESC, i.indisreplident DESC, count(*), ic.relname`,
-    [quoteTable(ref)],
+    [ref.schema, ref.table],
   );
   return rows;
 }
@@ -46,8 +48,10 @@ async function identityIndexes(pool: PgPool, ref: TableRef): Promise<IndexRow[]>
 export async function projectionKey(pool: PgPool, ref: TableRef): Promise<{ key?: ProjectionKey; candidate?: string }> {
   const indexes = await identityIndexes(pool, ref);
   const { rows } = await pool.query<{ relreplident: string }>(
-    "SELECT relreplident FROM pg_class WHERE oid = $1::regclass",
-    [quoteTable(ref)],
+    // By name, not ::regclass: preflight may run as a user without USAGE on the schema.
+    `SELECT c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2`,
+    [ref.schema, ref.table],
   );
   const identity = rows[0]?.relreplident;
   const pk = indexes.find((i) => i.primary);

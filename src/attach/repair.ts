@@ -4,8 +4,8 @@ import { targetTableName } from "../cdc/table.js";
 import type { Config } from "../shared/config.js";
 import { sendControl } from "../shared/control.js";
 import type { PgPool } from "../shared/postgres.js";
-import { AttachError } from "./attach.js";
-import { incrementalSnapshotSignal, notificationTopic } from "./connector.js";
+import { AttachError, requestIncrementalSnapshot } from "./attach.js";
+import { notificationTopic } from "./connector.js";
 import { publicationTables } from "./source-setup.js";
 import { attachNames, type TableRef, tableName } from "./tables.js";
 import { formatVerifyReport, type ProjectionReader, type VerifyReport, verifyAttachment } from "./verify.js";
@@ -69,16 +69,11 @@ export async function repairSteps(
 
 async function resnapshot(deps: RepairDeps, name: string, ref: TableRef, target: string, timeoutMs: number) {
   const { rows } = await deps.pool.query<{ lsn: string }>("SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn");
-  const signal = incrementalSnapshotSignal([ref]);
   await rereadInPlace({ ...deps, log: deps.out }, ref, target, {
     begin: rows[0]?.lsn as string,
     notifications: notificationTopic(deps.config.TOPIC_PREFIX, attachNames(name).slot),
     signal: async (id) => {
-      await deps.pool.query("INSERT INTO sidecar.debezium_signal (id, type, data) VALUES ($1, $2, $3)", [
-        id,
-        signal.type,
-        signal.data,
-      ]);
+      await requestIncrementalSnapshot(deps.pool, name, [ref], id);
     },
     timeoutMs,
   });

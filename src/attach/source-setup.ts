@@ -1,17 +1,17 @@
 import type { PgPool } from "../shared/postgres.js";
-import { quoteIdent, quoteTable, type TableRef } from "./tables.js";
+import { attachNames, quoteIdent, quoteTable, type TableRef } from "./tables.js";
 
 /**
  * What an attachment creates in the source database, and nothing else: a `sidecar`
- * schema with the heartbeat, Debezium signal and attach state tables, one publication and
- * one replication slot.
+ * schema with the heartbeat and attach state tables and the attachment's own Debezium signal
+ * table, one publication and one replication slot.
  */
-export const HELPER_TABLES: TableRef[] = [
+export const helperTables = (name: string): TableRef[] => [
   { schema: "sidecar", table: "heartbeat" },
-  { schema: "sidecar", table: "debezium_signal" },
+  attachNames(name).signal,
 ];
 
-export async function ensureHelperTables(pool: PgPool): Promise<void> {
+export async function ensureHelperTables(pool: PgPool, name: string): Promise<void> {
   // Two attaches at once would race on CREATE … IF NOT EXISTS (a unique violation in the catalog).
   const c = await pool.connect();
   try {
@@ -23,7 +23,7 @@ export async function ensureHelperTables(pool: PgPool): Promise<void> {
     );
     // The shape Debezium's source signal channel expects.
     await c.query(
-      "CREATE TABLE IF NOT EXISTS sidecar.debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
+      `CREATE TABLE IF NOT EXISTS ${quoteTable(attachNames(name).signal)} (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))`,
     );
     // Where each attach stands (src/attach/attach-state.ts); not published.
     await c.query(
@@ -41,10 +41,11 @@ export async function ensureHelperTables(pool: PgPool): Promise<void> {
 /** Publication for exactly these tables (plus the helper tables); partitions publish as their root. */
 export async function ensurePublication(
   pool: PgPool,
-  name: string,
+  attachment: string,
   tables: TableRef[],
 ): Promise<"created" | "updated"> {
-  const list = [...tables, ...HELPER_TABLES].map(quoteTable).join(", ");
+  const name = attachNames(attachment).publication;
+  const list = [...tables, ...helperTables(attachment)].map(quoteTable).join(", ");
   const { rowCount } = await pool.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [name]);
   if (rowCount) {
     await pool.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list}`);

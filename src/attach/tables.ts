@@ -41,7 +41,12 @@ export function attachNames(name: string) {
     slot: `sidecar_attach_${name}`,
     publication: `sidecar_attach_${name}`,
     topicPrefix: name,
-    signalTable: "sidecar.debezium_signal",
+    /**
+     * Debezium's signal table, one per attachment: an incremental snapshot writes its window
+     * markers there, and every connector of the database would read a shared one's (they
+     * ignored each other's windows, and a snapshot could end with no rows).
+     */
+    signal: { schema: "sidecar", table: `signal_${name}` } as TableRef,
     heartbeatTable: "sidecar.heartbeat",
   };
 }

@@ -51,6 +51,11 @@ function resolvePath(path: string, cwd: string): string {
 
 const embedded = new Map<string, { client: ClickHouseClient; refs: number }>();
 
+/** Whether this process has the embedded ClickHouse at this location open (it holds its lock). */
+export function openedHere(url: string | undefined): boolean {
+  return embedded.has(parseClickHouseUrl(url).location);
+}
+
 /**
  * Opens ClickHouse. For chDB the same client is shared by every caller in this process that
  * asks for the same path (closing is reference counted).

@@ -136,7 +136,6 @@ export async function createAttachmentFixture(
         name,
       ).catch((e) => console.error("detach:", e));
       for (const s of schemas) {
-        await pool.query("DELETE FROM sidecar.debezium_signal WHERE data LIKE $1", [`%${s}.%`]).catch(() => undefined);
         await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
       }
       await unregisterTestResources(stack, names.connector).catch(() => undefined);

@@ -236,10 +236,6 @@ describe("attach to a legacy database", () => {
       await detach({ pool, connect: connect(), io: { out: () => undefined } }, name).catch((e) =>
         console.error("detach:", e),
       );
-      await pool.query("DELETE FROM sidecar.debezium_signal WHERE data LIKE $1", [`%${crm}%`]).catch(() => undefined);
-      await pool
-        .query("DELETE FROM sidecar.debezium_signal WHERE data LIKE $1", [`%${billing}%`])
-        .catch(() => undefined);
       await dropLegacySchema(pool, id).catch((e) => console.error("drop schema:", e));
       await unregisterTestResources(stackEnv(), names.connector).catch(() => undefined);
       await pool.end();

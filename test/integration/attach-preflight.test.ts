@@ -53,7 +53,8 @@ describe("attach preflight on a database with wal_level=replica", () => {
     expect(wal.message).toMatch(/wal_level is replica/);
     expect(wal.fix).toBe("ALTER SYSTEM SET wal_level = logical;  -- then restart PostgreSQL");
     expect(report.tablesWithoutKey.map((t) => t.table)).toEqual(["events"]);
-    expect(text).toMatch(/ALTER TABLE "legacy"\."events" REPLICA IDENTITY FULL;/);
+    // No unique index either: nothing can key it, so the fix is a primary key or leaving it out.
+    expect(text).toMatch(/legacy\.events: no primary key and no unique index on NOT NULL columns/);
     expect(text).toMatch(/--keyless skip/);
     expect(text).toMatch(/table legacy\.missing does not exist/);
     expect(report.checks.find((c) => c.id === "replication-privilege")?.ok).toBe(true); // superuser
