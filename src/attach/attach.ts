@@ -220,19 +220,19 @@ async function snapshotByDebezium(
     deps.io.out(
       `${tableName(t)}: snapshotted by Debezium (columns ${unsupported[tableName(t)]!.join(", ")} are not copied directly)`,
     );
-  await requestIncrementalSnapshot(deps.pool, req.name, left);
+  await requestIncrementalSnapshot(deps.pool, attachNames(req.name).signal, left);
   if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, left), req.stallMs);
 }
 
-/** Writes an incremental-snapshot signal into the attachment's own signal table; returns its id. */
+/** Writes an incremental-snapshot signal into a connector's signal table; returns its id. */
 export async function requestIncrementalSnapshot(
   pool: PgPool,
-  name: string,
+  signalTable: TableRef,
   tables: TableRef[],
   id: string = randomUUID(),
 ) {
   const signal = incrementalSnapshotSignal(tables);
-  await pool.query(`INSERT INTO ${quoteTable(attachNames(name).signal)} (id, type, data) VALUES ($1, $2, $3)`, [
+  await pool.query(`INSERT INTO ${quoteTable(signalTable)} (id, type, data) VALUES ($1, $2, $3)`, [
     id,
     signal.type,
     signal.data,
@@ -330,7 +330,7 @@ export async function addTables(deps: AttachDeps, req: AttachRequest & { tables:
   await deps.connect.resume(names.connector);
   await deps.connect.waitRunning(names.connector, 120_000);
   deps.io.out(`connector ${names.connector} RUNNING again, now with ${tables.map(tableName).join(", ")}`);
-  await requestIncrementalSnapshot(deps.pool, req.name, tables);
+  await requestIncrementalSnapshot(deps.pool, names.signal, tables);
   deps.io.out(
     `incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`,
   );
@@ -369,7 +369,7 @@ export async function followAttachment(deps: AttachDeps, name: string, stallMs?:
 async function signalledTables(pool: PgPool, name: string): Promise<Set<string>> {
   const { rows } = await pool.query<{ data: string | null }>(
     `SELECT data FROM ${quoteTable(attachNames(name).signal)} WHERE type = 'execute-snapshot'`,
-  );
+  ); // (an attachment from before per-attachment signal tables has none yet: that is an error, as before)
   const out = new Set<string>();
   for (const r of rows) {
     try {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Admin, Kafka } from "kafkajs";
 import { targetTableName } from "../cdc/table.js";
+import { ConnectClient, signalTableOf } from "../connect/connect-client.js";
 import type { Config } from "../shared/config.js";
 import { sendControl } from "../shared/control.js";
 import type { PgPool } from "../shared/postgres.js";
@@ -69,11 +70,15 @@ export async function repairSteps(
 
 async function resnapshot(deps: RepairDeps, name: string, ref: TableRef, target: string, timeoutMs: number) {
   const { rows } = await deps.pool.query<{ lsn: string }>("SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn");
+  // The table the connector reads: its own, or the shared one of an attachment made before.
+  const names = attachNames(name);
+  const connect = new ConnectClient(deps.config.KAFKA_CONNECT_URL);
+  const signalTable = await signalTableOf(connect, names.connector, names.signal);
   await rereadInPlace({ ...deps, log: deps.out }, ref, target, {
     begin: rows[0]?.lsn as string,
-    notifications: notificationTopic(deps.config.TOPIC_PREFIX, attachNames(name).slot),
+    notifications: notificationTopic(deps.config.TOPIC_PREFIX, names.slot),
     signal: async (id) => {
-      await requestIncrementalSnapshot(deps.pool, name, [ref], id);
+      await requestIncrementalSnapshot(deps.pool, signalTable, [ref], id);
     },
     timeoutMs,
   });

@@ -152,3 +152,14 @@ export class ConnectClient {
     throw new ConnectError(`connector ${name} not RUNNING after ${timeoutMs} ms (last state: ${JSON.stringify(last)})`);
   }
 }
+
+/** The signal table a Debezium connector reads (`signal.data.collection`), or `fallback`. */
+export async function signalTableOf(
+  client: ConnectClient,
+  connector: string,
+  fallback: { schema: string; table: string },
+): Promise<{ schema: string; table: string }> {
+  const configured = (await client.getConfig(connector))?.["signal.data.collection"];
+  const [schema, table] = configured?.split(".") ?? [];
+  return schema && table ? { schema, table } : fallback;
+}

@@ -30,8 +30,8 @@ import {
   capturedTables,
   mysqlConnectorConfig,
   notificationTopic,
-  SIGNAL_TABLE,
   schemaHistoryTopic,
+  signalTable,
   snapshotSelect,
 } from "./connector.js";
 import { mysqlPreflight, tablesOfDatabase } from "./preflight.js";
@@ -89,19 +89,20 @@ async function checked(deps: MysqlDeps, req: AttachRequest, refs: TableRef[]) {
 }
 
 /** The attachment's helper tables in the source's `sidecar` database: the signal table, and a beat table (see detach). */
-async function ensureHelperTables(pool: MysqlPool) {
-  const db = quoteMy(SIGNAL_TABLE.schema);
+async function ensureHelperTables(pool: MysqlPool, connector: string) {
+  const signal = signalTable(connector);
+  const db = quoteMy(signal.schema);
   try {
     await pool.query(`CREATE DATABASE IF NOT EXISTS ${db}`);
     await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${db}.${quoteMy(SIGNAL_TABLE.table)} (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${db}.${quoteMy(signal.table)} (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL)`,
     );
     await pool.query(
       `CREATE TABLE IF NOT EXISTS ${tableName(BEAT_TABLE)} (connector VARCHAR(64) PRIMARY KEY, beat_at DATETIME(6) NOT NULL)`,
     );
   } catch (err) {
     throw new AttachError(
-      `cannot create the signal table ${tableName(SIGNAL_TABLE)} (${(err as Error).message}); ` +
+      `cannot create the signal table ${tableName(signal)} (${(err as Error).message}); ` +
         `as an admin: CREATE DATABASE sidecar; GRANT CREATE, SELECT, INSERT, UPDATE, DELETE ON sidecar.* TO <the attach user>;`,
     );
   }
@@ -191,7 +192,7 @@ export async function attachMysql(
   if (req.checkOnly || !tables.length) return report;
   if (await deps.connect.status(names.connector))
     throw new AttachError(`attachment ${req.name} exists already: add tables with --add, or detach first`);
-  await ensureHelperTables(deps.pool);
+  await ensureHelperTables(deps.pool, names.connector);
   await createTables(deps, tables);
   const snapshotFrom = await currentBinlog(deps.pool);
   await deps.connect.putConfig(names.connector, await connectorConfig(deps, req.name, tables));
@@ -255,6 +256,7 @@ export async function addMysqlTables(deps: MysqlDeps, req: AttachRequest & { tab
   }
   const { tables } = await checked(deps, req, fresh);
   if (!tables.length) return;
+  await ensureHelperTables(deps.pool, names.connector); // an attachment from before per-connector signal tables
   await createTables(deps, tables);
   // A running task reads a signal for tables it does not know as an error, and the signal is gone:
   // stop it, widen its config, resume, and only then signal.
@@ -263,11 +265,7 @@ export async function addMysqlTables(deps: MysqlDeps, req: AttachRequest & { tab
   await deps.connect.putConfig(names.connector, await connectorConfig(deps, req.name, [...current, ...tables]));
   await deps.connect.resume(names.connector);
   await deps.connect.waitRunning(names.connector, 120_000);
-  const data = JSON.stringify({ "data-collections": tables.map(tableName), type: "incremental" });
-  await deps.pool.query(
-    `INSERT INTO ${quoteMy(SIGNAL_TABLE.schema)}.${quoteMy(SIGNAL_TABLE.table)} (id, type, data) VALUES (?, 'execute-snapshot', ?)`,
-    [randomUUID(), data],
-  );
+  await signalSnapshot(deps.pool, signalTable(names.connector), tables, randomUUID());
   deps.io.out(
     `incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`,
   );
@@ -331,4 +329,13 @@ export async function detachMysql(deps: MysqlDeps, name: string): Promise<TableR
       );
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** An incremental-snapshot signal for these tables, written into a connector's signal table. */
+export async function signalSnapshot(pool: MysqlPool, signal: TableRef, tables: TableRef[], id: string) {
+  const data = JSON.stringify({ "data-collections": tables.map(tableName), type: "incremental" });
+  await pool.query(
+    `INSERT INTO ${quoteMy(signal.schema)}.${quoteMy(signal.table)} (id, type, data) VALUES (?, 'execute-snapshot', ?)`,
+    [id, data],
+  );
 }

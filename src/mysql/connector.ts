@@ -20,7 +20,11 @@ export const beatSql = (connector: string) =>
   `INSERT INTO ${tableName(BEAT_TABLE)} (connector, beat_at) VALUES ('${connector}', UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE beat_at = VALUES(beat_at)`;
 
 /** The signal table attach creates in the source (incremental snapshots for attach --add). */
-export const SIGNAL_TABLE: TableRef = { schema: "sidecar", table: "debezium_signal" };
+/**
+ * The connector's own Debezium signal table: an incremental snapshot writes its window markers
+ * there, and connectors sharing one table read each other's (Postgres saw a snapshot end with no rows).
+ */
+export const signalTable = (connector: string): TableRef => ({ schema: "sidecar", table: `signal_${connector}` });
 
 const CONNECTOR_CLASS = {
   mysql: "io.debezium.connector.mysql.MySqlConnector",
@@ -76,7 +80,7 @@ export function mysqlConnectorConfig(opts: {
   /** snapshotSelect() of the tables that have one, by `database.table`. */
   snapshotSelects?: Map<string, string>;
 }): Record<string, string> {
-  const captured = [...opts.tables, SIGNAL_TABLE, BEAT_TABLE];
+  const captured = [...opts.tables, signalTable(opts.connector), BEAT_TABLE];
   const overrides: Record<string, string> = {};
   for (const [table, select] of opts.snapshotSelects ?? []) {
     overrides[`snapshot.select.statement.overrides.${table}`] = select;
@@ -127,7 +131,7 @@ export function mysqlConnectorConfig(opts: {
     "connect.keep.alive.interval.ms": "600",
     // attach --add: incremental snapshots, signalled through a table in the source.
     "signal.enabled.channels": "source",
-    "signal.data.collection": tableName(SIGNAL_TABLE),
+    "signal.data.collection": tableName(signalTable(opts.connector)),
     "incremental.snapshot.chunk.size": "10000",
     // Snapshot progress as messages (repair waits for its re-snapshot's COMPLETED).
     "notification.enabled.channels": "sink",
@@ -157,5 +161,5 @@ export async function capturedTables(connect: ConnectClient, connector: string):
       const [schema = "", table = ""] = name.split(".");
       return { schema, table };
     })
-    .filter((t) => t.schema !== SIGNAL_TABLE.schema);
+    .filter((t) => t.schema !== "sidecar");
 }

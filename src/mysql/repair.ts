@@ -5,9 +5,11 @@ import { attachNames, type TableRef, tableName } from "../attach/tables.js";
 import type { ProjectionReader } from "../attach/verify.js";
 import { binlogVersion } from "../cdc/binlog-version.js";
 import { targetTableName } from "../cdc/table.js";
+import { signalTableOf } from "../connect/connect-client.js";
 import type { MysqlDeps } from "./attach.js";
+import { signalSnapshot } from "./attach.js";
 import { currentBinlog } from "./binlog.js";
-import { capturedTables, notificationTopic, SIGNAL_TABLE } from "./connector.js";
+import { capturedTables, notificationTopic, signalTable } from "./connector.js";
 import { quoteMy } from "./source.js";
 import { verifyMysqlAttachment } from "./verify.js";
 
@@ -43,15 +45,13 @@ async function resnapshot(
   timeoutMs: number,
 ) {
   const at = await currentBinlog(deps.pool);
-  const data = JSON.stringify({ "data-collections": [tableName(ref)], type: "incremental" });
+  // The table the connector reads (one of its own, or the shared one of an attachment made before).
+  const signal = await signalTableOf(deps.connect, connector, signalTable(connector));
   await rereadInPlace({ ...deps, log: deps.io.out }, ref, target, {
     begin: binlogVersion({ file: at.file, pos: at.pos, row: 0 }).toString(),
     notifications: notificationTopic(deps.config.TOPIC_PREFIX, connector),
     signal: async (id) => {
-      await deps.pool.query(
-        `INSERT INTO ${quoteMy(SIGNAL_TABLE.schema)}.${quoteMy(SIGNAL_TABLE.table)} (id, type, data) VALUES (?, 'execute-snapshot', ?)`,
-        [id, data],
-      );
+      await signalSnapshot(deps.pool, signal, [ref], id);
     },
     timeoutMs,
   });

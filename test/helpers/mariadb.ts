@@ -10,7 +10,7 @@ import { formatVerifyReport, type VerifyReport } from "../../src/attach/verify.j
 import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
 import { ConnectClient } from "../../src/connect/connect-client.js";
 import { attachMysql, detachMysql, finishMysqlSnapshot, type MysqlDeps } from "../../src/mysql/attach.js";
-import { SIGNAL_TABLE } from "../../src/mysql/connector.js";
+import { signalTable } from "../../src/mysql/connector.js";
 import { type MysqlPool, openMysql, parseMysqlUrl, quoteMy } from "../../src/mysql/source.js";
 import { verifyMysqlAttachment } from "../../src/mysql/verify.js";
 import { type Projector, startProjector } from "../../src/projector/projector.js";
@@ -171,10 +171,9 @@ export async function createMysqlFixture(label: string): Promise<MysqlFixture> {
       await projector?.stop().catch(() => undefined);
       await detachMysql(deps(), name).catch((e) => console.error("detach:", e));
       await pool.query(`DROP DATABASE IF EXISTS ${quoteMy(db)}`).catch(() => undefined);
+      const signal = signalTable(names.connector);
       await pool
-        .query(`DELETE FROM ${quoteMy(SIGNAL_TABLE.schema)}.${quoteMy(SIGNAL_TABLE.table)} WHERE data LIKE ?`, [
-          `%${db}.%`,
-        ])
+        .query(`DROP TABLE IF EXISTS ${quoteMy(signal.schema)}.${quoteMy(signal.table)}`)
         .catch(() => undefined);
       await pool.end();
       await unregisterTestResources(stack, names.connector).catch(() => undefined);

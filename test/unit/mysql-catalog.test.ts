@@ -106,7 +106,7 @@ describe("MySQL preflight notes and connector config", () => {
     expect(maria["database.password"]).toBe("p@ss");
     expect(maria["database.port"]).toBe("3307");
     // The beat table is captured: its rows date the binlog (src/projector/binlog-clock.ts).
-    expect(maria["table.include.list"]).toBe("crm\\.a\\$b,sidecar\\.debezium_signal,sidecar\\.beat");
+    expect(maria["table.include.list"]).toBe("crm\\.a\\$b,sidecar\\.signal_attach_x,sidecar\\.beat");
     expect(maria["heartbeat.action.query"]).toBe(
       "INSERT INTO sidecar.beat (connector, beat_at) VALUES ('attach_x', UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE beat_at = VALUES(beat_at)",
     );
