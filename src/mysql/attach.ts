@@ -321,6 +321,10 @@ export async function detachMysql(deps: MysqlDeps, name: string): Promise<TableR
       await deps.pool
         .query(`DELETE FROM ${tableName(BEAT_TABLE)} WHERE connector = ?`, [names.connector])
         .catch(() => undefined);
+      const signal = signalTable(names.connector);
+      await deps.pool
+        .query(`DROP TABLE IF EXISTS ${quoteMy(signal.schema)}.${quoteMy(signal.table)}`)
+        .catch(() => undefined);
       return tables;
     }
     if (Date.now() > deadline)
