@@ -10,7 +10,7 @@ import { createProjectedTables, embeddedHeld, openProjectionClickHouse } from ".
 import { attachConnectorConfig, incrementalSnapshotSignal, notificationTopic, removeConnector } from "./connector.js";
 import { AttachError } from "./errors.js";
 import { ownSnapshot } from "./own-snapshot.js";
-import { formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
+import { fixableByFull, formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
 import { formatProgressLine, isSnapshotDone, measureProgress, rowTotals, type TableProgress } from "./progress.js";
 import { type ProjectionKey, projectionKey } from "./projection-key.js";
 import {
@@ -100,7 +100,7 @@ async function checkAndResolve(
     return { report, tables: refs.filter((t) => !keyless.has(tableName(t))) };
   }
   // FULL makes Postgres log whole rows; the projection still needs a column set to key them by.
-  const hopeless = report.tablesWithoutKey.filter((t) => !t.keyCandidate && !(t.leavesWithoutKey.length && t.key));
+  const hopeless = report.tablesWithoutKey.filter((t) => !fixableByFull(t));
   if (hopeless.length)
     throw new AttachError(
       `--keyless full cannot make ${hopeless.map(tableName).join(", ")} projectable: no primary key and no unique index on NOT NULL columns. Leave them out with --keyless skip, or add a primary key. Nothing was changed.`,

@@ -322,6 +322,14 @@ export function formatReport(report: PreflightReport): string {
   return lines.join("\n");
 }
 
+/**
+ * A table without a usable key that `--keyless full` (REPLICA IDENTITY FULL) makes projectable:
+ * one with a unique index on NOT NULL columns, or a keyed partitioned table whose leaves lack an identity.
+ */
+export function fixableByFull(t: TableInfo): boolean {
+  return t.leavesWithoutKey.length ? t.key !== undefined : t.keyCandidate !== undefined;
+}
+
 /** Which tables the projection can key, by what; the fix for each one it cannot. */
 function keyCheck(present: TableInfo[], withoutKey: TableInfo[]): Check {
   const byIndex = present.filter((t) => t.key && t.key.source !== "primary key" && !withoutKey.includes(t));
@@ -337,12 +345,17 @@ function keyCheck(present: TableInfo[], withoutKey: TableInfo[]): Check {
     };
   const label = (t: TableInfo) =>
     tableName(t) + (t.leavesWithoutKey.length ? ` (partitions ${t.leavesWithoutKey.join(", ")})` : "");
-  const fixable = withoutKey.filter((t) => t.keyCandidate && !t.leavesWithoutKey.length);
-  const hopeless = withoutKey.filter((t) => !fixable.includes(t));
+  const fixable = withoutKey.filter(fixableByFull);
+  const hopeless = withoutKey.filter((t) => !fixableByFull(t));
   const fixes = [
-    ...fixable.map(
-      (t) =>
-        `ALTER TABLE ${quoteTable(t)} REPLICA IDENTITY USING INDEX ${quoteIdent(t.keyCandidate!)};  -- or FULL (attach --keyless full sets FULL)`,
+    ...fixable.flatMap((t) =>
+      t.leavesWithoutKey.length
+        ? t.leavesWithoutKey.map(
+            (leaf) => `ALTER TABLE ${leaf} REPLICA IDENTITY FULL;  -- attach --keyless full runs it`,
+          )
+        : [
+            `ALTER TABLE ${quoteTable(t)} REPLICA IDENTITY USING INDEX ${quoteIdent(t.keyCandidate!)};  -- or FULL (attach --keyless full sets FULL)`,
+          ],
     ),
     ...(hopeless.length
       ? [
