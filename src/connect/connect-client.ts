@@ -5,6 +5,12 @@ export interface ConnectorStatus {
   tasks: { id: number; state: string; trace?: string }[];
 }
 
+/** One entry of GET /connectors?expand=status&expand=info. */
+export interface ExpandedConnector {
+  status?: ConnectorStatus;
+  info?: { name: string; config: Record<string, string> };
+}
+
 export class ConnectError extends Error {
   constructor(
     message: string,
@@ -16,7 +22,11 @@ export class ConnectError extends Error {
 }
 
 export class ConnectClient {
-  constructor(private readonly baseUrl: string) {}
+  /** `timeoutMs`: how long one request may take (a metrics scrape wants a short one). */
+  constructor(
+    private readonly baseUrl: string,
+    private readonly timeoutMs = 30_000,
+  ) {}
 
   private async call(method: string, path: string, body?: unknown): Promise<Response> {
     let res: Response;
@@ -25,7 +35,7 @@ export class ConnectClient {
         method,
         headers: body === undefined ? {} : { "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
       throw new ConnectError(
@@ -76,6 +86,11 @@ export class ConnectClient {
 
   listConnectors() {
     return this.json<string[]>("GET", "/connectors");
+  }
+
+  /** Every connector with its status and config in one call (GET /connectors?expand=status&expand=info). */
+  connectorsExpanded() {
+    return this.json<Record<string, ExpandedConnector>>("GET", "/connectors?expand=status&expand=info");
   }
 
   async status(name: string): Promise<ConnectorStatus | undefined> {

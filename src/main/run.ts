@@ -5,6 +5,7 @@ import { assertSafeExposure, type Exposure, readApiExposure, writeApiExposure } 
 import { securityHeaders } from "../http/security-headers.js";
 import { setProjectorHeapPolicy } from "../projector/heap.js";
 import { projectorHttpApp } from "../projector/http.js";
+import { startPipelineMetrics } from "../projector/pipeline-metrics.js";
 import { type Projector, startProjector } from "../projector/projector.js";
 import { startReadApi } from "../read/app.js";
 import { projectorFreshness } from "../read/progress.js";
@@ -65,6 +66,8 @@ export async function runRoles(config: Config, roles: Role[], log: Logger): Prom
       setProjectorHeapPolicy();
       projector = await startProjector(config, { clickhouse, log });
       stops.push(() => projector!.stop());
+      const pipeline = startPipelineMetrics(config, log);
+      stops.push(pipeline.stop);
       const p = projector;
       const server = serve({
         fetch: projectorOpsApp(p).fetch,
