@@ -64,9 +64,11 @@ install_prereqs() {
   fi
 }
 
-# What the tests need beyond the stack: Debian's Chromium for the dashboard page test.
+# What the tests need beyond the stack: Debian's Chromium for the dashboard page test, and
+# promtool (Debian's prometheus package) for the alert rules' tests.
 install_test_prereqs() {
   [ -x /usr/bin/chromium ] || apt_install "Chromium (the dashboard page test drives it headless)" chromium
+  command -v promtool >/dev/null || apt_install "promtool (the alert rules' tests)" --no-install-recommends prometheus
 }
 
 # --- Postgres ---------------------------------------------------------------
