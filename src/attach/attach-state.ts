@@ -1,14 +1,15 @@
 import pg from "pg";
 import type { PgPool } from "../shared/postgres.js";
 import { AttachError } from "./errors.js";
+import type { TableRef } from "./tables.js";
 
 /**
  * Where an attach stands, kept in the source database (sidecar.attachment) so that the next
  * attach knows an interrupted one: `copying` from before the slot is created until the copy is
- * in ClickHouse, then `copied`. An attachment with a slot and no row predates this table and
- * was copied.
+ * in ClickHouse, then `copied`; `adding` while attach --add copies the tables in `pending`. An
+ * attachment with a slot and no row predates this table and was copied.
  */
-export type AttachState = "copying" | "copied";
+export type AttachState = "copying" | "copied" | "adding";
 
 export async function attachState(pool: PgPool, name: string): Promise<AttachState | undefined> {
   const { rows } = await pool.query<{ state: AttachState }>("SELECT state FROM sidecar.attachment WHERE name = $1", [
@@ -22,6 +23,28 @@ export async function setAttachState(pool: PgPool, name: string, state: AttachSt
     `INSERT INTO sidecar.attachment (name, state) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, changed_at = now()`,
     [name, state],
+  );
+}
+
+/** Tables an attach --add is copying, or was when it stopped: the next --add copies them again. */
+export async function pendingAdd(pool: PgPool, name: string): Promise<TableRef[]> {
+  const { rows } = await pool.query<{ pending: TableRef[] | null }>(
+    "SELECT pending FROM sidecar.attachment WHERE name = $1 AND state = 'adding'",
+    [name],
+  );
+  return rows[0]?.pending ?? [];
+}
+
+/** Records the tables an attach --add copies (state `adding`), or with none, that it is done (`copied`). */
+export async function setPendingAdd(pool: PgPool, name: string, tables: TableRef[]): Promise<void> {
+  await pool.query(
+    `INSERT INTO sidecar.attachment (name, state, pending) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, pending = EXCLUDED.pending, changed_at = now()`,
+    [
+      name,
+      tables.length ? "adding" : "copied",
+      tables.length ? JSON.stringify(tables.map(({ schema, table }) => ({ schema, table }))) : null,
+    ],
   );
 }
 

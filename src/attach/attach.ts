@@ -75,7 +75,7 @@ async function selectTables(pool: PgPool, req: AttachRequest): Promise<TableRef[
 }
 
 /** Runs preflight; with a no-key choice resolves that one problem. Returns the tables to capture. */
-async function checkAndResolve(
+export async function checkAndResolve(
   deps: AttachDeps,
   req: AttachRequest,
   refs: TableRef[],
@@ -197,7 +197,7 @@ async function undoAttach(deps: AttachDeps, name: string) {
  * The copy runs where the projection's ClickHouse is. An embedded one that no process holds means
  * the sidecar is not running: nothing would copy or project, so say what to start, before any change.
  */
-async function assertSidecarRunning(deps: AttachDeps) {
+export async function assertSidecarRunning(deps: AttachDeps) {
   if (deps.clickhouse) return;
   const target = parseClickHouseUrl(deps.config.CLICKHOUSE_URL);
   if (target.kind === "chdb" && embeddedHeld(target.location) === false) {
@@ -208,7 +208,7 @@ async function assertSidecarRunning(deps: AttachDeps) {
 }
 
 /** Tables the copy cannot render exactly: Debezium's incremental snapshot reads them instead. */
-async function snapshotByDebezium(
+export async function snapshotByDebezium(
   deps: AttachDeps,
   tables: TableRef[],
   unsupported: Record<string, string[]>,
@@ -241,7 +241,7 @@ export async function requestIncrementalSnapshot(
 }
 
 /** ClickHouse tables from the Postgres catalog, before any event (see createProjectedTables). */
-async function createTables(deps: AttachDeps, tables: TableRef[]) {
+export async function createTables(deps: AttachDeps, tables: TableRef[]) {
   const ch = deps.clickhouse ?? (await openProjectionClickHouse(deps.config));
   if (!ch) return; // the running sidecar holds it: its copy creates each table
   try {
@@ -276,7 +276,7 @@ async function generatedColumns(pool: PgPool, tables: TableRef[]): Promise<strin
 }
 
 /** Writes the connector's config; waits for RUNNING unless the caller waits itself (attach, attach --add). */
-async function registerConnector(deps: AttachDeps, name: string, tables: TableRef[], opts = { wait: true }) {
+export async function registerConnector(deps: AttachDeps, name: string, tables: TableRef[], opts = { wait: true }) {
   const names = attachNames(name);
   const config = await attachConnectorConfig({
     databaseUrl: deps.config.CONNECT_DATABASE_URL ?? deps.config.DATABASE_URL,
@@ -301,54 +301,6 @@ async function waitConnectorRunning(deps: AttachDeps, name: string) {
   );
 }
 
-/** attach --add: widen the publication and connector, then an incremental snapshot of just the new tables. */
-export async function addTables(deps: AttachDeps, req: AttachRequest & { tables: TableRef[] }): Promise<void> {
-  const names = attachNames(req.name);
-  if (!(await deps.connect.status(names.connector))) {
-    throw new AttachError(`no attachment named ${req.name}: run attach without --add first`);
-  }
-  const current = await publicationTables(deps.pool, names.publication);
-  const known = new Set(current.map(tableName));
-  const fresh = req.tables.filter((t) => !known.has(tableName(t)));
-  if (!fresh.length) {
-    deps.io.out("those tables are attached already; nothing to do");
-    return;
-  }
-  const { tables } = await checkAndResolve(deps, req, fresh);
-  if (!tables.length) return;
-  const all = [...current, ...tables];
-  await ensureHelperTables(deps.pool, req.name); // an attachment from before per-attachment signal tables
-  await ensurePublication(deps.pool, req.name, all);
-  await createTables(deps, tables);
-  // The running task knows only the old tables: a signal it reads fails for the new ones and is
-  // gone for good. So it is stopped (and has let go of the slot) before the config changes, and
-  // the signal is written once the task with the new config runs.
-  await deps.connect.stop(names.connector);
-  await deps.connect.waitState(names.connector, "STOPPED", 60_000);
-  await waitSlotReleased(deps.pool, names.slot);
-  await registerConnector(deps, req.name, all, { wait: false }); // a stopped connector stays stopped
-  await deps.connect.resume(names.connector);
-  await deps.connect.waitRunning(names.connector, 120_000);
-  deps.io.out(`connector ${names.connector} RUNNING again, now with ${tables.map(tableName).join(", ")}`);
-  await requestIncrementalSnapshot(deps.pool, names.signal, tables);
-  deps.io.out(
-    `incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`,
-  );
-  if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, tables), req.stallMs);
-}
-
-async function waitSlotReleased(pool: PgPool, slot: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while ((await slotLag(pool, slot)).active) {
-    if (Date.now() > deadline)
-      throw new AttachError(
-        `replication slot ${slot} is still in use ${timeoutMs / 1000} s after the connector stopped`,
-      );
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Follows an attachment's snapshot (all its tables) until projected, e.g. after attach --no-wait. */
 /**
  * Follows an attachment's snapshots that go through Kafka (Debezium's incremental snapshots: tables
  * the copy left to it, attach --add, repair), e.g. after attach --no-wait. Tables the attach copied

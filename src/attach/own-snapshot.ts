@@ -20,25 +20,34 @@ import { attachNames, type TableRef } from "./tables.js";
  * projection's ClickHouse is: in this process when the caller holds it (deps.clickhouse),
  * otherwise in the running sidecar, asked over the control topic. The sidecar reads Postgres'
  * address from the connector's config, so that config is written before the copy is asked for.
+ *
+ * Without `connector` (attach --add) the attachment's slot streams already, the new tables
+ * included: a temporary slot only pins a snapshot and the position it is consistent at. Every
+ * change committed after it is streamed with a higher LSN than the copy's version, every change
+ * before it is in the copy, so the two meet exactly as on a first attach.
  */
 export async function ownSnapshot(
   deps: AttachDeps,
   name: string,
   tables: TableRef[],
   totals: Map<string, number>,
-  connector: { write: () => Promise<void>; running: () => Promise<void> },
+  connector?: { write: () => Promise<void>; running: () => Promise<void> },
 ): Promise<CopyResult> {
   const names = attachNames(name);
   const databaseUrl = deps.config.DATABASE_URL;
-  const slot = await createExportedSlot(databaseUrl, names.slot);
-  deps.io.out(`slot ${names.slot} created, consistent point ${formatLsn(slot.consistentPoint)}; copying`);
+  const slot = connector
+    ? await createExportedSlot(databaseUrl, names.slot)
+    : await createExportedSlot(databaseUrl, `${names.slot}_add`, true);
+  deps.io.out(
+    `${connector ? "slot" : "temporary slot"} ${slot.slot} created, consistent point ${formatLsn(slot.consistentPoint)}; copying`,
+  );
   const meta: SnapshotMeta = { version: snapshotVersion(slot), lsn: slot.consistentPoint, commitTs: slot.createdAt };
   const display = progressDisplay(deps, totals);
   try {
-    await connector.write();
+    await connector?.write();
     // Streaming starts at once; the copy's rows are older than every streamed change (versions).
     const [, result] = await Promise.all([
-      connector.running(),
+      connector?.running(),
       deps.clickhouse
         ? copyHere(deps, deps.clickhouse, { databaseUrl, snapshotName: slot.snapshotName, meta, tables }, display.add)
         : copyInSidecar(deps, names.connector, slot, meta, tables, display.set),

@@ -29,6 +29,7 @@ export async function ensureHelperTables(pool: PgPool, name: string): Promise<vo
     await c.query(
       "CREATE TABLE IF NOT EXISTS sidecar.attachment (name text PRIMARY KEY, state text NOT NULL, changed_at timestamptz NOT NULL DEFAULT now())",
     );
+    await c.query("ALTER TABLE sidecar.attachment ADD COLUMN IF NOT EXISTS pending jsonb"); // attach --add's tables
     await c.query("COMMIT");
   } catch (err) {
     await c.query("ROLLBACK").catch(() => undefined);

@@ -1,7 +1,8 @@
 import { createInterface } from "node:readline/promises";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import { type AttachIO, addTables, attach, attachmentStatus, detach } from "../attach/attach.js";
+import { addTables } from "../attach/add-tables.js";
+import { type AttachIO, attach, attachmentStatus, detach } from "../attach/attach.js";
 import type { TableProgress } from "../attach/progress.js";
 import { parseTableList, parseTableRef, type TableRef } from "../attach/tables.js";
 import type { ProjectionReader } from "../attach/verify.js";

@@ -29,7 +29,12 @@ export interface ExportedSlot {
 /** _version of snapshot rows: below every change the slot streams, above every older projected row. */
 export const snapshotVersion = (slot: Pick<ExportedSlot, "startLsn">): bigint => slot.startLsn - 2n;
 
-export async function createExportedSlot(databaseUrl: string, slot: string): Promise<ExportedSlot> {
+/**
+ * `temporary`: the slot lives only for the copy (attach --add: the attachment's own slot keeps
+ * streaming, and this one only pins the snapshot and its position); Postgres drops it with the
+ * connection, also when the process is killed.
+ */
+export async function createExportedSlot(databaseUrl: string, slot: string, temporary = false): Promise<ExportedSlot> {
   const pool = new pg.Client({ connectionString: databaseUrl });
   await pool.connect();
   const before = await pool
@@ -44,7 +49,7 @@ export async function createExportedSlot(databaseUrl: string, slot: string): Pro
   try {
     // The pre-15 spelling; PostgreSQL 15+ still accepts it.
     const r = await rep.query<{ consistent_point: string; snapshot_name: string }>(
-      `CREATE_REPLICATION_SLOT "${slot}" LOGICAL pgoutput EXPORT_SNAPSHOT`,
+      `CREATE_REPLICATION_SLOT "${slot}"${temporary ? " TEMPORARY" : ""} LOGICAL pgoutput EXPORT_SNAPSHOT`,
     );
     const row = r.rows[0]!;
     return {

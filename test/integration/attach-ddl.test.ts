@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addTables, attach } from "../../src/attach/attach.js";
+import { addTables } from "../../src/attach/add-tables.js";
+import { attach } from "../../src/attach/attach.js";
 import { repairTable } from "../../src/attach/repair.js";
 import { parseTableRef } from "../../src/attach/tables.js";
 import { queryRows } from "../../src/clickhouse/client.js";

@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addTables, attach, followAttachment } from "../../src/attach/attach.js";
+import { addTables } from "../../src/attach/add-tables.js";
+import { attach, followAttachment } from "../../src/attach/attach.js";
 import { catalogShape, readCatalog } from "../../src/attach/catalog.js";
 import type { TableRef } from "../../src/attach/tables.js";
 import { formatVerifyReport, verifyAttachment } from "../../src/attach/verify.js";
@@ -19,7 +20,7 @@ import { decodeMessage, readSchemaTopic, touchOneRow } from "../helpers/schemas.
  * captured table per Postgres type family. Every type is a nullable column (`<c>_n`), a NOT NULL
  * column with a default (`<c>_nn`) and a nullable column whose default is a value (`<c>_d`). Rows
  * exist before attach (snapshot), are written while streaming, set to NULL and back, deleted and
- * truncated; tables are added later (incremental snapshot). Each phase ends with verify clean.
+ * truncated; tables are added later (attach --add, the sidecar's copy). Each phase ends with verify clean.
  */
 interface Col {
   name: string;
@@ -364,14 +365,14 @@ describe("type matrix on the real stack", () => {
     await expectClean("updates back to values, and deletes");
   }, 600_000);
 
-  it("attach --add: tables added later are snapshotted incrementally, then stream", async () => {
+  it("attach --add: tables added later are copied (the sidecar's copy), then stream", async () => {
     await sql(`CREATE TABLE ${s}.t_late_arr (LIKE ${s}.t_arr INCLUDING ALL)`);
     await sql(`INSERT INTO ${s}.t_late_arr SELECT * FROM ${s}.t_arr`);
     await sql(`CREATE TABLE ${s}.t_late_udt (LIKE ${s}.t_udt INCLUDING ALL)`);
     await sql(`INSERT INTO ${s}.t_late_udt SELECT * FROM ${s}.t_udt`);
     lines.length = 0;
     await addTables(deps(), { name, tables: LATE.map(ref), stallMs: 240_000 });
-    expect(lines.join("\n")).toMatch(/incremental snapshot requested for .*t_late_arr/);
+    expect(lines.join("\n")).toMatch(/temporary slot \S+_add created(.|\n)*snapshot copied: [\d,]+ rows/);
     await sql(insertSql(s, "t_late_arr", MATRIX.t_arr as Col[], 5001));
     await sql(insertSql(s, "t_late_udt", MATRIX.t_udt as Col[], 5001));
     await sql(`UPDATE ${s}.t_late_udt SET dpi_n = NULL, cp_n = NULL, dts_d = NULL WHERE id = 1`);
