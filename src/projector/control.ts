@@ -9,6 +9,17 @@ import type { TableHealth } from "./table-health.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits for `jobs` to end, calling `alive` every second meanwhile (the waiting CLI hears from us). */
+async function waitWhileAlive(jobs: Promise<unknown>[], alive: () => Promise<unknown>): Promise<void> {
+  if (!jobs.length) return;
+  const timer = setInterval(() => void alive().catch(() => undefined), 1_000);
+  try {
+    await Promise.allSettled(jobs);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /**
  * The projector's end of the control topic (src/shared/control.ts): carries out commands from the
  * CLI against the ClickHouse this process holds, and answers each. Its own consumer group per
@@ -62,7 +73,14 @@ export class ControlListener {
     this.consumer = c;
   }
 
-  /** Runs a snapshot copy beside the consumer (minutes long: other commands go on), reporting progress. */
+  /** schema.table → the snapshot job copying it. */
+  private readonly copying = new Map<string, Promise<unknown>>();
+
+  /**
+   * Runs a snapshot copy beside the consumer (minutes long: other commands go on), reporting
+   * progress. A copy of a table waits for one still copying it (its CLI may have been killed and
+   * the next attach started over): the older copy's rows must all be in before the newer one settles.
+   */
   private startSnapshot(id: string, cmd: Extract<ControlCommand, { op: "snapshot" }>, topic: string): void {
     const send = (value: unknown) =>
       this.producer.send({ topic, messages: [{ value: JSON.stringify({ id, ...(value as object) }) }] });
@@ -72,15 +90,21 @@ export class ControlListener {
       return;
     }
     const { connectUrl, database, sink, log, health } = this.deps;
-    const job = snapshotInSidecar(cmd, { connectUrl, database, sink }, (progress) => send({ progress })).then(
-      async (result) => {
-        await markRefused(result, health);
-        return { ok: true, detail: JSON.stringify(result) };
-      },
-      (err: Error) => ({ ok: false, detail: err.message }),
-    );
+    const tables = cmd.tables.map((t) => `${t.schema}.${t.table}`);
+    const earlier = [...new Set(tables.map((t) => this.copying.get(t)).filter((j) => j !== undefined))];
+    const job = waitWhileAlive(earlier, () => send({ progress: {} }))
+      .then(() => snapshotInSidecar(cmd, { connectUrl, database, sink }, (progress) => send({ progress })))
+      .then(
+        async (result) => {
+          await markRefused(result, health);
+          return { ok: true, detail: JSON.stringify(result) };
+        },
+        (err: Error) => ({ ok: false, detail: err.message }),
+      );
     this.jobs.set(id, job);
+    for (const t of tables) this.copying.set(t, job);
     void job.then(async (answer) => {
+      for (const t of tables) if (this.copying.get(t) === job) this.copying.delete(t);
       log.info({ op: "snapshot", ok: answer.ok, tables: cmd.tables.length }, "control command");
       await send({ answer }).catch(() => undefined);
     });
