@@ -3,20 +3,25 @@
  * ClickHouse, Debezium streaming from the slot), two cases in one run:
  *   - big: one N-row table (default 1,000,000) of 7 columns: attach seconds (slot, connector,
  *     copy), snapshot rows/s, then a full `verify` (must be clean);
- *   - small: a schema of 15 small tables (≈ 50,000 rows in all): attach seconds (target < 10 s).
+ *   - small: a schema of 15 small tables (≈ 50,000 rows in all): attach seconds (target < 10 s);
+ *   - add: `attach --add` of an N-row copy of the big table to the big attachment, while it
+ *     streams (the sidecar's copy in a temporary slot's snapshot), then verify; side by side, the
+ *     path it replaced: --add of a 100,000-row table with a `money` column, which the copy does
+ *     not render, so Debezium's incremental snapshot reads it.
  * Debezium's own snapshot (the path this replaced) measured 3.3–3.8k rows/s here (docs/performance.md).
  *
- *   npx tsx bench/attach.ts [--rows 1000000] [--only big|small]
+ *   npx tsx bench/attach.ts [--rows 1000000] [--only big|small|add]
  *
  * Writes bench/results/attach.json. Uses its own attachment names, topic prefix, consumer group
  * and chDB directory, and removes them (connector, slot, publication, schema, topics) afterwards.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { addTables } from "../src/attach/add-tables.js";
 import { attach, detach } from "../src/attach/attach.js";
 import { verifyAttachment } from "../src/attach/verify.js";
 import { type ClickHouse, openClickHouse } from "../src/clickhouse/client.js";
@@ -115,6 +120,37 @@ async function runCase(ch: ClickHouse, name: string, tables: { schema: string; t
   };
 }
 
+/** attach --add of `table` (made by `create`) to the attachment `name`, timed, then verified. */
+async function addCase(ch: ClickHouse, name: string, table: string, rows: number, create: string) {
+  await pool.query(create);
+  await pool.query(`VACUUM ANALYZE ${schema}.${table}`);
+  const t0 = now();
+  const out: string[] = [];
+  await addTables(
+    { pool, admin, connect, config, clickhouse: ch, io: { out: (l) => out.push(l) } },
+    { name, tables: [{ schema, table }], stallMs: 600_000 },
+  );
+  const seconds = (now() - t0) / 1000;
+  const report = await verifyAttachment(
+    pool,
+    { kind: "clickhouse", client: ch, database: config.CLICKHOUSE_DATABASE },
+    name,
+  );
+  if (!report.ok)
+    throw new Error(`verify after --add found differences: ${JSON.stringify(report.tables).slice(0, 500)}`);
+  const path = out.some((l) => l.includes("snapshotted by Debezium"))
+    ? "Debezium incremental snapshot"
+    : "sidecar copy";
+  return { rows, path, addSeconds: seconds, rowsPerSecond: Math.round(rows / seconds), verify: "clean" };
+}
+
+const addedCopy = (rows: number) =>
+  `CREATE TABLE ${schema}.added (LIKE ${schema}.orders INCLUDING ALL);
+   INSERT INTO ${schema}.added SELECT * FROM ${schema}.orders WHERE id <= ${rows}`;
+const addedMoney = (rows: number) =>
+  `CREATE TABLE ${schema}.added_money (id bigint PRIMARY KEY, price money NOT NULL, note text);
+   INSERT INTO ${schema}.added_money SELECT g, g / 100.0, 'note ' || g FROM generate_series(1, ${rows}) g`;
+
 async function main() {
   await admin.connect();
   const ch = await openClickHouse(config.CLICKHOUSE_URL);
@@ -125,20 +161,34 @@ async function main() {
     machine: { cpus: os.cpus().length, node: process.version, clickhouse: "chdb (embedded)" },
     debeziumSnapshotBefore: "3.3–3.8k rows/s (200,000 rows: 61 s; 1,000,000: 264 s); 15 small tables: 119 s",
   };
-  if (args.only !== "small") {
+  if (!args.only || args.only === "big") {
     console.log(`creating ${schema}.orders with ${N.toLocaleString("en-US")} rows…`);
     await createBig();
     result.big = await runCase(ch, names[0]!, [{ schema, table: "orders" }], N);
     console.log(JSON.stringify(result.big));
   }
-  if (args.only !== "big") {
+  if (!args.only || args.only === "add") {
+    if (!result.big) {
+      await createBig();
+      result.big = await runCase(ch, names[0]!, [{ schema, table: "orders" }], N);
+    }
+    result.add = await addCase(ch, names[0]!, "added", N, addedCopy(N));
+    console.log(JSON.stringify(result.add));
+    const baseline = Math.min(N, 100_000);
+    result.addDebeziumBaseline = await addCase(ch, names[0]!, "added_money", baseline, addedMoney(baseline));
+    console.log(JSON.stringify(result.addDebeziumBaseline));
+  }
+  if (!args.only || args.only === "small") {
     await createSmall();
     const tables = Array.from({ length: 15 }, (_, i) => ({ schema: small, table: `t${i + 1}` }));
     result.small = await runCase(ch, names[1]!, tables, 5 * 6000 + 10 * 2000);
     console.log(JSON.stringify(result.small));
   }
   mkdirSync("bench/results", { recursive: true });
-  writeFileSync("bench/results/attach.json", `${JSON.stringify(result, null, 2)}\n`);
+  // --only runs one case: the others' figures from an earlier run stay in the file.
+  const file = "bench/results/attach.json";
+  const earlier = args.only && existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as object) : {};
+  writeFileSync(file, `${JSON.stringify({ ...earlier, ...result }, null, 2)}\n`);
   console.log(JSON.stringify(result, null, 2));
   await (await projectorP).stop();
   await ch.close();
