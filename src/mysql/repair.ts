@@ -10,7 +10,6 @@ import type { MysqlDeps } from "./attach.js";
 import { signalSnapshot } from "./attach.js";
 import { currentBinlog } from "./binlog.js";
 import { capturedTables, notificationTopic, signalTable } from "./connector.js";
-import { quoteMy } from "./source.js";
 import { verifyMysqlAttachment } from "./verify.js";
 
 /**
