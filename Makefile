@@ -9,7 +9,8 @@ DOCKER := $(shell [ -z "$(NATIVE)" ] && docker info >/dev/null 2>&1 && echo yes)
 .PHONY: help deps up down status token logs clean test test-unit bench lint typecheck attach verify detach
 
 help:
-	@echo "make up      start the whole pipeline with the demo domain (idempotent); MARIADB=1 also starts MariaDB"
+	@echo "make up      start the whole pipeline with the demo domain (idempotent); MARIADB=1 also starts MariaDB,"
+	@echo "             PROMETHEUS=1 also Prometheus on :9090 (PROMETHEUS_PORT) with the alert rules (docs/operations.md)"
 	@echo "make test    install what is missing, start the stack, run all tests"
 	@echo "make down    stop what make up started    make status / make logs / make clean"
 	@echo "make token   the API tokens make up keeps in .stack/tokens, and how to use them: eval \"\$$(make -s token)\""

@@ -3,8 +3,8 @@
 # Kafka Connect + Debezium from jars that Maven resolves. Every process is started
 # by this script, recorded by pid under $STACK_DIR/run, and stopped by that pid only.
 #
-#   stack.sh up | down | status | logs | clean | install | app | mariadb | token | stop <part>
-# MARIADB=1 stack.sh up also starts MariaDB (stack/mariadb.sh).
+#   stack.sh up | down | status | logs | clean | install | app | mariadb | prometheus | token | stop <part>
+# MARIADB=1 stack.sh up also starts MariaDB (stack/mariadb.sh); PROMETHEUS=1 also starts Prometheus.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -290,6 +290,42 @@ app_up() {
     || die "the sidecar's write API did not answer within 30 s (see $LOGS/app.log)."
 }
 
+# Prometheus (Debian's package), with PROMETHEUS=1: scrapes the sidecar's projector metrics with the
+# alert rules of ops/prometheus/alerts.yml loaded; data under $STACK_DIR/prometheus, loopback only.
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
+prometheus_up() {
+  command -v prometheus >/dev/null || apt_install "Prometheus (PROMETHEUS=1)" --no-install-recommends prometheus
+  local dir=$STACK_DIR/prometheus
+  mkdir -p "$dir/data"
+  cat >"$dir/prometheus.yml" <<CONF
+# Written by stack/stack.sh (PROMETHEUS=1): edits are overwritten by the next make up.
+global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+rule_files:
+  - "$ROOT/ops/prometheus/alerts.yml"
+scrape_configs:
+  - job_name: cqrs-sidecar
+    static_configs:
+      - targets: ["${METRICS_URL#http://}"]
+CONF
+  promtool check config "$dir/prometheus.yml" >"$LOGS/prometheus-check.log" 2>&1 \
+    || die "Prometheus's configuration or the alert rules do not check (see $LOGS/prometheus-check.log)."
+  if pid_alive prometheus; then
+    kill -HUP "$(cat "$RUN/prometheus.pid")"  # reload: the rules may have changed
+    say "prometheus already running (configuration reloaded): http://127.0.0.1:$PROMETHEUS_PORT"
+    return
+  fi
+  port_free_or_die "$PROMETHEUS_PORT" PROMETHEUS_PORT Prometheus
+  say "starting prometheus on http://127.0.0.1:$PROMETHEUS_PORT (scraping $METRICS_URL/metrics)"
+  # setsid: its own session, like the app, so a Ctrl-C in this terminal does not stop it.
+  setsid nohup prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >>"$LOGS/prometheus.log" 2>&1 &
+  echo $! >"$RUN/prometheus.pid"
+  wait_for 60 prometheus curl -sf "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" \
+    || die "Prometheus did not get ready on port $PROMETHEUS_PORT within 60 s (see $LOGS/prometheus.log)."
+}
+
 stop_pid() {  # stop_pid <name>: SIGTERM, then SIGKILL after 30 s
   pid_alive "$1" || { rm -f "$RUN/$1.pid"; return 0; }
   local pid; pid=$(cat "$RUN/$1.pid")
@@ -316,22 +352,24 @@ case "$cmd" in
     [ -n "${MARIADB:-}" ] && mariadb_up
     kafka_up
     connect_up
+    if [ -n "${PROMETHEUS:-}" ]; then prometheus_up; fi
     ;;
   down)
     # The sidecar's own processes first, then the stack in reverse order.
-    for p in app connect kafka; do stop_pid "$p"; done
+    for p in prometheus app connect kafka; do stop_pid "$p"; done
     mariadb_down
     pg_down
     ;;
   app) app_up ;;
   mariadb) mariadb_up ;;  # start (only) MariaDB, e.g. for the tests that attach it
+  prometheus) prometheus_up ;;  # start (only) Prometheus, as PROMETHEUS=1 make up does
   token) print_tokens ;;
   stop)  # stop one part: stop app|connect|kafka|postgres
     case "${2:-}" in
       postgres) pg_down ;;
       mariadb) mariadb_down ;;
-      app|connect|kafka) stop_pid "$2" ;;
-      *) die "usage: stack.sh stop app|connect|kafka|postgres|mariadb" ;;
+      app|connect|kafka|prometheus) stop_pid "$2" ;;
+      *) die "usage: stack.sh stop app|connect|kafka|postgres|mariadb|prometheus" ;;
     esac
     ;;
   status)
@@ -342,6 +380,7 @@ case "$cmd" in
     status_line write "$WRITE_URL (write API, /openapi.json; commands need API_TOKEN)" curl -sf "$WRITE_URL/health"
     status_line read "$READ_URL (dashboard at /, read API; /api needs READ_API_TOKEN)" curl -sf "$READ_URL/health"
     status_line project "$METRICS_URL/metrics (projector)" curl -sf "$METRICS_URL/health"
+    [ -f "$RUN/prometheus.pid" ] && status_line prometheus "http://127.0.0.1:$PROMETHEUS_PORT (alerts: /alerts)" curl -sf "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
     if curl -sf "$KAFKA_CONNECT_URL/connectors?expand=status" >"$RUN/status.json" 2>/dev/null; then
       node -e 'const s=require(process.argv[1]);for(const [n,c] of Object.entries(s)){const t=(c.status.tasks||[]).map(t=>t.state).join(",");console.log(`  connector ${n}: ${c.status.connector.state}${t?" tasks "+t:""}`)}' "$RUN/status.json"
     fi
@@ -359,5 +398,5 @@ case "$cmd" in
     rm -rf "$STACK_DIR"
     say "removed $STACK_DIR"
     ;;
-  *) echo "usage: stack.sh up|down|status|logs|clean|install|install-test|app|mariadb|token|stop <part>" >&2; exit 2 ;;
+  *) echo "usage: stack.sh up|down|status|logs|clean|install|install-test|app|mariadb|prometheus|token|stop <part>" >&2; exit 2 ;;
 esac
