@@ -110,7 +110,7 @@ for (let round = 0; round < 4; round++) {
       keyIds: new Array(n).fill("k1"),
       texts,
     });
-    rows += out.tables[0]?.rows.length ?? 0;
+    rows += (out.tables[0]?.lines.indexes.length ?? 0) + (out.tables[0]?.toast.length ?? 0);
     if (out.poison.length) throw new Error(JSON.stringify(out.poison[0]));
   }
   const c = process.cpuUsage(c0);

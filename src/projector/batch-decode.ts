@@ -4,13 +4,14 @@ import { EnvelopeError } from "../cdc/envelope.js";
 import { type Beat, beatOf, isInternalTable } from "../cdc/internal.js";
 import { NoKeyError, type TableShape, tableShape, targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
-import { type BuiltRow, buildRow, encodeRow, foldRow, LineRow } from "./rows.js";
+import { type BuiltLines, RowLinesBuilder } from "./row-lines.js";
+import { buildRow, encodeRow } from "./rows.js";
 
 /**
- * A Kafka batch turned into what the projector stores: per table the latest row per key as a
- * JSONEachRow line, plus poison, truncates and the LSN range. Pure and free of functions or
- * symbols, so it can be computed in a worker thread and cloned to the thread that owns
- * ClickHouse (see decode-worker.ts).
+ * A Kafka batch turned into what the projector stores: per table the latest row per key as
+ * JSONEachRow lines in one buffer (row-lines.ts), plus poison, truncates and the LSN range. Pure
+ * and free of functions or symbols, so it can be computed in a worker thread and cloned to the
+ * thread that owns ClickHouse, its buffers transferred (see decode-worker.ts).
  */
 
 /** What a TableShape is built from; the receiving thread rebuilds the same shape from it. */
@@ -22,11 +23,9 @@ export interface ShapeSource {
   fingerprint: string;
 }
 
-export interface EncodedRow {
-  /** The row as one JSON line; undefined while `values` still lacks unchanged TOAST columns. */
-  line?: string;
-  /** Only for rows with unavailable columns (left out of `values`): filled from ClickHouse, then serialised. */
-  values?: Record<string, unknown>;
+/** A row with unchanged TOAST columns, left out of `values`: filled from ClickHouse, then serialised. */
+export interface ToastRow {
+  values: Record<string, unknown>;
   unavailable: string[];
   lsn: bigint;
   /** Position of the source message in the batch. */
@@ -37,7 +36,12 @@ export interface DecodedTable {
   target: string;
   /** Every shape seen in the batch, the current one last (a column may be added mid-batch). */
   shapes: ShapeSource[];
-  rows: EncodedRow[];
+  /** The latest row per key as JSON lines (body, and per line its message's position). */
+  lines: Pick<BuiltLines, "body" | "indexes">;
+  /** The latest rows that still lack unchanged TOAST values (not in `lines`). */
+  toast: ToastRow[];
+  /** The highest LSN among the rows (lines and toast); undefined when the table has none in the batch. */
+  maxLsn?: bigint;
   truncates: TruncateEvent[];
   /** Every message of this table in the batch (what is set aside if the table's part cannot be stored). */
   indexes: number[];
@@ -72,7 +76,7 @@ export function shapeFromSource(s: ShapeSource): TableShape {
 interface TableAcc {
   shape: TableShape;
   shapes: ShapeSource[];
-  latest: Map<string, BuiltRow>;
+  rows: RowLinesBuilder;
   truncates: TruncateEvent[];
   indexes: number[];
 }
@@ -84,25 +88,51 @@ export interface NamedSchemas {
   texts: Record<string, string>;
 }
 
+const NO_NAMES: { value?: CachedSchema; key?: CachedSchema } = Object.freeze({});
+
 /** Decodes batches; keeps the schema and shape caches between them. */
 export class BatchDecoder {
   private readonly schemaCache = new SchemaCache();
   private readonly byId = new SchemasById();
 
   private named(named: NamedSchemas | undefined, i: number): { value?: CachedSchema; key?: CachedSchema } {
-    if (!named) return {};
-    const resolve = (id: string | null | undefined) => {
-      if (!id) return undefined;
-      const s = this.byId.get(id, named.texts[id]);
-      if (!s) throw new EnvelopeError("not-envelope", `schema ${id} named by the message is not in the schema topic`);
-      return s;
-    };
-    return { value: resolve(named.valueIds[i]), key: resolve(named.keyIds[i]) };
+    if (!named) return NO_NAMES;
+    return { value: this.byIdOf(named, named.valueIds[i]), key: this.byIdOf(named, named.keyIds[i]) };
   }
+
+  private byIdOf(named: NamedSchemas, id: string | null | undefined): CachedSchema | undefined {
+    if (!id) return undefined;
+    const s = this.byId.get(id, named.texts[id]);
+    if (!s) throw new EnvelopeError("not-envelope", `schema ${id} named by the message is not in the schema topic`);
+    return s;
+  }
+
   private readonly shapes = new Map<string, { shape: TableShape; source: ShapeSource }>();
+
+  /** The last shape found, with what it was found for: consecutive events are mostly of one table. */
+  private last:
+    | {
+        schema: string;
+        table: string;
+        valueId: number;
+        keyId: number;
+        entry: { shape: TableShape; source: ShapeSource };
+      }
+    | undefined;
 
   private shapeFor(ev: DecodedEvent): { shape: TableShape; source: ShapeSource } {
     if (!ev.rowSchema) throw new EnvelopeError("not-envelope", "change event without a row schema");
+    const last = this.last;
+    if (
+      last !== undefined &&
+      ev.valueSchemaId > 0 &&
+      ev.keySchemaId > 0 &&
+      last.valueId === ev.valueSchemaId &&
+      last.keyId === ev.keySchemaId &&
+      last.table === ev.table &&
+      last.schema === ev.schema
+    )
+      return last.entry;
     // Schema ids come from the text cache; id 0 (slow path) is never cached.
     const cacheKey =
       ev.valueSchemaId > 0 && ev.keySchemaId > 0
@@ -122,13 +152,14 @@ export class BatchDecoder {
       if (this.shapes.size > 10_000) this.shapes.clear();
       if (cacheKey) this.shapes.set(cacheKey, entry);
     }
+    if (cacheKey)
+      this.last = { schema: ev.schema, table: ev.table, valueId: ev.valueSchemaId, keyId: ev.keySchemaId, entry };
     return entry;
   }
 
   decode(values: (Buffer | null)[], keys: (Buffer | null)[], named?: NamedSchemas): DecodedBatch {
     const out: DecodedBatch = { opCounts: {}, poison: [], tables: [], truncatesWithoutShape: [] };
     const tables = new Map<string, TableAcc>();
-    const indexOf = new Map<BuiltRow, number>();
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
       if (!value || value.length === 0) {
@@ -172,16 +203,15 @@ export class BatchDecoder {
         const row = encodeRow(shape, ev) ?? buildRow(shape, ev);
         let tb = tables.get(shape.target);
         if (!tb) {
-          tb = { shape, shapes: [source], latest: new Map(), truncates: [], indexes: [] };
+          tb = { shape, shapes: [source], rows: new RowLinesBuilder(), truncates: [], indexes: [] };
           tables.set(shape.target, tb);
         } else if (tb.shape !== shape) {
           // Columns changed mid-batch: every shape is synced; rows built with an older shape omit new columns.
           tb.shapes.push(source);
           tb.shape = shape;
         }
-        foldRow(tb.latest, row);
+        tb.rows.add(row, i);
         tb.indexes.push(i);
-        indexOf.set(row, i);
       } catch (err) {
         if (err instanceof ConversionError || err instanceof EnvelopeError) {
           out.poison.push({
@@ -197,25 +227,13 @@ export class BatchDecoder {
       }
     }
     for (const tb of tables.values()) {
-      const rows: EncodedRow[] = [];
-      for (const r of tb.latest.values()) {
-        const index = indexOf.get(r) as number;
-        if (r instanceof LineRow) {
-          rows.push({ line: r.line, unavailable: [], lsn: r.lsn, index });
-          continue;
-        }
-        if (r.unavailable.length === 0) {
-          rows.push({ line: JSON.stringify(r.values), unavailable: [], lsn: r.lsn, index });
-          continue;
-        }
-        // buildRow lists every column holding UNAVAILABLE; foldRow keeps the ones still unknown.
-        for (const col of r.unavailable) delete r.values[col];
-        rows.push({ values: r.values, unavailable: r.unavailable, lsn: r.lsn, index });
-      }
+      const { body, indexes, toast, maxLsn } = tb.rows.finish();
       out.tables.push({
         target: tb.shape.target,
         shapes: tb.shapes,
-        rows,
+        lines: { body, indexes },
+        toast,
+        maxLsn,
         truncates: tb.truncates,
         indexes: tb.indexes,
       });

@@ -21,12 +21,14 @@ const ROLE = "cqrs-sidecar/batch-decode";
 interface Request {
   id: number;
   bytes: ArrayBuffer;
-  /** Per message: value start, value length (-1: null), key start, key length (-1: null). */
+  /**
+   * Per message: value start, value length (-1: null), key start, key length (-1: null), and the
+   * value's and key's schema ids as positions in `ids` (-1: none).
+   */
   index: Int32Array;
-  /** Schema ids from the messages' headers and their texts, when the messages carry ids. */
-  named?: NamedSchemas;
+  /** The schema ids the messages name, each once, and their texts; absent when no message names one. */
+  ids?: { ids: string[]; texts: Record<string, string> };
 }
-
 /** Each reply carries the worker's heap use: process.memoryUsage() in the main thread does not see it. */
 type Reply = ({ batch: DecodedBatch } | { error: string }) & { id: number; heapUsed: number };
 
@@ -34,71 +36,124 @@ if (!isMainThread && workerData?.role === ROLE && parentPort) {
   const port = parentPort;
   const decoder = new BatchDecoder();
   port.on("message", (req: Request) => {
-    const buf = Buffer.from(req.bytes);
-    const n = req.index.length / 4;
-    const values: (Buffer | null)[] = new Array(n);
-    const keys: (Buffer | null)[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const ix = req.index;
-      const vs = ix[i * 4] as number;
-      const vl = ix[i * 4 + 1] as number;
-      const ks = ix[i * 4 + 2] as number;
-      const kl = ix[i * 4 + 3] as number;
-      values[i] = vl < 0 ? null : buf.subarray(vs, vs + vl);
-      keys[i] = kl < 0 ? null : buf.subarray(ks, ks + kl);
-    }
     let reply: Reply;
+    let transfer: ArrayBuffer[] = [];
     try {
-      reply = { id: req.id, batch: decoder.decode(values, keys, req.named), heapUsed: process.memoryUsage().heapUsed };
+      const { values, keys, named } = unpackMessages(req);
+      const batch = decoder.decode(values, keys, named);
+      // The rows' bytes move to the main thread; nothing here keeps a view of them.
+      transfer = batch.tables.flatMap((t) => [t.lines.body.buffer, t.lines.indexes.buffer] as ArrayBuffer[]);
+      reply = { id: req.id, batch, heapUsed: process.memoryUsage().heapUsed };
     } catch (err) {
       reply = { id: req.id, error: (err as Error).stack ?? String(err), heapUsed: process.memoryUsage().heapUsed };
     }
-    port.postMessage(reply);
+    port.postMessage(reply, transfer);
   });
 }
 
-/** Packs the messages' values and keys into one transferable buffer. */
-export function packMessages(messages: readonly Pick<KafkaMessage, "value" | "key">[]): Omit<Request, "id"> {
+/** The worker's side of packMessages: the messages' values and keys as views of the one buffer. */
+export function unpackMessages(req: Omit<Request, "id">): {
+  values: (Buffer | null)[];
+  keys: (Buffer | null)[];
+  named: NamedSchemas | undefined;
+} {
+  const buf = Buffer.from(req.bytes);
+  const ix = req.index;
+  const n = ix.length / SLOTS;
+  const values: (Buffer | null)[] = new Array(n);
+  const keys: (Buffer | null)[] = new Array(n);
+  const ids = req.ids;
+  const valueIds: (string | null)[] | undefined = ids ? new Array(n) : undefined;
+  const keyIds: (string | null)[] | undefined = ids ? new Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const at = i * SLOTS;
+    const vs = ix[at] as number;
+    const vl = ix[at + 1] as number;
+    const ks = ix[at + 2] as number;
+    const kl = ix[at + 3] as number;
+    values[i] = vl < 0 ? null : buf.subarray(vs, vs + vl);
+    keys[i] = kl < 0 ? null : buf.subarray(ks, ks + kl);
+    if (ids && valueIds && keyIds) {
+      const v = ix[at + 4] as number;
+      const k = ix[at + 5] as number;
+      valueIds[i] = v < 0 ? null : (ids.ids[v] as string);
+      keyIds[i] = k < 0 ? null : (ids.ids[k] as string);
+    }
+  }
+  const named = ids && valueIds && keyIds ? { valueIds, keyIds, texts: ids.texts } : undefined;
+  return { values, keys, named };
+}
+
+/** Int32 slots per message in a request's index. */
+const SLOTS = 6;
+
+type Header = Buffer | string | (Buffer | string)[] | undefined;
+
+/**
+ * Packs the messages' values and keys into one transferable buffer, with the schema ids their
+ * headers name (each distinct id once: a batch names one or two, repeated in every message).
+ */
+export function packMessages(
+  messages: readonly Pick<KafkaMessage, "value" | "key" | "headers">[],
+): Omit<Request, "id" | "ids"> & { ids: string[] } {
   let total = 0;
   for (const m of messages) total += (m.value?.length ?? 0) + (m.key?.length ?? 0);
   const bytes = Buffer.allocUnsafeSlow(total); // its own ArrayBuffer: transferred, not copied
-  const index = new Int32Array(messages.length * 4);
+  const index = new Int32Array(messages.length * SLOTS);
+  const ids = new SchemaIds();
   let at = 0;
-  messages.forEach((m, i) => {
-    for (const [slot, b] of [
-      [0, m.value],
-      [2, m.key],
-    ] as const) {
-      if (!b) {
-        index[i * 4 + slot] = at;
-        index[i * 4 + slot + 1] = -1;
-        continue;
-      }
-      b.copy(bytes, at);
-      index[i * 4 + slot] = at;
-      index[i * 4 + slot + 1] = b.length;
-      at += b.length;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Pick<KafkaMessage, "value" | "key" | "headers">;
+    const o = i * SLOTS;
+    const v = m.value;
+    index[o] = at;
+    if (v) {
+      v.copy(bytes, at);
+      index[o + 1] = v.length;
+      at += v.length;
+    } else index[o + 1] = -1;
+    const k = m.key;
+    index[o + 2] = at;
+    if (k) {
+      k.copy(bytes, at);
+      index[o + 3] = k.length;
+      at += k.length;
+    } else index[o + 3] = -1;
+    const h = m.headers;
+    index[o + 4] = h ? ids.of(h[VALUE_SCHEMA_HEADER], 0) : -1;
+    index[o + 5] = h ? ids.of(h[KEY_SCHEMA_HEADER], 1) : -1;
+  }
+  return { bytes: bytes.buffer as ArrayBuffer, index, ids: ids.list };
+}
+
+/** Distinct schema ids of a batch's headers; a header equal to the previous one of its kind costs no string. */
+class SchemaIds {
+  readonly list: string[] = [];
+  private readonly at = new Map<string, number>();
+  private readonly last: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
+  private readonly lastAt: [number, number] = [-1, -1];
+
+  /** Position of the header's id in `list` (-1: no header); kind 0: value, 1: key. */
+  of(header: Header, kind: 0 | 1): number {
+    const one = Array.isArray(header) ? header[0] : header;
+    if (one === undefined) return -1;
+    if (typeof one !== "string") {
+      const last = this.last[kind];
+      if (last?.equals(one)) return this.lastAt[kind];
     }
-  });
-  return { bytes: bytes.buffer as ArrayBuffer, index };
-}
-
-function headerText(v: Buffer | string | (Buffer | string)[] | undefined): string | null {
-  const one = Array.isArray(v) ? v[0] : v;
-  return one === undefined ? null : one.toString();
-}
-
-/** The schema ids the messages name (none: undefined, the inline-schema path) and their texts. */
-async function namedSchemas(
-  messages: readonly Pick<KafkaMessage, "headers">[],
-  lookup: (ids: Set<string>) => Promise<Map<string, string>>,
-): Promise<NamedSchemas | undefined> {
-  const valueIds = messages.map((m) => headerText(m.headers?.[VALUE_SCHEMA_HEADER]));
-  const keyIds = messages.map((m) => headerText(m.headers?.[KEY_SCHEMA_HEADER]));
-  const ids = new Set<string>();
-  for (const id of [...valueIds, ...keyIds]) if (id) ids.add(id);
-  if (ids.size === 0) return undefined;
-  return { valueIds, keyIds, texts: Object.fromEntries(await lookup(ids)) };
+    const id = one.toString();
+    let pos = this.at.get(id);
+    if (pos === undefined) {
+      pos = this.list.length;
+      this.list.push(id);
+      this.at.set(id, pos);
+    }
+    if (typeof one !== "string") {
+      this.last[kind] = one;
+      this.lastAt[kind] = pos;
+    }
+    return pos;
+  }
 }
 
 /** The projector's handle on its decode thread; a thread that dies is replaced on the next batch. */
@@ -143,6 +198,11 @@ export class DecodeWorker {
     return worker;
   }
 
+  /** Starts the thread now (loading its modules takes a while), so the first batch does not wait for it. */
+  warm(): void {
+    this.worker ??= this.spawn();
+  }
+
   /**
    * Decodes a batch in the thread. Messages that name their schemas by id (headers) get the
    * schemas' texts from `lookup` first.
@@ -151,14 +211,16 @@ export class DecodeWorker {
     messages: readonly Pick<KafkaMessage, "value" | "key" | "headers">[],
     lookup?: (ids: Set<string>) => Promise<Map<string, string>>,
   ): Promise<DecodedBatch> {
-    const named = lookup ? await namedSchemas(messages, lookup) : undefined;
+    const { bytes, index, ids } = packMessages(messages);
+    // Messages naming schemas by id (none: the inline-schema path) get the schemas' texts first.
+    const wanted = new Set(ids.filter((i) => i !== ""));
+    const named = lookup && wanted.size > 0 ? { ids, texts: Object.fromEntries(await lookup(wanted)) } : undefined;
     this.worker ??= this.spawn();
     const worker = this.worker;
     const id = this.nextId++;
-    const { bytes, index } = packMessages(messages);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, bytes, index, named } satisfies Request, [bytes, index.buffer as ArrayBuffer]);
+      worker.postMessage({ id, bytes, index, ids: named } satisfies Request, [bytes, index.buffer as ArrayBuffer]);
     });
   }
 

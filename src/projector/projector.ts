@@ -17,6 +17,7 @@ import { DecodeWorker } from "./decode-worker.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
 import { ProgressWriter } from "./progress-writer.js";
 import { Abandoned, Retrier } from "./retry.js";
+import { RowLines } from "./row-lines.js";
 import { SchemaTopic } from "./schema-topic.js";
 import { ClickHouseSink } from "./sink.js";
 import { type Degradation, TableHealth } from "./table-health.js";
@@ -161,6 +162,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
   };
 
   const decoder = new DecodeWorker(log, (bytes) => metrics.decodeHeap.set(bytes));
+  decoder.warm(); // loads while ClickHouse and Kafka are set up below
   const shapeOf = (src: ShapeSource): TableShape => {
     const key = `${src.schema}.${src.table}|${JSON.stringify([src.rowSchema, src.keySchema])}`;
     let shape = shapes.get(key);
@@ -233,12 +235,15 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       if (!alive()) throw new Abandoned("stopping");
       const { maxLsn, maxTs } = d;
       for (const b of d.beats ?? []) clocks.recordBeat(b);
-      const tables: TableBatch[] = d.tables.map((t) => {
+      const tables: (TableBatch & { maxLsn?: bigint })[] = d.tables.map((t) => {
         const all = t.shapes.map(shapeOf);
+        const { body, indexes } = t.lines; // views of buffers the decode worker transferred
         return {
           shape: all[all.length - 1] as TableShape,
           shapes: new Set(all),
-          rows: t.rows,
+          lines: new RowLines(Buffer.from(body.buffer, body.byteOffset, body.byteLength), indexes),
+          toast: t.toast,
+          maxLsn: t.maxLsn,
           truncates: t.truncates,
           indexes: t.indexes,
         };
@@ -281,8 +286,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       );
       if (maxTs !== undefined && (lastCommitTsUs === undefined || maxTs > lastCommitTsUs)) lastCommitTsUs = maxTs;
       for (const tb of tables) {
-        let lsn = -1n;
-        for (const r of tb.rows) if (r.lsn > lsn) lsn = r.lsn;
+        let lsn = tb.maxLsn ?? -1n;
         for (const t of tb.truncates) if (t.lsn > lsn) lsn = t.lsn;
         if (lsn >= 0n) progress.recordStored(tb.shape.target, `${tb.shape.schema}.${tb.shape.table}`, lsn, maxTs ?? 0n);
       }

@@ -76,6 +76,11 @@ interface LineLayout {
   keyAt: number[];
   /** A column named like a metadata column: only the object form can express the override. */
   clashes: boolean;
+  /**
+   * Every column name is an ordinary object property (no array index, which objects enumerate
+   * first, and no `__proto__`): the line can be one JSON.stringify of an object, in column order.
+   */
+  plainNames: boolean;
 }
 const layouts = new WeakMap<TableShape, LineLayout>();
 // Every row of a transaction has the same commit time: format it once per run of equal values.
@@ -89,38 +94,74 @@ function commitTsText(us: bigint): string {
   return lastCommitText;
 }
 const META = new Set(["_version", "_lsn", "_commit_ts", "_deleted"]);
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
 
-/**
- * The same row as buildRow for a c/r/u event, written straight to its JSON line without the
- * intermediate object (most of the projector's per-row work is here). Undefined when a column
- * holds an unchanged TOAST value or a column clashes with a metadata name: use buildRow then.
- */
-export function encodeRow(shape: TableShape, ev: ChangeEvent): LineRow | undefined {
+function layoutOf(shape: TableShape): LineLayout {
   let layout = layouts.get(shape);
   if (!layout) {
     layout = {
       prefixes: shape.columns.map((c) => `,${JSON.stringify(c.name)}:`),
       keyAt: shape.columns.map((c) => (c.key ? shape.keys.indexOf(c.name) : -1)),
       clashes: shape.columns.some((c) => META.has(c.name)),
+      plainNames: shape.columns.every((c) => c.name !== "__proto__" && !ARRAY_INDEX.test(c.name)),
     };
     layouts.set(shape, layout);
   }
+  return layout;
+}
+
+/**
+ * The same row as buildRow for a c/r/u event, written straight to its JSON line (most of the
+ * projector's per-row work is here). Undefined when a column holds an unchanged TOAST value or
+ * a column clashes with a metadata name: use buildRow then.
+ *
+ * The line is one JSON.stringify of a plain object (one native pass, no string per value); a
+ * row holding a float -0 (which JSON.stringify writes as 0) is written value by value instead.
+ */
+export function encodeRow(shape: TableShape, ev: ChangeEvent): LineRow | undefined {
+  const layout = layoutOf(shape);
   const after = ev.after;
   if (ev.op === "d" || !after || layout.clashes) return undefined;
   const lsn = ev.lsn.toString();
-  let line = `{"_version":"${lsn}","_lsn":"${lsn}","_commit_ts":"${commitTsText(ev.commitTsUs)}","_deleted":0`;
   const keyValues: unknown[] = new Array(shape.keys.length).fill(undefined);
   const cols = shape.columns;
+  const values: unknown[] = new Array(cols.length);
+  let plain = layout.plainNames;
+  const row: Record<string, unknown> = {
+    _version: lsn,
+    _lsn: lsn,
+    _commit_ts: commitTsText(ev.commitTsUs),
+    _deleted: 0,
+  };
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i] as TableShape["columns"][number];
     const v = c.type.convert(after[c.name]);
     if (v === UNAVAILABLE) return undefined;
     const k = layout.keyAt[i] as number;
     if (k >= 0) keyValues[k] = v;
+    values[i] = v;
+    if (typeof v === "number" ? v === 0 && 1 / v < 0 : typeof v === "object" && v !== null && hasNegativeZero(v))
+      plain = false;
+    if (plain) row[c.name] = v;
+  }
+  const keyId = JSON.stringify(keyValues);
+  if (plain) return new LineRow(JSON.stringify(row), keyId, ev.lsn);
+  let line = `{"_version":"${lsn}","_lsn":"${lsn}","_commit_ts":"${commitTsText(ev.commitTsUs)}","_deleted":0`;
+  for (let i = 0; i < cols.length; i++) {
+    const v = values[i];
     if (v === undefined) continue; // as JSON.stringify leaves an undefined property out
     line += (layout.prefixes[i] as string) + jsonValue(v);
   }
-  return new LineRow(`${line}}`, JSON.stringify(keyValues), ev.lsn);
+  return new LineRow(`${line}}`, keyId, ev.lsn);
+}
+
+/** Whether an array (at any depth) holds a float -0, which only jsonValue writes as -0. */
+function hasNegativeZero(v: object): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const x of v) {
+    if (typeof x === "number" ? x === 0 && 1 / x < 0 : Array.isArray(x) && hasNegativeZero(x)) return true;
+  }
+  return false;
 }
 
 /**

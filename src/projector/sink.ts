@@ -3,7 +3,7 @@ import { formatMicros } from "../cdc/types.js";
 import { type ClickHouse, quoteIdent as q, queryRows, rawInsertOf } from "../clickhouse/client.js";
 import type { Logger } from "../shared/logger.js";
 import { noteTruncate } from "../snapshot/truncate-watch.js";
-import type { EncodedRow } from "./batch-decode.js";
+import type { ToastRow } from "./batch-decode.js";
 import {
   addColumnSql,
   createDatabaseSql,
@@ -19,6 +19,7 @@ import {
   truncateMarkersSql,
   WATERMARK_ROW,
 } from "./ddl.js";
+import type { RowLines } from "./row-lines.js";
 import type { Degradation } from "./table-health.js";
 
 /**
@@ -187,11 +188,8 @@ export class ClickHouseSink {
   }
 
   /** Fills UNAVAILABLE columns from the table's current FINAL state (one query per batch). */
-  async resolveUnavailable(shape: TableShape, rows: Pick<EncodedRow, "values" | "unavailable">[]): Promise<number> {
-    const pending = rows.filter(
-      (r): r is { values: Record<string, unknown>; unavailable: string[] } =>
-        r.values !== undefined && r.unavailable.length > 0,
-    );
+  async resolveUnavailable(shape: TableShape, rows: Pick<ToastRow, "values" | "unavailable">[]): Promise<number> {
+    const pending = rows.filter((r) => r.unavailable.length > 0);
     if (pending.length === 0) return 0;
     const keyCols = shape.keys.map((k) => shape.columns.find((c) => c.name === k) as ColumnSpec);
     const wanted = [...new Set(pending.flatMap((r) => r.unavailable))];
@@ -230,19 +228,9 @@ export class ClickHouseSink {
   }
 
   /** One insert of rows already serialised as JSON lines (the decode worker does that). */
-  async insert(shape: TableShape, rows: readonly Pick<EncodedRow, "line">[]): Promise<void> {
-    if (rows.length === 0) return;
-    const body = rows
-      .map((r) => {
-        if (r.line === undefined) throw new Error("row inserted before its unchanged TOAST values were filled");
-        return r.line;
-      })
-      .join("\n");
-    // The rows follow the statement in one body (the client's insert() would encode them again).
-    await this.ch.command({
-      query: `INSERT INTO ${q(this.ddl.database)}.${q(shape.target)} FORMAT JSONEachRow\n${body}\n`,
-      clickhouse_settings: { input_format_skip_unknown_fields: 0, date_time_input_format: "basic" },
-    });
+  async insert(shape: TableShape, rows: RowLines): Promise<void> {
+    if (rows.count === 0) return;
+    await this.insertJsonLines(shape.target, rows.body);
   }
 
   /**

@@ -1,7 +1,8 @@
 import type { TableShape } from "../cdc/table.js";
-import type { EncodedRow, TruncateEvent } from "./batch-decode.js";
+import type { ToastRow, TruncateEvent } from "./batch-decode.js";
 import { DeterministicFailure, isDataError, isMissingObject } from "./failures.js";
 import type { Retrier } from "./retry.js";
+import type { RowLines } from "./row-lines.js";
 import type { ClickHouseSink, SchemaChange } from "./sink.js";
 import type { TableHealth } from "./table-health.js";
 
@@ -10,8 +11,10 @@ export interface TableBatch {
   shape: TableShape;
   /** Every shape seen in the batch (a column may be added mid-batch): each is synced. */
   shapes: Set<TableShape>;
-  /** The latest row per key. */
-  rows: EncodedRow[];
+  /** The latest row per key, as JSON lines. */
+  lines: RowLines;
+  /** The latest rows still lacking unchanged TOAST values (filled from ClickHouse, then inserted with the lines). */
+  toast: ToastRow[];
   truncates: TruncateEvent[];
   /** Every message of the table in the batch. */
   indexes: number[];
@@ -64,7 +67,7 @@ export class TableWriter {
         );
       for (const t of tb.truncates) await this.truncate(tb.shape, t, live);
       // Counted once the steps are through: a table healed after its insert runs them again.
-      this.onRows(tb.shape.target, tb.rows.length - rejected.length);
+      this.onRows(tb.shape.target, tb.lines.count + tb.toast.length - rejected.length);
       return rejected;
     });
   }
@@ -150,15 +153,17 @@ export class TableWriter {
   }
 
   private async insertRows(tb: TableBatch, live: Liveness): Promise<SetAside[]> {
-    const rows = tb.rows;
-    if (rows.length === 0) return [];
-    const toast = rows.filter((r) => r.line === undefined);
-    if (toast.length > 0) {
-      await this.run("toast", () => this.sink.resolveUnavailable(tb.shape, toast), live, tb.shape.target);
-      for (const r of toast) r.line = JSON.stringify(r.values);
+    let lines = tb.lines;
+    if (tb.toast.length > 0) {
+      await this.run("toast", () => this.sink.resolveUnavailable(tb.shape, tb.toast), live, tb.shape.target);
+      lines = lines.append(
+        tb.toast.map((r) => JSON.stringify(r.values)),
+        tb.toast.map((r) => r.index),
+      );
     }
+    if (lines.count === 0) return [];
     const rejected: SetAside[] = [];
-    await this.insertOrSplit(tb.shape, rows, live, rejected);
+    await this.insertOrSplit(tb.shape, lines, live, rejected);
     return rejected;
   }
 
@@ -168,34 +173,28 @@ export class TableWriter {
    * (with every row refused, 8,000 rows would otherwise take 3 tries and their waits at each of
    * 16,000 steps: minutes of a stalled partition).
    */
-  private async insertOrSplit(
-    shape: TableShape,
-    rows: EncodedRow[],
-    live: Liveness,
-    rejected: SetAside[],
-    part = false,
-  ) {
+  private async insertOrSplit(shape: TableShape, rows: RowLines, live: Liveness, rejected: SetAside[], part = false) {
     try {
       await this.run(
         "insert",
         () => this.sink.insert(shape, rows),
         live,
         shape.target,
-        rows.length > 1 && !part ? undefined : 1,
+        rows.count > 1 && !part ? undefined : 1,
       );
     } catch (err) {
       if (!(err instanceof DeterministicFailure) || !isDataError(err.cause)) throw err;
-      if (rows.length === 1) {
+      if (rows.count === 1) {
         rejected.push({
-          index: (rows[0] as EncodedRow).index,
+          index: rows.indexes[0] as number,
           kind: "insert-rejected",
           reason: err.cause.message.slice(0, 500),
         });
         return;
       }
-      const half = Math.ceil(rows.length / 2);
+      const half = Math.ceil(rows.count / 2);
       await this.insertOrSplit(shape, rows.slice(0, half), live, rejected, true);
-      await this.insertOrSplit(shape, rows.slice(half), live, rejected, true);
+      await this.insertOrSplit(shape, rows.slice(half, rows.count), live, rejected, true);
     }
   }
 

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "vitest";
-import { BatchDecoder } from "../../src/projector/batch-decode.js";
-import { DecodeWorker } from "../../src/projector/decode-worker.js";
+import { BatchDecoder, type DecodedTable } from "../../src/projector/batch-decode.js";
+import { DecodeWorker, packMessages, unpackMessages } from "../../src/projector/decode-worker.js";
+import { RowLines } from "../../src/projector/row-lines.js";
 import { createLogger } from "../../src/shared/logger.js";
 
 const row = {
@@ -34,6 +35,14 @@ const messages = [
   { value: null, key: key(1) },
 ];
 
+/** A decoded table's lines as parsed rows, each with its message's position. */
+const linesOf = (t: DecodedTable | undefined) =>
+  t
+    ? new RowLines(Buffer.from(t.lines.body), t.lines.indexes)
+        .lines()
+        .map((l, i) => ({ index: t.lines.indexes[i], row: JSON.parse(l) as Record<string, unknown> }))
+    : [];
+
 describe("batch decoding in the decode worker", () => {
   const worker = new DecodeWorker(createLogger("silent"));
   afterAll(() => worker.close());
@@ -44,25 +53,25 @@ describe("batch decoding in the decode worker", () => {
       messages.map((m) => m.key),
     );
     const viaWorker = await worker.decode(messages);
-    expect(viaWorker).toEqual(inThread);
+    // The same, the rows' bytes aside (a Buffer here, a transferred Uint8Array from the thread).
+    const plain = (b: typeof inThread) =>
+      b.tables.map((t) => ({ ...t, lines: { body: [...t.lines.body], indexes: [...t.lines.indexes] } }));
+    expect({ ...viaWorker, tables: plain(viaWorker) }).toEqual({ ...inThread, tables: plain(inThread) });
     expect(viaWorker.opCounts).toEqual({ c: 1, u: 2, tombstone: 1 });
     expect(viaWorker.maxLsn).toBe(300n);
     expect(viaWorker.poison).toEqual([{ index: 1, kind: "not-json", reason: expect.stringContaining("not JSON") }]);
     const t = viaWorker.tables[0];
     expect(t?.target).toBe("s__t");
     // The latest row per key, as a JSON line; the TOAST placeholder left out for the sink to fill.
-    expect(
-      t?.rows.map((r) => ({ index: r.index, line: r.line && JSON.parse(r.line).note, un: r.unavailable })),
-    ).toEqual([
-      { index: 2, line: "uno", un: [] },
-      { index: 3, line: undefined, un: ["note"] },
-    ]);
-    expect(t?.rows[1]?.values).not.toHaveProperty("note");
+    expect(linesOf(t).map((r) => ({ index: r.index, note: r.row.note }))).toEqual([{ index: 2, note: "uno" }]);
+    expect(t?.toast.map((r) => ({ index: r.index, un: r.unavailable }))).toEqual([{ index: 3, un: ["note"] }]);
+    expect(t?.toast[0]?.values).not.toHaveProperty("note");
+    expect(t?.maxLsn).toBe(300n);
   });
 
   test("batches decode in order; an empty one too", async () => {
     const [a, b] = await Promise.all([worker.decode(messages.slice(0, 1)), worker.decode([])]);
-    expect(a.tables[0]?.rows).toHaveLength(1);
+    expect(linesOf(a.tables[0])).toHaveLength(1);
     expect(b.tables).toEqual([]);
   });
 });
@@ -94,7 +103,7 @@ describe("messages whose schemas are named by id (headers)", () => {
       lookup,
     );
     expect(asked).toEqual([["k1", "v1"]]);
-    expect(batch.tables[0]?.rows.map((r) => JSON.parse(r.line as string).note)).toEqual(["uno"]);
+    expect(linesOf(batch.tables[0]).map((r) => r.row.note)).toEqual(["uno"]);
     expect(batch.poison).toEqual([]);
   });
 
@@ -109,6 +118,36 @@ describe("messages whose schemas are named by id (headers)", () => {
     expect(batch.poison.map((p) => [p.index, p.reason])).toEqual([
       [0, expect.stringMatching(/schema gone named by the message is not in the schema topic/)],
     ]);
-    expect(batch.tables[0]?.rows).toHaveLength(1);
+    expect(linesOf(batch.tables[0])).toHaveLength(1);
+  });
+});
+
+describe("packMessages / unpackMessages", () => {
+  test("values, keys and schema ids cross as one buffer; each distinct id once", () => {
+    const h = (v: string, k?: string) => ({
+      "sidecar.schema": Buffer.from(v),
+      ...(k === undefined ? {} : { "sidecar.key.schema": Buffer.from(k) }),
+    });
+    const msgs = [
+      { value: Buffer.from("a1"), key: Buffer.from("k1"), headers: h("v1", "k1") },
+      { value: Buffer.from("a2"), key: null, headers: h("v1", "k1") },
+      { value: null, key: Buffer.from("k3"), headers: h("v2") },
+      { value: Buffer.from(""), key: Buffer.from("k4"), headers: undefined },
+      {
+        value: Buffer.from("a5é"),
+        key: Buffer.from("k5"),
+        headers: { "sidecar.schema": "v2", "sidecar.key.schema": ["k1"] },
+      },
+    ];
+    const packed = packMessages(msgs);
+    expect(packed.ids).toEqual(["v1", "k1", "v2"]);
+    const { values, keys, named } = unpackMessages({ bytes: packed.bytes, index: packed.index });
+    expect(values.map((v) => v?.toString() ?? null)).toEqual(["a1", "a2", null, "", "a5é"]);
+    expect(keys.map((k) => k?.toString() ?? null)).toEqual(["k1", null, "k3", "k4", "k5"]);
+    expect(named).toBeUndefined(); // no texts were sent: the inline-schema path
+    const withTexts = unpackMessages({ ...packed, ids: { ids: packed.ids, texts: { v1: "{}" } } });
+    expect(withTexts.named?.valueIds).toEqual(["v1", "v1", "v2", null, "v2"]);
+    expect(withTexts.named?.keyIds).toEqual(["k1", "k1", null, null, "k1"]);
+    expect(withTexts.named?.texts).toEqual({ v1: "{}" });
   });
 });

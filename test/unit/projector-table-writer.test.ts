@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { TableShape } from "../../src/cdc/table.js";
-import type { EncodedRow, TruncateEvent } from "../../src/projector/batch-decode.js";
+import type { ToastRow, TruncateEvent } from "../../src/projector/batch-decode.js";
 import { Abandoned, Retrier } from "../../src/projector/retry.js";
+import { RowLines } from "../../src/projector/row-lines.js";
 import type { ClickHouseSink, SchemaChange } from "../../src/projector/sink.js";
 import { TableHealth } from "../../src/projector/table-health.js";
 import { type Liveness, type TableBatch, TableWriter } from "../../src/projector/table-writer.js";
@@ -23,14 +24,13 @@ const shape = (fingerprint = "f1"): TableShape => ({
   fingerprint,
 });
 
-const row = (id: number, index = id): EncodedRow => ({
-  line: JSON.stringify({ id }),
-  unavailable: [],
-  lsn: BigInt(1000 + id),
-  index,
-});
+interface Row {
+  line: string;
+  index: number;
+}
+const row = (id: number, index = id): Row => ({ line: JSON.stringify({ id }), index });
 
-const ids = (rows: readonly Pick<EncodedRow, "line">[]) => rows.map((r) => JSON.parse(r.line as string).id as number);
+const ids = (rows: RowLines) => rows.lines().map((l) => JSON.parse(l).id as number);
 
 /** The few methods of ClickHouseSink that TableWriter calls, in memory; each can be replaced per test. */
 class FakeSink {
@@ -42,13 +42,16 @@ class FakeSink {
     return [];
   });
   hasRows = vi.fn(async (_target: string) => true);
-  resolveUnavailable = vi.fn(async (_shape: TableShape, rows: Pick<EncodedRow, "values" | "unavailable">[]) => {
-    for (const r of rows) r.values = { ...r.values, note: "from ClickHouse" };
+  resolveUnavailable = vi.fn(async (_shape: TableShape, rows: Pick<ToastRow, "values" | "unavailable">[]) => {
+    for (const r of rows) {
+      r.values = { ...r.values, note: "from ClickHouse" };
+      r.unavailable = [];
+    }
     return rows.length;
   });
   /** Rows whose id is here are refused by ClickHouse (a data error for the whole insert). */
   poison = new Set<number>();
-  insert = vi.fn(async (_shape: TableShape, rows: readonly Pick<EncodedRow, "line">[]) => {
+  insert = vi.fn(async (_shape: TableShape, rows: RowLines) => {
     this.calls.push(`insert ${ids(rows).join(",")}`);
     const bad = ids(rows).find((id) => this.poison.has(id));
     if (bad !== undefined) throw parseError(bad);
@@ -84,12 +87,21 @@ function setup(attempts = 3) {
   return { sink, health, retrier, runs, onRows, writer };
 }
 
-const batch = (rows: EncodedRow[], truncates: TruncateEvent[] = [], shapes = [shape()]): TableBatch => ({
+const batch = (
+  rows: Row[],
+  truncates: TruncateEvent[] = [],
+  shapes = [shape()],
+  toast: ToastRow[] = [],
+): TableBatch => ({
   shape: shapes[0] as TableShape,
   shapes: new Set(shapes),
-  rows,
+  lines: RowLines.of(
+    rows.map((r) => r.line),
+    rows.map((r) => r.index),
+  ),
+  toast,
   truncates,
-  indexes: [...rows.map((r) => r.index), ...truncates.map((t) => t.index)],
+  indexes: [...rows.map((r) => r.index), ...toast.map((r) => r.index), ...truncates.map((t) => t.index)],
 });
 
 const live: Liveness = { alive: () => true, beat: async () => undefined };
@@ -121,13 +133,26 @@ describe("TableWriter.store", () => {
   });
 
   it("fills the TOAST values of rows without a line before inserting them", async () => {
-    const { sink, writer } = setup();
-    const toast: EncodedRow = { values: { id: 2 }, unavailable: ["note"], lsn: 5n, index: 1 };
-    await settle(writer.store(batch([row(1, 0), toast]), live));
+    const { sink, writer, onRows } = setup();
+    const toast: ToastRow = { values: { id: 2 }, unavailable: ["note"], lsn: 5n, index: 1 };
+    const b = batch([row(1, 0)], [], [shape()], [toast]);
+    await settle(writer.store(b, live));
     expect(sink.resolveUnavailable).toHaveBeenCalledTimes(1);
     expect(sink.resolveUnavailable.mock.calls[0]?.[1]).toEqual([toast]);
-    const inserted = sink.insert.mock.calls[0]?.[1] ?? [];
-    expect(inserted.map((r) => r.line)).toEqual([JSON.stringify({ id: 1 }), '{"id":2,"note":"from ClickHouse"}']);
+    const inserted = sink.insert.mock.calls[0]?.[1] as RowLines;
+    expect(inserted.lines()).toEqual([JSON.stringify({ id: 1 }), '{"id":2,"note":"from ClickHouse"}']);
+    expect([...inserted.indexes]).toEqual([0, 1]);
+    expect(b.lines.count).toBe(1); // the batch's own lines are left as they were
+    expect(onRows).toHaveBeenCalledWith("public_orders", 2);
+  });
+
+  it("a refused TOAST row is found by halving like any other and set aside with its message", async () => {
+    const { sink, writer } = setup(1);
+    sink.poison = new Set([9]);
+    const toast: ToastRow = { values: { id: 9 }, unavailable: ["note"], lsn: 5n, index: 7 };
+    const aside = await settle(writer.store(batch([row(1, 0), row(2, 1)], [], [shape()], [toast]), live));
+    expect(aside.map((a) => [a.index, a.kind])).toEqual([[7, "insert-rejected"]]);
+    expect(sink.stored.sort()).toEqual([1, 2]);
   });
 
   it("waits out transient failures: the batch is stored, nothing set aside", async () => {
