@@ -126,6 +126,14 @@ export function packMessages(
   return { bytes: bytes.buffer as ArrayBuffer, index, ids: ids.list };
 }
 
+/** Byte equality of two short buffers (schema ids): a loop costs less than a call into Buffer.equals. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Distinct schema ids of a batch's headers; a header equal to the previous one of its kind costs no string. */
 class SchemaIds {
   readonly list: string[] = [];
@@ -139,7 +147,7 @@ class SchemaIds {
     if (one === undefined) return -1;
     if (typeof one !== "string") {
       const last = this.last[kind];
-      if (last?.equals(one)) return this.lastAt[kind];
+      if (last !== undefined && sameBytes(last, one)) return this.lastAt[kind];
     }
     const id = one.toString();
     let pos = this.at.get(id);

@@ -193,3 +193,52 @@ describe("type matrix conversions (what Debezium 3 sends, seen on the real stack
     expect(() => conv(us, "9223372036825200000")).toThrow(/range/);
   });
 });
+
+describe("uuid and timestamptz without regular expressions", () => {
+  const conv = (schema: ConnectSchema, v: unknown) => columnType(schema).convert(v);
+  // The rules as they were written with regular expressions: the fast paths must agree on every input.
+  const uuidRule = (v: string) =>
+    /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(v) ? v.toLowerCase() : "error";
+  const zonedRule = (v: string) => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/.exec(v);
+    if (!m || Number(m[1]) < 1900 || Number(m[1]) > 2299) return "error";
+    const frac = m[7] ?? "";
+    if (frac.length > 6 && /[1-9]/.test(frac.slice(6))) return "error";
+    return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6]}.${frac.padEnd(6, "0").slice(0, 6)}`;
+  };
+  const attempt = (fn: () => unknown) => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof ConversionError) return "error";
+      throw err;
+    }
+  };
+  /** Every single-character change of `base` to each of `chars`, plus the base, shorter and longer. */
+  const variants = (base: string, chars: string) => {
+    const out = [base, base.slice(1), `${base}0`, base.slice(0, -1), ""];
+    for (let i = 0; i < base.length; i++) for (const c of chars) out.push(base.slice(0, i) + c + base.slice(i + 1));
+    return out;
+  };
+
+  test("uuid: the same answer as the regular expression", () => {
+    const uuid = f({ type: "string", name: "io.debezium.data.Uuid" });
+    for (const v of variants("1679091c-5A88-0faf-6fb5-e6087eb1b2dc", "0aAfFgG-/:`@ é٣"))
+      expect(attempt(() => conv(uuid, v))).toBe(uuidRule(v));
+  });
+
+  test("timestamptz: the same answer as the regular expression", () => {
+    const tz = f({ type: "string", name: "io.debezium.time.ZonedTimestamp" });
+    const bases = [
+      "2024-01-01T00:00:06.000006Z",
+      "1900-01-01T00:00:00.000000Z",
+      "2299-12-31T23:59:59.999999Z",
+      "1899-12-31T23:59:59.999999Z",
+      "2300-01-01T00:00:00.000000Z",
+      "2024-02-29T12:34:56.1234567Z",
+      "2024-02-29T12:34:56.123Z",
+    ];
+    for (const base of bases)
+      for (const v of variants(base, "09-T:.Z /a٣")) expect([v, attempt(() => conv(tz, v))]).toEqual([v, zonedRule(v)]);
+  });
+});
