@@ -32,7 +32,17 @@ describe.runIf(native)("attach through the CLI, against the stack make up starte
     attached.add(name);
     return cli(["attach", "--database-url", url, "--name", name, ...args], { timeoutMs: 600_000, ...opts });
   };
-  const verify = (name: string) => runCli(["verify", "--database-url", url, "--name", name, "--wait", "120"]);
+  const verify = (name: string, tables: string[] = []) =>
+    runCli([
+      "verify",
+      "--database-url",
+      url,
+      "--name",
+      name,
+      "--wait",
+      "120",
+      ...(tables.length ? ["--tables", tables.join(",")] : []),
+    ]);
   /** What an attachment leaves in Postgres and Kafka Connect. */
   const leftovers = async (name: string) => ({
     slot: (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [`sidecar_attach_${name}`]))
@@ -248,27 +258,98 @@ describe.runIf(native)("attach through the CLI, against the stack make up starte
       expect(v.out).toMatch(/999,000 rows/);
     }, 900_000);
 
-    it("attach --add on the live attachment: the new table is snapshotted while the other keeps streaming", async () => {
+    it("attach --add copies the new table while both stream; transactions open across the copy's slot position are neither lost nor beaten by the copy", async () => {
       await pool.query(
         `CREATE TABLE ${schema}.accounts (id int PRIMARY KEY, name text, opened date);
-         INSERT INTO ${schema}.accounts SELECT g, 'account ' || g, date '2000-01-01' + g FROM generate_series(1, 2000) g`,
+         INSERT INTO ${schema}.accounts SELECT g, 'account ' || g, date '2000-01-01' + g FROM generate_series(1, 20000) g`,
       );
+      // Wrote before the temporary slot exists: Postgres makes the slot wait for it, so the copy holds it.
+      // Sessions of their own: the pool (2 connections) serves the writes meanwhile.
+      const session = async () => {
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        return c;
+      };
+      const before = await session();
+      await before.query("BEGIN");
+      await before.query(`UPDATE ${schema}.accounts SET name = 'open across the slot' WHERE id = 5`);
+      // Writes after the slot exists and commits during the copy: streamed, and newer than the copied row.
+      const after = await session();
+      let stopWrites = false;
       const writes = (async () => {
-        for (let i = 0; i < 20; i++) {
+        for (let i = 0; !stopWrites; i++) {
           await pool.query(`UPDATE ${schema}.events SET amount = amount + 1 WHERE id = $1`, [i + 10]);
-          await sleep(100);
+          await pool.query(`UPDATE ${schema}.accounts SET name = name || '+' WHERE id = $1`, [(i % 50) + 100]);
+          await sleep(50);
         }
       })();
-      const r = await runCli(["attach", "--database-url", url, "--name", "big", "--add", `${schema}.accounts`], {
-        timeoutMs: 600_000,
-      });
-      await writes;
+      const steps: Promise<unknown>[] = [];
+      const r = await attach("big", ["--add", `${schema}.accounts`], {
+        onOutput: (all) => {
+          if (steps.length === 0 && /RUNNING again/.test(all))
+            steps.push(sleep(1500).then(() => before.query("COMMIT")));
+          if (steps.length === 1 && /temporary slot \S+ created/.test(all))
+            steps.push(
+              after
+                .query("BEGIN")
+                .then(() => after.query(`UPDATE ${schema}.accounts SET name = 'after the slot' WHERE id = 6`))
+                .then(() => sleep(300))
+                .then(() => after.query("COMMIT")),
+            );
+        },
+      }).done;
+      stopWrites = true;
+      await Promise.all([writes, ...steps]);
+      await before.end();
+      await after.end();
       expect(r.code, r.out).toBe(0);
-      expect(r.out).toMatch(/snapshot done: 2,000 rows/);
+      expect(steps).toHaveLength(2);
+      expect(r.out).toMatch(/temporary slot sidecar_attach_big_add created/);
+      expect(r.out).toMatch(/snapshot copied: 20,000 rows/);
+      expect(r.out).not.toMatch(/incremental snapshot/);
       const v = await verify("big");
       expect(v.code, v.out).toBe(0);
       expect(v.out).toMatch(/verify: 2 table\(s\) identical/);
+      const res = await fetch(
+        `http://127.0.0.1:3001/api/tables/${schema}__accounts/rows?columns=id,name&filter=id:gte:5&filter=id:lte:6&order=id`,
+        { headers: { Authorization: `Bearer ${stackTokens().READ_API_TOKEN}` } },
+      );
+      const rows = ((await res.json()) as { data: unknown[] }).data;
+      expect(rows).toEqual([
+        { id: 5, name: "open across the slot" },
+        { id: 6, name: "after the slot" },
+      ]);
+      const slots = await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name LIKE '%\\_add'");
+      expect(slots.rowCount).toBe(0);
     }, 600_000);
+
+    it("attach --add killed in the middle of its copy: the next --add copies the table again", async () => {
+      await pool.query(
+        `CREATE TABLE ${schema}.ledger (id bigint PRIMARY KEY, v text);
+         INSERT INTO ${schema}.ledger SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 400000) g`,
+      );
+      let copying = false;
+      const first = attach("big", ["--add", `${schema}.ledger`], {
+        onOutput: (all) => {
+          if (copying || !/temporary slot \S+ created/.test(all)) return;
+          copying = true;
+          setTimeout(() => first.kill("SIGKILL"), 500);
+        },
+      });
+      const killed = await first.done;
+      expect(killed.signal, killed.out).toBe("SIGKILL");
+      expect(killed.out).not.toMatch(/snapshot copied/);
+      await pool.query(`DELETE FROM ${schema}.ledger WHERE id % 100 = 7`);
+      const again = await runCli(["attach", "--database-url", url, "--name", "big", "--add", `${schema}.ledger`], {
+        timeoutMs: 600_000,
+      });
+      expect(again.code, again.out).toBe(0);
+      expect(again.out).toMatch(/an earlier attach --add of \S+ledger stopped before its copy finished: copying again/);
+      expect(again.out).toMatch(/snapshot copied: 396,000 rows/);
+      const v = await verify("big", [`${schema}.ledger`]); // the other tables were verified just before
+      expect(v.code, v.out).toBe(0);
+      expect(v.out).toMatch(/verify: 1 table\(s\) identical/);
+    }, 900_000);
   });
 
   describe("while the sidecar is stopped", () => {
