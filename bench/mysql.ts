@@ -2,8 +2,8 @@
  * MySQL/MariaDB benchmark (issue 17): one N-row table (default 1,000,000; 7 columns) attached from
  * MariaDB and, in the same run, the same table from Postgres, each through the whole pipeline
  * (connector → Kafka → the projector → chDB):
- *   - snapshot rows/s: attach until every row is projected (MariaDB: Debezium's consistent
- *     snapshot; Postgres: the sidecar's own copy, src/snapshot/);
+ *   - snapshot rows/s: attach until every row is in ClickHouse (both the sidecar's own copy:
+ *     MariaDB src/mysql/copy.ts, Postgres src/snapshot/; before 6 Dec MariaDB's was Debezium's);
  *   - streaming rows/s: --stream rows (default 200,000) inserted in 10,000-row transactions, from
  *     the first commit until the projector has committed them all;
  *   - freshness: each table's own lag (the read API's freshness.lagMs, through the projector in this
@@ -26,8 +26,8 @@ import { attach, detach } from "../src/attach/attach.js";
 import { verifyAttachment } from "../src/attach/verify.js";
 import { openClickHouse } from "../src/clickhouse/client.js";
 import { ConnectClient } from "../src/connect/connect-client.js";
-import { attachMysql, detachMysql, finishMysqlSnapshot, type MysqlDeps } from "../src/mysql/attach.js";
-import { type BinlogPosition, projectedToEnd } from "../src/mysql/binlog.js";
+import { attachMysql, detachMysql, type MysqlDeps } from "../src/mysql/attach.js";
+import { projectedToEnd } from "../src/mysql/binlog.js";
 import { openMysql, parseMysqlUrl } from "../src/mysql/source.js";
 import { verifyMysqlAttachment } from "../src/mysql/verify.js";
 import { type Projector, startProjector } from "../src/projector/projector.js";
@@ -105,9 +105,7 @@ async function mariadb(deps: MysqlDeps) {
   for (let from = 1; from <= N; from += 100_000) await fill(from, Math.min(N, from + 99_999));
   const ref = { schema: db, table: "orders" };
   const t0 = now();
-  const attached = await attachMysql(deps, { name: names.my, tables: [ref], wait: false });
-  await finishMysqlSnapshot(deps, [ref], attached.snapshotFrom as BinlogPosition, 600_000);
-  await projected(topicOf(db), 0, N);
+  await attachMysql(deps, { name: names.my, tables: [ref] });
   const seconds = (now() - t0) / 1000;
   const snapshot = { rows: N, seconds, rowsPerSecond: Math.round(N / seconds) };
   console.log("MariaDB snapshot", JSON.stringify(snapshot));

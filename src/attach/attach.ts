@@ -197,7 +197,7 @@ async function undoAttach(deps: AttachDeps, name: string) {
  * The copy runs where the projection's ClickHouse is. An embedded one that no process holds means
  * the sidecar is not running: nothing would copy or project, so say what to start, before any change.
  */
-export async function assertSidecarRunning(deps: AttachDeps) {
+export async function assertSidecarRunning(deps: Pick<AttachDeps, "clickhouse" | "config">) {
   if (deps.clickhouse) return;
   const target = parseClickHouseUrl(deps.config.CLICKHOUSE_URL);
   if (target.kind === "chdb" && embeddedHeld(target.location) === false) {

@@ -1,7 +1,7 @@
 import type { ClickHouse } from "../clickhouse/client.js";
 import { ClickHouseSink } from "../projector/sink.js";
 import { TableHealth } from "../projector/table-health.js";
-import { sendControl } from "../shared/control.js";
+import { type ControlCommand, sendControl } from "../shared/control.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
@@ -67,13 +67,24 @@ async function copyHere(
   job: Omit<Parameters<typeof copySnapshot>[0], "database">,
   onRows: (table: string, n: number) => void,
 ): Promise<CopyResult> {
+  return copyWithSink(deps.config, clickhouse, (sink) =>
+    copySnapshot({ ...job, database: deps.config.CLICKHOUSE_DATABASE }, sink, onRows),
+  );
+}
+
+/** Runs a copy against a ClickHouse this process holds, then marks tables with refused rows degraded. */
+export async function copyWithSink<R extends CopyResult>(
+  config: AttachDeps["config"],
+  clickhouse: ClickHouse,
+  copy: (sink: ClickHouseSink) => Promise<R>,
+): Promise<R> {
   const log = createLogger("warn");
   const sink = new ClickHouseSink(
     clickhouse,
-    { database: deps.config.CLICKHOUSE_DATABASE, cluster: deps.config.CLICKHOUSE_CLUSTER },
+    { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER },
     log,
   );
-  const result = await copySnapshot({ ...job, database: deps.config.CLICKHOUSE_DATABASE }, sink, onRows);
+  const result = await copy(sink);
   const health = new TableHealth({ load: () => sink.loadHealth(), save: (e) => sink.saveHealth(e) }, log);
   await markRefused(result, health);
   return result;
@@ -87,27 +98,36 @@ async function copyInSidecar(
   tables: TableRef[],
   onProgress: (rows: Record<string, number>) => void,
 ): Promise<CopyResult> {
-  const kafka = createKafka(deps.config.KAFKA_BROKERS, "sidecar-attach-snapshot");
-  const answer = await sendControl(
-    kafka,
-    deps.config.TOPIC_PREFIX,
-    {
-      op: "snapshot",
-      connector,
-      snapshot: slot.snapshotName,
-      version: meta.version.toString(),
-      lsn: meta.lsn.toString(),
-      commitTs: meta.commitTs,
-      tables,
-    },
-    { timeoutMs: 60_000, silentMs: 20_000, onProgress },
-  );
+  const command = {
+    op: "snapshot" as const,
+    connector,
+    snapshot: slot.snapshotName,
+    version: meta.version.toString(),
+    lsn: meta.lsn.toString(),
+    commitTs: meta.commitTs,
+    tables,
+  };
+  return askSidecarToCopy(deps.config, command, onProgress);
+}
+
+/** Asks the running sidecar (it holds ClickHouse) for a copy over the control topic, following its progress. */
+export async function askSidecarToCopy(
+  config: AttachDeps["config"],
+  command: Extract<ControlCommand, { op: "snapshot" | "mysql-snapshot" }>,
+  onProgress: (rows: Record<string, number>) => void,
+): Promise<CopyResult> {
+  const kafka = createKafka(config.KAFKA_BROKERS, "sidecar-attach-snapshot");
+  const answer = await sendControl(kafka, config.TOPIC_PREFIX, command, {
+    timeoutMs: 60_000,
+    silentMs: 20_000,
+    onProgress,
+  });
   if (!answer.ok) throw new Error(`the sidecar's snapshot copy failed: ${answer.detail}`);
   return JSON.parse(answer.detail) as CopyResult;
 }
 
 /** Progress bar / lines: rows copied per table, rows/s and time left. */
-function progressDisplay(deps: AttachDeps, totals: Map<string, number>) {
+export function progressDisplay(deps: Pick<AttachDeps, "io">, totals: Map<string, number>) {
   const copied = new Map<string, number>([...totals.keys()].map((t) => [t, 0]));
   let last = { at: Date.now(), rows: new Map(copied) };
   let lastPrint = 0;

@@ -116,7 +116,7 @@ export function registerAttachCommands(program: Command) {
       "--keyless <choice>",
       "tables without primary key or replica identity: full (REPLICA IDENTITY FULL) or skip",
     )
-    .option("--add <list>", "add these tables to an existing attachment (incremental snapshot, no restart)")
+    .option("--add <list>", "add these tables to an existing attachment (copied while the others stream)")
     .option("--check", "run the preflight only; change nothing")
     .option("--no-wait", "do not follow the snapshot")
     .action(async (opts) => {

@@ -1,29 +1,16 @@
-import { randomUUID } from "node:crypto";
 import type { Admin } from "kafkajs";
-import { AttachError, type AttachIO, type AttachRequest, followSnapshot } from "../attach/attach.js";
+import { AttachError, type AttachIO, type AttachRequest, assertSidecarRunning } from "../attach/attach.js";
 import { openProjectionClickHouse } from "../attach/clickhouse-tables.js";
 import { removeConnector } from "../attach/connector.js";
 import { formatReport, type PreflightReport } from "../attach/preflight.js";
 import { measureProgress } from "../attach/progress.js";
 import { attachNames, type TableRef, tableName } from "../attach/tables.js";
-import { binlogVersion } from "../cdc/binlog-version.js";
-import { targetTableName } from "../cdc/table.js";
 import { ConversionError } from "../cdc/types.js";
 import type { ClickHouse } from "../clickhouse/client.js";
 import type { ConnectClient } from "../connect/connect-client.js";
 import { createDatabaseSql, createTableSql } from "../projector/ddl.js";
 import type { Config } from "../shared/config.js";
-import { sendControl } from "../shared/control.js";
-import { createKafka } from "../shared/kafka.js";
-import {
-  type BinlogPosition,
-  beat,
-  binlogBytesBehind,
-  binlogReaders,
-  connectorBinlog,
-  currentBinlog,
-  formatBinlog,
-} from "./binlog.js";
+import { beat, binlogBytesBehind, binlogReaders, connectorBinlog, formatBinlog } from "./binlog.js";
 import { mysqlShape, readMysqlCatalog } from "./catalog.js";
 import {
   BEAT_TABLE,
@@ -32,8 +19,8 @@ import {
   notificationTopic,
   schemaHistoryTopic,
   signalTable,
-  snapshotSelect,
 } from "./connector.js";
+import { copyMysqlTables } from "./own-snapshot.js";
 import { mysqlPreflight, tablesOfDatabase } from "./preflight.js";
 import { type MysqlPool, type MysqlSource, quoteMy, rowsOf } from "./source.js";
 
@@ -160,90 +147,46 @@ async function createTables(deps: MysqlDeps, tables: TableRef[]) {
   }
 }
 
-async function connectorConfig(deps: MysqlDeps, name: string, tables: TableRef[]) {
-  // A table with FLOAT columns gets its own snapshot SELECT (snapshotSelect: every digit kept). A
-  // table gone from the source since it was attached has none: Debezium reads no rows of it.
-  const snapshotSelects = new Map<string, string>();
-  for (const t of tables) {
-    const select = await readMysqlCatalog(deps.pool, t).then(snapshotSelect, () => undefined);
-    if (select) snapshotSelects.set(tableName(t), select);
-  }
+function connectorConfig(deps: MysqlDeps, name: string, tables: TableRef[]) {
   return mysqlConnectorConfig({
     source: deps.source,
     connector: attachNames(name).connector,
     topicPrefix: deps.config.TOPIC_PREFIX,
     kafkaBrokers: deps.config.KAFKA_BROKERS.join(","),
     tables,
-    snapshotSelects,
   });
 }
 
 /**
- * attach: preflight, signal table, ClickHouse tables, connector (its snapshot), progress until
- * streaming. `snapshotFrom`: the binlog position read before the connector existed (for
- * finishMysqlSnapshot after --no-wait).
+ * attach: preflight, signal table, ClickHouse tables, connector (schema only), then the sidecar's
+ * copy of the rows (own-snapshot.ts) while the connector streams. A failed copy removes the
+ * connector again, so attach can simply be run again.
  */
-export async function attachMysql(
-  deps: MysqlDeps,
-  req: AttachRequest,
-): Promise<PreflightReport & { snapshotFrom?: BinlogPosition }> {
+export async function attachMysql(deps: MysqlDeps, req: AttachRequest): Promise<PreflightReport> {
   const names = attachNames(req.name);
   const { report, tables } = await checked(deps, req, await selectTables(deps, req));
   if (req.checkOnly || !tables.length) return report;
   if (await deps.connect.status(names.connector))
     throw new AttachError(`attachment ${req.name} exists already: add tables with --add, or detach first`);
+  await assertSidecarRunning(deps);
   await ensureHelperTables(deps.pool, names.connector);
   await createTables(deps, tables);
-  const snapshotFrom = await currentBinlog(deps.pool);
-  await deps.connect.putConfig(names.connector, await connectorConfig(deps, req.name, tables));
-  await deps.connect.waitRunning(names.connector, 120_000);
-  deps.io.out(
-    `connector ${names.connector} RUNNING: Debezium snapshots ${tables.length} table(s), then streams the binlog (topics ${deps.config.TOPIC_PREFIX}.<database>.<table>)`,
-  );
-  if (req.wait !== false) await finishMysqlSnapshot(deps, tables, snapshotFrom, req.stallMs);
-  return { ...report, snapshotFrom };
-}
-
-/**
- * Follows the snapshot until projected, then removes what an earlier attachment left in ClickHouse
- * (detach keeps the data) and the snapshot did not rewrite: rows deleted at the source meanwhile.
- * Every snapshot row and later change is versioned at or after `from` (read before the connector
- * existed); every row of an earlier attachment before it. So the running projector deletes, as a
- * truncate at `from` would, exactly the rows older than it (the control topic's finish-resnapshot).
- */
-export async function finishMysqlSnapshot(
-  deps: MysqlDeps,
-  tables: TableRef[],
-  from: BinlogPosition,
-  stallMs?: number,
-): Promise<void> {
-  await followSnapshot(deps, await rowTotals(deps.pool, tables), stallMs);
-  const kafka = createKafka(deps.config.KAFKA_BROKERS, "cqrs-sidecar-attach");
-  const lsn = binlogVersion({ file: from.file, pos: from.pos, row: 0 }).toString();
-  const existing = new Set(await deps.admin.listTopics());
-  for (const t of tables) {
-    const topic = `${deps.config.TOPIC_PREFIX}.${tableName(t)}`;
-    // An empty table has no topic yet (no snapshot row): nothing to wait for. Known gap: rows an
-    // earlier attachment left for it stay until it is repaired.
-    if (!existing.has(topic)) continue;
-    const offsets = (await deps.admin.fetchTopicOffsets(topic)).map((p) => ({
-      partition: p.partition,
-      offset: p.high,
-    }));
-    const target = targetTableName(t.schema, t.table);
-    const answer = await sendControl(kafka, deps.config.TOPIC_PREFIX, {
-      op: "finish-resnapshot",
-      target,
-      lsn,
-      topic,
-      offsets,
-    });
-    if (!answer.ok)
-      throw new AttachError(`the running sidecar could not finish the snapshot of ${tableName(t)}: ${answer.detail}`);
+  await deps.connect.putConfig(names.connector, connectorConfig(deps, req.name, tables));
+  try {
+    await deps.connect.waitRunning(names.connector, 120_000);
+    deps.io.out(
+      `connector ${names.connector} RUNNING: it streams the binlog (topics ${deps.config.TOPIC_PREFIX}.<database>.<table>) while the sidecar copies ${tables.length} table(s)`,
+    );
+    await copyMysqlTables(deps, req.name, tables, await rowTotals(deps.pool, tables));
+  } catch (err) {
+    await removeConnector(deps.connect, names.connector).catch(() => undefined);
+    deps.io.out(`attach failed; undone: connector ${names.connector} removed`);
+    throw err;
   }
+  return report;
 }
 
-/** attach --add: the connector widened (stopped meanwhile), then an incremental snapshot of the new tables. */
+/** attach --add: the connector widened (stopped meanwhile), then the sidecar's copy of the new tables. */
 export async function addMysqlTables(deps: MysqlDeps, req: AttachRequest & { tables: TableRef[] }): Promise<void> {
   const names = attachNames(req.name);
   const current = await capturedTables(deps.connect, names.connector);
@@ -256,20 +199,24 @@ export async function addMysqlTables(deps: MysqlDeps, req: AttachRequest & { tab
   }
   const { tables } = await checked(deps, req, fresh);
   if (!tables.length) return;
+  await assertSidecarRunning(deps);
   await ensureHelperTables(deps.pool, names.connector); // an attachment from before per-connector signal tables
   await createTables(deps, tables);
-  // A running task reads a signal for tables it does not know as an error, and the signal is gone:
-  // stop it, widen its config, resume, and only then signal.
+  // The running task filters by its include list: stop it, widen its config, resume; the copy's
+  // snapshot is opened after it streams again, so every change of the new tables after it is streamed.
   await deps.connect.stop(names.connector);
   await deps.connect.waitState(names.connector, "STOPPED", 60_000);
-  await deps.connect.putConfig(names.connector, await connectorConfig(deps, req.name, [...current, ...tables]));
+  await deps.connect.putConfig(names.connector, connectorConfig(deps, req.name, [...current, ...tables]));
   await deps.connect.resume(names.connector);
   await deps.connect.waitRunning(names.connector, 120_000);
-  await signalSnapshot(deps.pool, signalTable(names.connector), tables, randomUUID());
-  deps.io.out(
-    `incremental snapshot requested for ${tables.map(tableName).join(", ")}; the other tables keep streaming`,
-  );
-  if (req.wait !== false) await followSnapshot(deps, await rowTotals(deps.pool, tables), req.stallMs);
+  deps.io.out(`connector ${names.connector} RUNNING again, now with ${tables.map(tableName).join(", ")}`);
+  try {
+    await copyMysqlTables(deps, req.name, tables, await rowTotals(deps.pool, tables));
+  } catch (err) {
+    throw new AttachError(
+      `attach --add failed: ${(err as Error).message}. The tables stream already; copy them with: repair --tables ${tables.map(tableName).join(",")}`,
+    );
+  }
 }
 
 export async function mysqlStatus(deps: MysqlDeps, name: string) {

@@ -2,8 +2,7 @@ import { createHash } from "node:crypto";
 import { type TableRef, tableName } from "../attach/tables.js";
 import type { ConnectClient } from "../connect/connect-client.js";
 import { tableIncludeRegex } from "../connect/connector-config.js";
-import type { MysqlTable } from "./catalog.js";
-import { type MysqlSource, quoteMy } from "./source.js";
+import type { MysqlSource } from "./source.js";
 
 /**
  * A one-row-per-connector table in the source: the connector's heartbeat writes its row every
@@ -49,23 +48,6 @@ export function binlogClientId(connector: string): string {
 }
 
 /**
- * The SELECT Debezium's initial snapshot reads a table with (snapshot.select.statement.overrides),
- * for a table with FLOAT columns; undefined for any other (Debezium's own SELECT *). The snapshot
- * reads through JDBC's text protocol, where the server prints a FLOAT with 6 significant digits
- * (MariaDB 10.11: -158421.171875 comes as -158421, 66923.2734375 as 66923.3): read as a DOUBLE,
- * every FLOAT prints exactly (shortest round-trip text of a double), and Debezium's converter turns
- * it back into the same float. Every column, in the table's order, under its own name: Debezium
- * matches the result's columns to the table's by name.
- */
-export function snapshotSelect(table: Pick<MysqlTable, "ref" | "columns">): string | undefined {
-  if (!table.columns.some((c) => c.dataType === "float")) return undefined;
-  const columns = table.columns.map((c) =>
-    c.dataType === "float" ? `CAST(${quoteMy(c.name)} AS DOUBLE) AS ${quoteMy(c.name)}` : quoteMy(c.name),
-  );
-  return `SELECT ${columns.join(", ")} FROM ${quoteMy(table.ref.schema)}.${quoteMy(table.ref.table)}`;
-}
-
-/**
  * The Debezium connector of a MySQL/MariaDB attachment. The value handling matches what the
  * projector's type mapping expects (src/cdc/types.ts) and the catalog's description of it
  * (src/mysql/catalog.ts): exact decimals as text, BIGINT UNSIGNED exact, microsecond times, bytes
@@ -77,16 +59,8 @@ export function mysqlConnectorConfig(opts: {
   topicPrefix: string;
   kafkaBrokers: string;
   tables: TableRef[];
-  /** snapshotSelect() of the tables that have one, by `database.table`. */
-  snapshotSelects?: Map<string, string>;
 }): Record<string, string> {
   const captured = [...opts.tables, signalTable(opts.connector), BEAT_TABLE];
-  const overrides: Record<string, string> = {};
-  for (const [table, select] of opts.snapshotSelects ?? []) {
-    overrides[`snapshot.select.statement.overrides.${table}`] = select;
-  }
-  if (Object.keys(overrides).length)
-    overrides["snapshot.select.statement.overrides"] = [...(opts.snapshotSelects?.keys() ?? [])].join(",");
   return {
     "connector.class": CONNECTOR_CLASS[opts.source.flavor],
     "tasks.max": "1",
@@ -103,18 +77,16 @@ export function mysqlConnectorConfig(opts: {
     "schema.history.internal.kafka.bootstrap.servers": opts.kafkaBrokers,
     "schema.history.internal.kafka.topic": schemaHistoryTopic(opts.topicPrefix, opts.connector),
     "include.schema.changes": "false",
-    // Debezium's consistent snapshot: a short global read lock (RELOAD) while it reads the binlog
-    // position and starts a consistent-snapshot transaction, then the tables are read lock-free.
-    "snapshot.mode": "initial",
+    // The tables' rows are copied by the sidecar (src/mysql/copy.ts) once the connector streams:
+    // Debezium reads only the schema, under a short global read lock (RELOAD), and where the
+    // binlog stands, then streams from there.
+    "snapshot.mode": "no_data",
     "snapshot.locking.mode": "minimal",
-    "snapshot.fetch.size": "10000",
-    // FLOAT columns read exactly by the initial snapshot (snapshotSelect).
-    ...overrides,
     "decimal.handling.mode": "string",
     "bigint.unsigned.handling.mode": "precise",
     "time.precision.mode": "adaptive_time_microseconds",
     "binary.handling.mode": "hex",
-    // The incremental snapshots (attach --add, repair) read through a prepared statement, which the
+    // The incremental snapshots (repair) read through a prepared statement, which the
     // MariaDB driver runs on the text protocol too, FLOAT then printed with 6 significant digits:
     // prepared on the server, rows come in the binary protocol, every FLOAT as its 4 bytes.
     ...(opts.source.flavor === "mariadb" ? { "database.useServerPrepStmts": "true" } : {}),
@@ -129,7 +101,7 @@ export function mysqlConnectorConfig(opts: {
     "heartbeat.interval.ms": "500",
     "heartbeat.action.query": beatSql(opts.connector),
     "connect.keep.alive.interval.ms": "600",
-    // attach --add: incremental snapshots, signalled through a table in the source.
+    // repair: incremental snapshots, signalled through a table in the source.
     "signal.enabled.channels": "source",
     "signal.data.collection": tableName(signalTable(opts.connector)),
     "incremental.snapshot.chunk.size": "10000",

@@ -61,7 +61,8 @@ export class ControlListener {
       eachMessage: async ({ message }) => {
         const m = parseControl(message.value);
         if (!m || !("command" in m)) return;
-        if (m.command.op === "snapshot") return this.startSnapshot(m.id, m.command, topic);
+        if (m.command.op === "snapshot" || m.command.op === "mysql-snapshot")
+          return this.startSnapshot(m.id, m.command, topic);
         const answer = await this.handle(m.command).then(
           (detail) => ({ ok: true, detail }),
           (err: Error) => ({ ok: false, detail: err.message }),
@@ -81,7 +82,11 @@ export class ControlListener {
    * progress. A copy of a table waits for one still copying it (its CLI may have been killed and
    * the next attach started over): the older copy's rows must all be in before the newer one settles.
    */
-  private startSnapshot(id: string, cmd: Extract<ControlCommand, { op: "snapshot" }>, topic: string): void {
+  private startSnapshot(
+    id: string,
+    cmd: Extract<ControlCommand, { op: "snapshot" | "mysql-snapshot" }>,
+    topic: string,
+  ): void {
     const send = (value: unknown) =>
       this.producer.send({ topic, messages: [{ value: JSON.stringify({ id, ...(value as object) }) }] });
     const known = this.jobs.get(id);
@@ -139,6 +144,7 @@ export class ControlListener {
         return `${cmd.target}: rows not re-read since the re-snapshot began are deleted`;
       }
       case "snapshot":
+      case "mysql-snapshot":
         throw new Error("snapshot runs as a job (startSnapshot)");
     }
   }

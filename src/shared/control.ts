@@ -42,6 +42,15 @@ export const controlCommand = z.discriminatedUnion("op", [
     commitTs: z.string().regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/),
     tables: z.array(z.object({ schema: z.string(), table: z.string() })),
   }),
+  /**
+   * Copies MySQL/MariaDB tables inside a consistent snapshot the sidecar opens itself (attach,
+   * src/mysql/copy.ts), with the connector's database.* settings; the same answer and progress.
+   */
+  z.object({
+    op: z.literal("mysql-snapshot"),
+    connector: z.string(),
+    tables: z.array(z.object({ schema: z.string(), table: z.string() })),
+  }),
 ]);
 export type ControlCommand = z.infer<typeof controlCommand>;
 

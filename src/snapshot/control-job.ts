@@ -1,4 +1,7 @@
+import type { TableRef } from "../attach/tables.js";
 import { ConnectClient } from "../connect/connect-client.js";
+import { copyMysqlSnapshot } from "../mysql/copy.js";
+import { type MysqlSource, openMysql } from "../mysql/source.js";
 import type { ClickHouseSink } from "../projector/sink.js";
 import type { ControlCommand } from "../shared/control.js";
 import { type CopyResult, copySnapshot } from "./copy.js";
@@ -9,32 +12,63 @@ import { type CopyResult, copySnapshot } from "./copy.js";
  * sends credentials over Kafka; progress (rows per table) is reported every second.
  */
 export async function snapshotInSidecar(
-  cmd: Extract<ControlCommand, { op: "snapshot" }>,
+  cmd: Extract<ControlCommand, { op: "snapshot" | "mysql-snapshot" }>,
   deps: { connectUrl?: string; database?: string; sink: ClickHouseSink },
   progress: (rows: Record<string, number>) => Promise<unknown>,
 ): Promise<CopyResult> {
   if (!deps.connectUrl || !deps.database) throw new Error("this projector was started without Kafka Connect's URL");
   const config = await new ConnectClient(deps.connectUrl).getConfig(cmd.connector);
   if (!config) throw new Error(`no connector ${cmd.connector} on Kafka Connect`);
+  const database = deps.database;
   const rows: Record<string, number> = {};
+  const onRows = (table: string, n: number) => {
+    rows[table] = (rows[table] ?? 0) + n;
+  };
   const timer = setInterval(() => void progress({ ...rows }).catch(() => undefined), 1_000);
   try {
+    if (cmd.op === "mysql-snapshot") return await copyMysqlInSidecar(config, cmd.tables, deps.sink, database, onRows);
     return await copySnapshot(
       {
         databaseUrl: databaseUrlOf(config),
         snapshotName: cmd.snapshot,
         meta: { version: BigInt(cmd.version), lsn: BigInt(cmd.lsn), commitTs: cmd.commitTs },
         tables: cmd.tables,
-        database: deps.database,
+        database,
       },
       deps.sink,
-      (table, n) => {
-        rows[table] = (rows[table] ?? 0) + n;
-      },
+      onRows,
     );
   } finally {
     clearInterval(timer);
   }
+}
+
+async function copyMysqlInSidecar(
+  config: Record<string, string>,
+  tables: TableRef[],
+  sink: ClickHouseSink,
+  database: string,
+  onRows: (table: string, n: number) => void,
+) {
+  const pool = await openMysql(mysqlSourceOf(config), 2);
+  try {
+    return await copyMysqlSnapshot(pool, tables, sink, database, onRows);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
+/** The MySQL/MariaDB server of a Debezium binlog connector's database.* settings. */
+export function mysqlSourceOf(config: Record<string, string>): MysqlSource {
+  const flavor = /mariadb/i.test(config["connector.class"] ?? "") ? "mariadb" : "mysql";
+  return {
+    flavor,
+    scheme: flavor,
+    host: config["database.hostname"] ?? "localhost",
+    port: Number(config["database.port"] ?? "3306"),
+    user: config["database.user"] ?? "",
+    password: config["database.password"] ?? "",
+  };
 }
 
 /** postgres:// URL from a Debezium Postgres connector's database.* settings. */

@@ -193,7 +193,7 @@ export async function copySnapshot(
 }
 
 /** After a table's copy: rows of an earlier projection the snapshot did not rewrite are gone; a truncate seen meanwhile is applied again. */
-async function settle(
+export async function settle(
   shape: TableShape,
   watch: { stop: () => bigint | undefined; hadRows: boolean },
   version: bigint,

@@ -67,7 +67,7 @@ describe.runIf(native)("a mysql:// URL to a MariaDB server, through the CLI", ()
     expect(attach.out).toMatch(
       /ok {4}server \S+MariaDB\S* \(MariaDB\): Debezium's MariaDB connector \(the URL says mysql:\/\/; the server decides\)/,
     );
-    expect(attach.out).toMatch(/snapshot done: 3 rows/);
+    expect(attach.out).toMatch(/snapshot copied: 3 rows/);
     const config = await connect.getConfig(`attach_${name}`);
     expect(config?.["connector.class"]).toBe("io.debezium.connector.mariadb.MariaDbConnector");
 

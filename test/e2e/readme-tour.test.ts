@@ -37,7 +37,7 @@ const promises: { step: RegExp; check: (r: BlockRun, all: BlockRun[]) => void }[
   {
     step: /cqrs-sidecar attach --database-url \$M/,
     check: (r) => {
-      expect(r.out).toMatch(/snapshot done: 1,000 rows/);
+      expect(r.out).toMatch(/snapshot copied: 1,000 rows/);
       expect(r.out).toMatch(/verify: 1 table\(s\) identical/);
     },
   },
@@ -173,7 +173,7 @@ const quickStarts: { file: string; promises: typeof promises; connector: string 
     file: "docs/attach-mysql.md",
     connector: "attach_depot",
     promises: [
-      { step: /cqrs-sidecar attach/, check: (r) => expect(r.out).toMatch(/snapshot done: 2,000 rows/) },
+      { step: /cqrs-sidecar attach/, check: (r) => expect(r.out).toMatch(/snapshot copied: 2,000 rows/) },
       {
         step: /cqrs-sidecar verify/,
         check: (r) => {

@@ -9,7 +9,7 @@ import { attachNames, type TableRef } from "../../src/attach/tables.js";
 import { formatVerifyReport, type VerifyReport } from "../../src/attach/verify.js";
 import { type ClickHouse, openClickHouse } from "../../src/clickhouse/client.js";
 import { ConnectClient } from "../../src/connect/connect-client.js";
-import { attachMysql, detachMysql, finishMysqlSnapshot, type MysqlDeps } from "../../src/mysql/attach.js";
+import { attachMysql, detachMysql, type MysqlDeps } from "../../src/mysql/attach.js";
 import { signalTable } from "../../src/mysql/connector.js";
 import { type MysqlPool, openMysql, parseMysqlUrl, quoteMy } from "../../src/mysql/source.js";
 import { verifyMysqlAttachment } from "../../src/mysql/verify.js";
@@ -122,11 +122,10 @@ export async function createMysqlFixture(label: string): Promise<MysqlFixture> {
     ref: (table) => ({ schema: db, table }),
     topic: (table) => `${config.TOPIC_PREFIX}.${db}.${table}`,
     async attach(tables, req = {}) {
-      // The projector waits for the attachment's first topic, so it starts once the connector runs.
-      const done = await attachMysql(deps(), { name, tables: tables.map(fx.ref), ...req, wait: false });
-      if (req.checkOnly || !done.snapshotFrom) return;
+      // The copy runs here (this process holds ClickHouse); the projector streams what follows.
+      await attachMysql(deps(), { name, tables: tables.map(fx.ref), ...req });
+      if (req.checkOnly) return;
       projector ??= await fx.startProjector();
-      await finishMysqlSnapshot(deps(), tables.map(fx.ref), done.snapshotFrom, 120_000);
     },
     async startProjector() {
       projector = await startProjector(config, { clickhouse: ch, log: createLogger(config.LOG_LEVEL) });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tableShape } from "../../src/cdc/table.js";
+import { tableShape, targetTableName } from "../../src/cdc/table.js";
+import { queryRows } from "../../src/clickhouse/client.js";
 import { addMysqlTables, detachMysql } from "../../src/mysql/attach.js";
 import { mysqlShape, readMysqlCatalog } from "../../src/mysql/catalog.js";
 import { createTableSql } from "../../src/projector/ddl.js";
@@ -114,14 +115,19 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
     expect(text).toMatch(/preflight passed/);
   });
 
-  it("snapshot: every type lands exactly (verify clean)", async () => {
+  it("snapshot (the sidecar's copy): every type lands exactly (verify clean)", async () => {
     await fx.attach(["types", "zero"]);
-    expect(fx.lines.join("\n")).toMatch(/snapshot done: 8 rows/);
+    expect(fx.lines.join("\n")).toMatch(/snapshot copied: 8 rows/);
     const report = await fx.expectClean("snapshot");
     expect(report.tables.map((t) => t.postgresRows)).toEqual([7, 1]);
   }, 300_000);
 
   it("the ClickHouse tables attach creates from the catalog are the ones Debezium's events describe", async () => {
+    // The copy's rows never pass through Kafka: one streamed row brings the schema Debezium describes.
+    await fx.sql(`INSERT INTO ${fx.db}.types (id, ${NAMES}) SELECT 99, ${NAMES} FROM ${fx.db}.vals WHERE id = 1`);
+    await fx.sql(`DELETE FROM ${fx.db}.types WHERE id = 99`);
+    for (let i = 0; i < 120 && !(await fx.admin.listTopics()).includes(fx.topic("types")); i++)
+      await new Promise((r) => setTimeout(r, 250));
     const schemas = await readSchemaTopic(fx.kafka);
     const consumer = fx.kafka.consumer({ groupId: `mty-ddl-${fx.id}` });
     await consumer.connect();
@@ -144,6 +150,18 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
   it("streaming: inserts, updates to NULL and back, deletes (verify clean after each)", async () => {
     await rows("types", 101);
     await fx.expectClean("streamed inserts");
+    // The same values copied (ids 1..7, the sidecar's copy) and streamed (101..107, Debezium): stored alike
+    // (but g, id * 2).
+    const stored = (from: number) =>
+      queryRows<Record<string, unknown>>(
+        fx.ch,
+        `SELECT * EXCEPT (id, g, _version, _lsn, _commit_ts, _deleted) FROM ${fx.config.CLICKHOUSE_DATABASE}.${targetTableName(fx.db, "types")} FINAL
+          WHERE id BETWEEN {from:Int32} AND {from:Int32} + 6 ORDER BY id`,
+        { from },
+      );
+    const copied = await stored(1);
+    expect(copied).toHaveLength(7);
+    expect(copied).toEqual(await stored(101));
     const update = (ids: string, valsId: number) =>
       fx.sql(`UPDATE ${fx.db}.types t JOIN ${fx.db}.vals v SET ${setFrom(valsId)} AND t.id IN (${ids})`);
     await update("1, 101", 4);
@@ -155,7 +173,7 @@ describe("MySQL/MariaDB type matrix: snapshot, streaming, --add, TRUNCATE, verif
     expect(report.tables.find((t) => t.table.endsWith(".types"))?.postgresRows).toBe(12);
   }, 300_000);
 
-  it("attach --add: a table added later is snapshotted incrementally while the others stream", async () => {
+  it("attach --add: a table added later is copied while the others stream", async () => {
     await addMysqlTables(fx.deps(), { name: fx.name, tables: [fx.ref("later")], stallMs: 120_000 });
     await fx.sql(`UPDATE ${fx.db}.types SET vc = 'during --add' WHERE id = 3`);
     await fx.sql(`UPDATE ${fx.db}.later SET vc = 'changed after the signal' WHERE id = 3`);

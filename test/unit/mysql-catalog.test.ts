@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { columnType } from "../../src/cdc/types.js";
 import { type MysqlColumn, mysqlField } from "../../src/mysql/catalog.js";
-import { mysqlConnectorConfig, snapshotSelect } from "../../src/mysql/connector.js";
+import { mysqlConnectorConfig } from "../../src/mysql/connector.js";
 import { columnNote } from "../../src/mysql/preflight.js";
 import { parseMysqlUrl } from "../../src/mysql/source.js";
 
@@ -60,36 +60,18 @@ describe("MySQL preflight notes and connector config", () => {
     expect(columnNote(col("datetime"), true)).not.toMatch(/incremental/);
   });
 
-  it("reads FLOAT columns in the initial snapshot as DOUBLE (every digit), other tables with Debezium's own SELECT", () => {
-    const ref = { schema: "crm", table: "m`x" };
-    expect(
-      snapshotSelect({ ref, columns: [col("int", { name: "id" }), col("double", { name: "d" })] }),
-    ).toBeUndefined();
-    const select = snapshotSelect({
-      ref,
-      columns: [col("int", { name: "id" }), col("float", { name: "f`1" }), col("varchar", { name: "v" })],
-    });
-    expect(select).toBe("SELECT `id`, CAST(`f``1` AS DOUBLE) AS `f``1`, `v` FROM `crm`.`m``x`");
+  it("leaves the rows to the sidecar's copy (no_data) and reads incremental snapshots server-prepared", () => {
     const config = mysqlConnectorConfig({
-      source: parseMysqlUrl("mariadb://u@db"),
-      connector: "attach_x",
-      topicPrefix: "p",
-      kafkaBrokers: "k:9092",
-      tables: [ref, { schema: "crm", table: "plain" }],
-      snapshotSelects: new Map([["crm.m`x", select as string]]),
-    });
-    expect(config["snapshot.select.statement.overrides"]).toBe("crm.m`x");
-    expect(config["snapshot.select.statement.overrides.crm.m`x"]).toBe(select);
-    // Incremental snapshots (--add, repair): server-prepared, rows in the binary protocol.
-    expect(config["database.useServerPrepStmts"]).toBe("true");
-    const plain = mysqlConnectorConfig({
       source: parseMysqlUrl("mariadb://u@db"),
       connector: "attach_x",
       topicPrefix: "p",
       kafkaBrokers: "k:9092",
       tables: [{ schema: "crm", table: "plain" }],
     });
-    expect(Object.keys(plain).filter((k) => k.startsWith("snapshot.select"))).toEqual([]);
+    expect(config["snapshot.mode"]).toBe("no_data");
+    // Incremental snapshots (repair): server-prepared, rows in the binary protocol.
+    expect(config["database.useServerPrepStmts"]).toBe("true");
+    expect(Object.keys(config).filter((k) => k.startsWith("snapshot.select"))).toEqual([]);
   });
 
   it("picks the connector by the server's flavour and sets the exact value handling", () => {
