@@ -139,7 +139,9 @@ export class SlotMetrics {
     const connectors = [...new Set(sources.map((s) => s.connector))];
     let pool = this.pools.get(url);
     if (!pool) {
-      pool = createPgPool(url, { max: 1, applicationName: "cqrs-sidecar metrics" });
+      // Not kept open between scrapes: an idle session in the source database would make a user's
+      // DROP DATABASE fail ("being accessed by other users") after detach.
+      pool = createPgPool(url, { max: 1, applicationName: "cqrs-sidecar metrics", idleTimeoutMillis: 1_000 });
       this.pools.set(url, pool);
     }
     try {

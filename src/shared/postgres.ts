@@ -4,12 +4,15 @@ import pg from "pg";
  * The one Postgres pool factory. Timeouts are set so that a Postgres that is down
  * or stuck turns into a fast error (the write API answers 503), never a hang.
  */
-export function createPgPool(connectionString: string, opts: { max?: number; applicationName?: string } = {}) {
+export function createPgPool(
+  connectionString: string,
+  opts: { max?: number; applicationName?: string; idleTimeoutMillis?: number } = {},
+) {
   const pool = new pg.Pool({
     connectionString,
     max: opts.max ?? 20,
     connectionTimeoutMillis: 3_000,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: opts.idleTimeoutMillis ?? 30_000,
     statement_timeout: 10_000,
     query_timeout: 15_000,
     application_name: opts.applicationName ?? "cqrs-sidecar",
