@@ -28,7 +28,8 @@ import org.apache.kafka.connect.storage.Converter;
 /**
  * Kafka Connect's JSON, without the schema in every message: the payload is written as
  * JsonConverter writes it with schemas.enable=false (replace.null.with.default=false: a NULL stays
- * NULL), the schema JSON (JsonConverter's own form) is written once to a compacted topic keyed
+ * NULL), byte for byte, though in one pass (SchemalessJsonWriter); the schema JSON
+ * (JsonConverter's own form) is written once to a compacted topic keyed
  * by its id, and each message carries the id in a header (sidecar.schema, or sidecar.key.schema
  * for keys). The id is the first 16 hex digits of the schema text's SHA-256, so equal schemas share
  * it whatever connector or worker wrote them. A schema is stored (acknowledged by the broker)
@@ -46,6 +47,7 @@ public class SchemaIdJsonConverter implements Converter {
   private static final Set<String> STORED = ConcurrentHashMap.newKeySet();
 
   private final JsonConverter payload = new JsonConverter();
+  private final SchemalessJsonWriter writer = new SchemalessJsonWriter(payload);
   private final JsonConverter schemaWriter = new JsonConverter();
   private final ObjectMapper mapper = new ObjectMapper();
   private final Map<Schema, String> ids = new IdentityHashMap<>();
@@ -76,12 +78,12 @@ public class SchemaIdJsonConverter implements Converter {
 
   @Override
   public byte[] fromConnectData(String topic, Schema schema, Object value) {
-    return payload.fromConnectData(topic, schema, value);
+    return writer.write(topic, schema, value);
   }
 
   @Override
   public byte[] fromConnectData(String topic, Headers headers, Schema schema, Object value) {
-    byte[] bytes = payload.fromConnectData(topic, schema, value);
+    byte[] bytes = writer.write(topic, schema, value);
     if (schema != null && headers != null) headers.add(header, idOf(schema).getBytes(StandardCharsets.UTF_8));
     return bytes;
   }
