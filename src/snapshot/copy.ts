@@ -54,10 +54,16 @@ async function openInSnapshot(url: string, snapshot: string): Promise<pg.Client>
   const c = new pg.Client({ connectionString: url, application_name: "cqrs-sidecar snapshot" });
   c.on("error", () => {});
   await c.connect();
-  await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "")}'`);
-  for (const s of SNAPSHOT_SESSION_SQL) await c.query(s);
-  return c;
+  try {
+    await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "")}'`);
+    for (const s of SNAPSHOT_SESSION_SQL) await c.query(s);
+    return c;
+  } catch (err) {
+    // A snapshot no longer exported (its slot's connection closed): no session left behind in the source.
+    await c.end().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Leaves of a table (itself when not partitioned) with their size in blocks. */
