@@ -214,7 +214,7 @@ export async function addMysqlTables(deps: MysqlDeps, req: AttachRequest & { tab
     await copyMysqlTables(deps, req.name, tables, await rowTotals(deps.pool, tables));
   } catch (err) {
     throw new AttachError(
-      `attach --add failed: ${(err as Error).message}. The tables stream already; copy them with: repair --tables ${tables.map(tableName).join(",")}`,
+      `attach --add failed: ${(err as Error).message}. The tables stream already; copy each again with: ${tables.map((t) => `repair --table ${tableName(t)}`).join("; ")}`,
     );
   }
 }
