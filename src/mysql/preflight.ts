@@ -227,7 +227,7 @@ function zeroDateLanding(c: MysqlColumn): string {
   // An incremental snapshot reads rows in the binary protocol (src/mysql/connector.ts), where the
   // driver rolls a DATE with a zero month or day over to a real date.
   return c.dataType === "date"
-    ? `${landing}, or, read by an incremental snapshot (attach --add, repair), a zero month or day rolled over ('2024-00-10' as 2023-12-10)`
+    ? `${landing}, or, read by an incremental snapshot (repair), a zero month or day rolled over ('2024-00-10' as 2023-12-10)`
     : landing;
 }
 
