@@ -13,12 +13,13 @@
  * Freshness: one row per transaction at --fresh-rate rows/s for --fresh-seconds; each consumer's
  * max(id) is polled every 20 ms and every newly visible row gets (seen − committed).
  * Throughput: after a warm-up of --warm-rows with every consumer on (cold JVMs stream at a
- * quarter of their warm speed), --rows rows in 10,000-row transactions for each pipeline alone
+ * quarter of their warm speed, and 200,000 rows left Connect's JIT compiler threads at 26 µs of
+ * CPU per row, 4–6 after 600,000: bench/streaming.ts, docs/performance.md), --rows rows in 10,000-row transactions for each pipeline alone
  * (MaterializedPostgreSQL with the connector paused; the sidecar with MaterializedPostgreSQL
  * dropped): time from the first insert until the consumer holds every row, Debezium's own
  * (rows on the topic), and CPU µs per row of each process.
  *
- *   node --import tsx bench/peers.ts [--rows 200000] [--warm-rows 200000] [--fresh-rate 50] [--fresh-seconds 20]
+ *   node --import tsx bench/peers.ts [--rows 200000] [--warm-rows 600000] [--fresh-rate 50] [--fresh-seconds 20]
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -45,7 +46,7 @@ const { values: args } = parseArgs({
     rows: { type: "string", default: "200000" },
     "fresh-rate": { type: "string", default: "50" },
     "fresh-seconds": { type: "string", default: "20" },
-    "warm-rows": { type: "string", default: "200000" },
+    "warm-rows": { type: "string", default: "600000" },
     "base-port": { type: "string", default: "26320" },
   },
 });
