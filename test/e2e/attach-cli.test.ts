@@ -372,6 +372,62 @@ describe.runIf(native)("attach through the CLI, against the stack make up starte
       expect((await verify("idle")).code).toBe(0);
     }, 600_000);
 
+    it("Kafka's retention deleted events the stopped projector never applied: the table is marked degraded, verify shows the loss, repair re-reads it", async () => {
+      const s = `kept_${id}`;
+      await pool.query(
+        `CREATE SCHEMA ${s}; CREATE TABLE ${s}.t (id int PRIMARY KEY, v text);
+         INSERT INTO ${s}.t SELECT g, 'v' || g FROM generate_series(1, 200) g`,
+      );
+      expect((await attach("kept", ["--schema", s]).done).code).toBe(0);
+      await pool.query(`UPDATE ${s}.t SET v = 'streamed' WHERE id <= 10`);
+      expect((await verify("kept")).code).toBe(0);
+      const kafka = createKafka(env.KAFKA_BROKERS.split(","), "test-attach-cli-retention");
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const topic = `sidecar.${s}.t`;
+        const high = async () => (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+        const before = await high();
+        await run("bash", ["stack/stack.sh", "stop", "app"], { cwd: ROOT });
+        await pool.query(`UPDATE ${s}.t SET v = 'never projected' WHERE id > 100`);
+        await pool.query(`DELETE FROM ${s}.t WHERE id <= 5`);
+        // 100 updates and 5 deletes (with their tombstones) on the topic, and nothing more coming.
+        let seen = before;
+        for (let i = 0; i < 240; i++, await sleep(500)) {
+          const now = await high();
+          if (now >= before + 105 && now === seen) break;
+          seen = now;
+        }
+        expect(seen).toBeGreaterThanOrEqual(before + 105);
+        // Retention passes: every message up to the high watermark is gone before the projector returns.
+        const offsets = await admin.fetchTopicOffsets(topic);
+        await admin.deleteTopicRecords({
+          topic,
+          partitions: offsets.map((p) => ({ partition: p.partition, offset: p.high })),
+        });
+        await makeUp();
+        type Ready = { degraded: { table: string; reason: string }[] };
+        const ready = async () => (await (await fetch("http://127.0.0.1:9464/ready")).json()) as Ready;
+        let mark: Ready["degraded"][number] | undefined;
+        for (let i = 0; i < 120 && !mark; i++, await sleep(500))
+          mark = (await ready()).degraded.find((d) => d.table === `${s}__t`);
+        expect(mark?.reason).toMatch(/deleted by Kafka's retention before they were projected.*repair --table/);
+        const lost = await verify("kept");
+        expect(lost.code, lost.out).toBe(1);
+        expect(lost.out).toMatch(/different 95|extra in ClickHouse 5/);
+        // A partition retention emptied does not hold the watermark back: verify did not wait it out.
+        expect(lost.out).not.toMatch(/did not reach the source's LSN/);
+        const r = await runCli(["repair", "--database-url", url, "--name", "kept", "--table", `${s}.t`], {
+          timeoutMs: 600_000,
+        });
+        expect(r.code, r.out).toBe(0);
+        expect((await verify("kept")).code).toBe(0);
+        expect((await ready()).degraded.map((d) => d.table)).not.toContain(`${s}__t`);
+      } finally {
+        await admin.disconnect();
+      }
+    }, 600_000);
+
     it("the sidecar stopped in the middle of the copy: attach fails with why, and leaves no slot, publication or connector", async () => {
       await pool.query(
         `CREATE SCHEMA gone_${id}; CREATE TABLE gone_${id}.rows (id bigint PRIMARY KEY, v text);
