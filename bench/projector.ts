@@ -225,6 +225,9 @@ async function projector(round: number): Promise<{
     CLICKHOUSE_URL: `chdb:${chdbDir}`,
     CLICKHOUSE_DATABASE: `bench_proj_${round}`,
     PROJECTOR_TOPICS: topic,
+    // Its own control topic too: on the shared prefix its projector answered the running sidecar's
+    // snapshot commands, copying an attach into the bench's ClickHouse.
+    TOPIC_PREFIX: prefix,
     PROJECTOR_GROUP: `${id}-projector-${round}`,
     DLQ_TOPIC: `${prefix}_dlq`,
     PROJECTOR_MAX_BATCH_BYTES: String(BATCH_BYTES),
