@@ -615,3 +615,20 @@ export async function metric(url: string, name: string): Promise<number> {
 }
 
 export const exists = existsSync;
+
+/** Inserts rows firstId.. of the peers table `<schema>.items` in 10,000-row transactions. */
+export async function insertItems(
+  pool: { query: (sql: string, params: unknown[]) => Promise<unknown> },
+  schema: string,
+  firstId: number,
+  rows: number,
+): Promise<void> {
+  for (let off = 0; off < rows; off += 10_000) {
+    const n = Math.min(10_000, rows - off);
+    await pool.query(
+      `INSERT INTO ${schema}.items (id, sku, qty, price, updated_at)
+       SELECT g, 'T-' || g, g % 1000, (g % 10000) / 100.0, now() FROM generate_series($1::bigint, $2::bigint) g`,
+      [firstId + off, firstId + off + n - 1],
+    );
+  }
+}

@@ -33,6 +33,7 @@ import {
   cpuSampler,
   type Dist,
   dist,
+  insertItems,
   machine,
   request,
   round,
@@ -253,15 +254,8 @@ let nextId = 2_000_000_000;
 /** Inserts `rows` new rows in 10,000-row transactions; returns the seconds it took. */
 async function insertRows(rows: number): Promise<number> {
   const t0 = performance.now();
-  for (let off = 0; off < rows; off += 10_000) {
-    const n = Math.min(10_000, rows - off);
-    await pool.query(
-      `INSERT INTO ${schema}.items (id, sku, qty, price, updated_at)
-       SELECT g, 'T-' || g, g % 1000, (g % 10000) / 100.0, now() FROM generate_series($1::bigint, $2::bigint) g`,
-      [nextId, nextId + n - 1],
-    );
-    nextId += n;
-  }
+  await insertItems(pool, schema, nextId, rows);
+  nextId += rows;
   return (performance.now() - t0) / 1000;
 }
 

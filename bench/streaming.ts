@@ -66,15 +66,8 @@ const topicEnd = async () =>
 while ((await count()) < 1) await lib.sleep(200);
 let nextId = 1;
 async function insertRows(rows: number) {
-  for (let off = 0; off < rows; off += 10_000) {
-    const n = Math.min(10_000, rows - off);
-    await pool.query(
-      `INSERT INTO ${schema}.items (id, sku, qty, price, updated_at)
-       SELECT g, 'T-' || g, g % 1000, (g % 10000) / 100.0, now() FROM generate_series($1::bigint, $2::bigint) g`,
-      [nextId, nextId + n - 1],
-    );
-    nextId += n;
-  }
+  await lib.insertItems(pool, schema, nextId, rows);
+  nextId += rows;
 }
 /** CPU seconds of the Kafka and Connect JVMs so far, by kind of thread. */
 function jvmThreads(): Record<string, number> {

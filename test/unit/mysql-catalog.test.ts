@@ -4,17 +4,9 @@ import { type MysqlColumn, mysqlField } from "../../src/mysql/catalog.js";
 import { mysqlConnectorConfig } from "../../src/mysql/connector.js";
 import { columnNote } from "../../src/mysql/preflight.js";
 import { parseMysqlUrl } from "../../src/mysql/source.js";
+import { mysqlColumn } from "../helpers/mysql-column.js";
 
-const col = (dataType: string, extra: Partial<MysqlColumn> = {}): MysqlColumn => ({
-  name: "c",
-  dataType,
-  columnType: dataType,
-  nullable: true,
-  unsigned: false,
-  fsp: 0,
-  generated: false,
-  ...extra,
-});
+const col = mysqlColumn;
 const sql = (c: MysqlColumn, key = false) => columnType(mysqlField(c, { key })).sql;
 
 describe("MySQL catalog → ClickHouse column (as Debezium describes it)", () => {

@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { MysqlColumn } from "../../src/mysql/catalog.js";
 import { renderColumn, renderMysqlTable } from "../../src/mysql/render.js";
+import { mysqlColumn } from "../helpers/mysql-column.js";
 
-const col = (dataType: string, extra: Partial<MysqlColumn> = {}): MysqlColumn => ({
-  name: "c",
-  dataType,
-  columnType: dataType,
-  nullable: true,
-  unsigned: false,
-  fsp: 0,
-  generated: false,
-  ...extra,
-});
+const col = mysqlColumn;
 const meta = { version: 4294967296n + 1201n, lsn: 4294967296n + 1201n, commitTs: "2026-12-06 23:00:00.000000" };
 
 describe("the MySQL copy's SELECT (rows rendered as the projector stores them)", () => {
