@@ -278,7 +278,7 @@ describe.runIf(native)("attach through the CLI, against the stack make up starte
       let stopWrites = false;
       const writes = (async () => {
         for (let i = 0; !stopWrites; i++) {
-          await pool.query(`UPDATE ${schema}.events SET amount = amount + 1 WHERE id = $1`, [i + 10]);
+          await pool.query(`UPDATE ${schema}.events SET amount = amount + 1 WHERE id = $1`, [(i % 50) + 10]);
           await pool.query(`UPDATE ${schema}.accounts SET name = name || '+' WHERE id = $1`, [(i % 50) + 100]);
           await sleep(50);
         }
@@ -307,9 +307,22 @@ describe.runIf(native)("attach through the CLI, against the stack make up starte
       expect(r.out).toMatch(/temporary slot sidecar_attach_big_add created/);
       expect(r.out).toMatch(/snapshot copied: 20,000 rows/);
       expect(r.out).not.toMatch(/incremental snapshot/);
-      const v = await verify("big");
+      // verify waits for the projection to pass the source's position, so the read API holds
+      // every streamed change of events after it (the whole 1M-row table was verified above).
+      const v = await verify("big", [`${schema}.accounts`]);
       expect(v.code, v.out).toBe(0);
-      expect(v.out).toMatch(/verify: 2 table\(s\) identical/);
+      expect(v.out).toMatch(/verify: 1 table\(s\) identical/);
+      const streamed = await pool.query<{ id: string; amount: string }>(
+        `SELECT id::text, amount::text FROM ${schema}.events WHERE id BETWEEN 10 AND 59 ORDER BY id`,
+      );
+      const projected = await fetch(
+        `http://127.0.0.1:3001/api/tables/${schema}__events/rows?columns=id,amount&filter=id:gte:10&filter=id:lte:59&order=id`,
+        { headers: { Authorization: `Bearer ${stackTokens().READ_API_TOKEN}` } },
+      );
+      const events = ((await projected.json()) as { data: { id: unknown; amount: unknown }[] }).data;
+      expect(events.map((e) => [String(e.id), Number(e.amount)])).toEqual(
+        streamed.rows.map((e) => [e.id, Number(e.amount)]),
+      );
       const res = await fetch(
         `http://127.0.0.1:3001/api/tables/${schema}__accounts/rows?columns=id,name&filter=id:gte:5&filter=id:lte:6&order=id`,
         { headers: { Authorization: `Bearer ${stackTokens().READ_API_TOKEN}` } },

@@ -402,10 +402,13 @@ describe("attach to a legacy database", () => {
     }
     expect(lines.join("\n")).toMatch(/temporary slot \S+_add created/);
     expect(lines.join("\n")).toMatch(/snapshot copied: 3,000 rows/);
-    // The copy goes straight to ClickHouse: no table's rows were read again through Kafka.
-    const after = await countReads([...attachedTopics(), topic(billing, "refunds")]);
+    // The copy goes straight to ClickHouse: no table's rows were read again through Kafka (the new
+    // table's topic exists only once a change of it streamed).
+    const refunds = topic(billing, "refunds");
+    const streamed = (await admin.listTopics()).includes(refunds) ? [refunds] : [];
+    const after = await countReads([...attachedTopics(), ...streamed]);
     for (const t of attachedTopics()) expect([t, after.get(t)]).toEqual([t, snapshotCounts.get(t)]);
-    expect(after.get(topic(billing, "refunds")) ?? 0).toBe(0);
+    expect(after.get(refunds) ?? 0).toBe(0);
     const report = await verifyAttachment(pool, direct(), name);
     console.log(formatVerifyReport(report));
     expect(report.tables.map((t) => t.table)).toContain(`${billing}.refunds`);
