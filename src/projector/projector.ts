@@ -16,11 +16,11 @@ import { DeadLetters, type Poison } from "./dead-letter.js";
 import { DecodeWorker } from "./decode-worker.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
 import { ProgressWriter } from "./progress-writer.js";
-import { describeGap, retentionGaps } from "./retention-gap.js";
 import { Abandoned, Retrier } from "./retry.js";
 import { RowLines } from "./row-lines.js";
 import { SchemaTopic } from "./schema-topic.js";
 import { ClickHouseSink } from "./sink.js";
+import { seedStartPositions } from "./start-positions.js";
 import { type Degradation, TableHealth } from "./table-health.js";
 import { type TableBatch, TableWriter } from "./table-writer.js";
 import { capturedTopics } from "./topics.js";
@@ -325,31 +325,6 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       config.PROJECTOR_TOPICS,
     );
 
-  const seedOffsets = async (list: string[]) => {
-    const committed = await admin.fetchOffsets({ groupId: config.PROJECTOR_GROUP, topics: list });
-    const lows = new Map(
-      await Promise.all(committed.map(async (t) => [t.topic, await admin.fetchTopicOffsets(t.topic)] as const)),
-    );
-    for (const gap of retentionGaps(committed, lows)) {
-      const { target, source, reason } = describeGap(gap, config.TOPIC_PREFIX);
-      log.error({ topic: gap.topic, partition: gap.partition, table: target }, reason);
-      health.mark(target, source, reason);
-    }
-    await health.flush();
-    for (const t of committed) {
-      const low = lows.get(t.topic) ?? [];
-      for (const p of t.partitions) {
-        const lowP = low.find((l) => l.partition === p.partition);
-        // What retention deleted counts as applied (its table is marked above): the consumer starts
-        // at the log start, and a partition with nothing left must not hold the watermark back.
-        const logStart = BigInt(lowP?.low ?? "0");
-        const committedAt = BigInt(p.offset);
-        const start = committedAt > logStart ? committedAt : logStart;
-        tracker.seedApplied(partitionKey(t.topic, p.partition), start);
-      }
-    }
-  };
-
   const startConsumer = async (list: string[]) => {
     const c = kafka.consumer({
       groupId: config.PROJECTOR_GROUP,
@@ -480,7 +455,13 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       lanes.clear();
       consumer = undefined;
     }
-    await seedOffsets(found);
+    await seedStartPositions(admin, found, {
+      group: config.PROJECTOR_GROUP,
+      topicPrefix: config.TOPIC_PREFIX,
+      tracker,
+      health,
+      log,
+    });
     if (!stopping) await startConsumer(found);
     topics = found;
     clocks.relearnTopics(); // a new topic may be a binlog connector's: its table is dated by its beats
