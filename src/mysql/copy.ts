@@ -9,7 +9,7 @@ import { watchTruncates } from "../snapshot/truncate-watch.js";
 import { type BinlogPosition, formatBinlog } from "./binlog.js";
 import { mysqlShape, readMysqlCatalog } from "./catalog.js";
 import { renderMysqlTable } from "./render.js";
-import { type MysqlPool, rowsOf } from "./source.js";
+import type { MysqlPool } from "./source.js";
 
 /**
  * The sidecar's copy of MySQL/MariaDB tables (docs/attach-mysql.md, "Snapshot"): one session
@@ -62,8 +62,8 @@ export async function copyMysqlSnapshot(
         }),
       );
       if (rendered.refusedCount) {
-        const [r] = await rowsOf<{ n: string }>(conn as unknown as MysqlPool, rendered.refusedCount);
-        const n = Number(r?.n ?? 0);
+        const [rows] = await conn.query(rendered.refusedCount);
+        const n = Number((rows as { n: string }[])[0]?.n ?? 0);
         if (n) result.refused[name] = { rows: n, columns: rendered.refusing, ...cat.ref };
       }
       await settle(shape, watch, version, sink);
