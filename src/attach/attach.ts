@@ -8,6 +8,7 @@ import { attachState, forgetAttachState, lockAttachment, setAttachState } from "
 import { readCatalog } from "./catalog.js";
 import { createProjectedTables, embeddedHeld, openProjectionClickHouse } from "./clickhouse-tables.js";
 import { attachConnectorConfig, incrementalSnapshotSignal, notificationTopic, removeConnector } from "./connector.js";
+import { deleteAttachmentTopics } from "./deleted-topics.js";
 import { AttachError } from "./errors.js";
 import { ownSnapshot } from "./own-snapshot.js";
 import { fixableByFull, formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
@@ -380,7 +381,9 @@ export async function followSnapshot(
  * of the attachment is retried after detach. ClickHouse data is left to the caller.
  */
 export async function detach(
-  deps: Pick<AttachDeps, "pool" | "connect" | "io"> & { kafka?: { admin: Admin; topicPrefix: string } },
+  deps: Pick<AttachDeps, "pool" | "connect" | "io"> & {
+    kafka?: { admin: Admin; brokers: string[]; topicPrefix: string; group: string };
+  },
   name: string,
 ): Promise<void> {
   const names = attachNames(name);
@@ -399,18 +402,11 @@ export async function detach(
       `replication slot ${names.slot} is still there; drop it with: SELECT pg_drop_replication_slot('${names.slot}');`,
     );
   deps.io.out(`replication slot ${names.slot} and publication ${names.publication} dropped`);
-  if (deps.kafka) await deleteTopics(deps.kafka.admin, deps.kafka.topicPrefix, names.slot, tables, deps.io);
-}
-
-/** The attachment's table topics and its notification topic (the shared heartbeat/signal topics stay). */
-async function deleteTopics(admin: Admin, prefix: string, slot: string, tables: TableRef[], io: AttachIO) {
-  const existing = new Set(await admin.listTopics());
-  const topics = [...tables.map((t) => `${prefix}.${tableName(t)}`), notificationTopic(prefix, slot)].filter((t) =>
-    existing.has(t),
-  );
-  if (topics.length === 0) return;
-  await admin.deleteTopics({ topics, timeout: 30_000 });
-  io.out(`topics deleted (the projector stops consuming them): ${topics.join(", ")}`);
+  if (!deps.kafka) return;
+  // The attachment's table topics and its notification topic (the shared heartbeat/signal topics stay).
+  const prefix = deps.kafka.topicPrefix;
+  const topics = [...tables.map((t) => `${prefix}.${tableName(t)}`), notificationTopic(prefix, names.slot)];
+  await deleteAttachmentTopics(deps.kafka, topics, deps.io);
 }
 
 export async function attachmentStatus(deps: Pick<AttachDeps, "pool" | "connect" | "admin" | "config">, name: string) {

@@ -157,7 +157,18 @@ export function registerAttachCommands(program: Command) {
       const config = configFor(opts);
       await withDeps(config, async (deps) => {
         const { tables } = await attachmentStatus(deps, opts.name);
-        await detach({ ...deps, kafka: { admin: deps.admin, topicPrefix: config.TOPIC_PREFIX } }, opts.name);
+        await detach(
+          {
+            ...deps,
+            kafka: {
+              admin: deps.admin,
+              brokers: config.KAFKA_BROKERS,
+              topicPrefix: config.TOPIC_PREFIX,
+              group: config.PROJECTOR_GROUP,
+            },
+          },
+          opts.name,
+        );
         await dropAfterDetach(config, tables, opts);
       });
     });

@@ -2,6 +2,7 @@ import type { Admin } from "kafkajs";
 import { AttachError, type AttachIO, type AttachRequest, assertSidecarRunning } from "../attach/attach.js";
 import { openProjectionClickHouse } from "../attach/clickhouse-tables.js";
 import { removeConnector } from "../attach/connector.js";
+import { deleteAttachmentTopics } from "../attach/deleted-topics.js";
 import { formatReport, type PreflightReport } from "../attach/preflight.js";
 import { measureProgress } from "../attach/progress.js";
 import { attachNames, type TableRef, tableName } from "../attach/tables.js";
@@ -246,16 +247,16 @@ export async function detachMysql(deps: MysqlDeps, name: string): Promise<TableR
     removed ? `connector ${names.connector} removed (offsets deleted)` : `connector ${names.connector} was not there`,
   );
   const prefix = deps.config.TOPIC_PREFIX;
-  const existing = new Set(await deps.admin.listTopics());
   const topics = [
     ...tables.map((t) => `${prefix}.${tableName(t)}`),
     schemaHistoryTopic(prefix, names.connector),
     notificationTopic(prefix, names.connector),
-  ].filter((t) => existing.has(t));
-  if (topics.length) {
-    await deps.admin.deleteTopics({ topics, timeout: 30_000 });
-    deps.io.out(`topics deleted (the projector stops consuming them): ${topics.join(", ")}`);
-  }
+  ];
+  await deleteAttachmentTopics(
+    { admin: deps.admin, brokers: deps.config.KAFKA_BROKERS, topicPrefix: prefix, group: deps.config.PROJECTOR_GROUP },
+    topics,
+    deps.io,
+  );
   if (!removed) return tables;
   const deadline = Date.now() + 30_000;
   for (;;) {

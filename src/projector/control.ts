@@ -42,6 +42,8 @@ export class ControlListener {
       /** For the snapshot command: Kafka Connect (the connector's database settings) and the projection database. */
       connectUrl?: string;
       database?: string;
+      /** Resubscribes to the topics that exist now (resolves when the consumer runs on them). */
+      refreshTopics?: () => Promise<void>;
     },
   ) {}
 
@@ -127,6 +129,10 @@ export class ControlListener {
         const cleared = health.clear(cmd.target);
         await health.flush();
         return cleared ? `${cmd.target}: degraded mark cleared` : `${cmd.target} was not degraded`;
+      }
+      case "topics-deleted": {
+        await this.deps.refreshTopics?.();
+        return `no longer consuming ${cmd.topics.length} deleted topic(s)`;
       }
       case "drop-tables": {
         for (const t of cmd.targets) {

@@ -325,7 +325,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       config.PROJECTOR_TOPICS,
     );
 
-  const startConsumer = async (list: string[]) => {
+  const startConsumer = async (list: string[], fromStart: { topic: string; partition: number; offset: string }[]) => {
     const c = kafka.consumer({
       groupId: config.PROJECTOR_GROUP,
       maxBytesPerPartition: config.PROJECTOR_MAX_BATCH_BYTES,
@@ -358,6 +358,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         partitionsConsumedConcurrently: config.PROJECTOR_CONCURRENCY,
         eachBatch,
       });
+      for (const p of fromStart) c.seek(p);
     } catch (err) {
       // A consumer that did not start must not linger connected; the next refresh retries.
       await c.disconnect().catch(() => undefined);
@@ -455,14 +456,14 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
       lanes.clear();
       consumer = undefined;
     }
-    await seedStartPositions(admin, found, {
+    const fromStart = await seedStartPositions(admin, found, {
       group: config.PROJECTOR_GROUP,
       topicPrefix: config.TOPIC_PREFIX,
       tracker,
       health,
       log,
     });
-    if (!stopping) await startConsumer(found);
+    if (!stopping) await startConsumer(found, fromStart);
     topics = found;
     clocks.relearnTopics(); // a new topic may be a binlog connector's: its table is dated by its beats
     // A table whose topics are gone (detach deletes them) no longer holds per-table reads back.
@@ -499,6 +500,10 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     log,
     connectUrl: config.KAFKA_CONNECT_URL,
     database: config.CLICKHOUSE_DATABASE,
+    refreshTopics: () => {
+      scheduleRefresh();
+      return restarting;
+    },
   });
   await retry(
     "control",

@@ -26,6 +26,8 @@ export const controlCommand = z.discriminatedUnion("op", [
     topic: z.string(),
     offsets: z.array(z.object({ partition: z.number().int(), offset: z.string().regex(/^\d+$/) })),
   }),
+  /** detach deleted these topics: stop consuming them now (an attach may recreate them at once). */
+  z.object({ op: z.literal("topics-deleted"), topics: z.array(z.string()) }),
   /** Drops projected tables (detach --drop-data while the sidecar runs). */
   z.object({ op: z.literal("drop-tables"), targets: z.array(z.string()) }),
   /**

@@ -132,7 +132,17 @@ export async function createAttachmentFixture(
     async close() {
       await projector?.stop().catch(() => undefined);
       await detach(
-        { pool, connect: connect(), io: { out: () => undefined }, kafka: { admin, topicPrefix: config.TOPIC_PREFIX } },
+        {
+          pool,
+          connect: connect(),
+          io: { out: () => undefined },
+          kafka: {
+            admin,
+            brokers: config.KAFKA_BROKERS,
+            topicPrefix: config.TOPIC_PREFIX,
+            group: config.PROJECTOR_GROUP,
+          },
+        },
         name,
       ).catch((e) => console.error("detach:", e));
       for (const s of schemas) {

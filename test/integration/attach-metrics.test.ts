@@ -32,7 +32,12 @@ describe("attach: each connector its own Debezium metrics", () => {
 
   afterAll(async () => {
     const io = { out: () => undefined };
-    const kafka = { admin: fx.admin, topicPrefix: "sidecar" };
+    const kafka = {
+      admin: fx.admin,
+      brokers: fx.config.KAFKA_BROKERS,
+      topicPrefix: "sidecar",
+      group: fx.config.PROJECTOR_GROUP,
+    };
     await detach({ pool: fx.pool, connect: fx.connect(), io, kafka }, names[1]!).catch(() => undefined);
     await detach({ pool: fx.pool, connect: fx.connect(), io, kafka }, names[0]!).catch(() => undefined);
     await fx?.close();
