@@ -12,6 +12,7 @@ const TRANSIENT_CLICKHOUSE_CODES = new Set([
   "32", // ATTEMPT_TO_READ_AFTER_EOF
   "159", // TIMEOUT_EXCEEDED
   "160", // TOO_SLOW
+  "164", // READONLY: the server (or its user) refuses writes for now
   "202", // TOO_MANY_SIMULTANEOUS_QUERIES
   "203", // NO_FREE_CONNECTION
   "209", // SOCKET_TIMEOUT
@@ -19,6 +20,7 @@ const TRANSIENT_CLICKHOUSE_CODES = new Set([
   "236", // ABORTED
   "241", // MEMORY_LIMIT_EXCEEDED
   "242", // TABLE_IS_READ_ONLY
+  "243", // NOT_ENOUGH_SPACE: the disk is full (chDB's and a server's insert cannot reserve space)
   "252", // TOO_MANY_PARTS
   "285", // TOO_FEW_LIVE_REPLICAS
   "319", // UNKNOWN_STATUS_OF_INSERT
@@ -28,6 +30,13 @@ const TRANSIENT_CLICKHOUSE_CODES = new Set([
   "999", // KEEPER_EXCEPTION
   "1000", // POCO_EXCEPTION
 ]);
+
+/**
+ * The server's disk refuses writes (full, over quota, mounted read-only), whatever code the error
+ * came with (a failed write of a file is CANNOT_WRITE_TO_FILE_DESCRIPTOR or STD_EXCEPTION): it is
+ * waited out, never taken for a bad row (that set a batch aside on the dead-letter topic).
+ */
+const DISK_REFUSED = /No space left on device|not enough space|Disk quota exceeded|Read-only file system/i;
 
 /** ClickHouse says the table or a column it was told about is not there (dropped or altered by hand). */
 const MISSING_OBJECT_CODES = new Set(["16", "47", "60", "81"]);
@@ -49,6 +58,7 @@ export function clickHouseCode(err: unknown): string | undefined {
 }
 
 export function classifyFailure(err: unknown): FailureKind {
+  if (DISK_REFUSED.test((err as Error | null)?.message ?? "")) return "transient";
   const code = clickHouseCode(err);
   if (code !== undefined) return TRANSIENT_CLICKHOUSE_CODES.has(code) ? "transient" : "deterministic";
   // Programming and conversion errors repeat; anything else without a ClickHouse code (sockets,

@@ -44,9 +44,29 @@ describe("clickHouseCode", () => {
 
 describe("classifyFailure", () => {
   it("ClickHouse codes that go away by waiting are transient", () => {
-    for (const code of ["3", "159", "202", "209", "210", "241", "242", "252", "319", "999", "1000"])
+    for (const code of ["3", "159", "164", "202", "209", "210", "241", "242", "243", "252", "319", "999", "1000"])
       expect(classifyFailure(httpError(code)), code).toBe("transient");
     expect(classifyFailure(chdbError(252))).toBe("transient");
+  });
+
+  it("a full disk is transient: chDB's insert error, and a disk error under any code", () => {
+    // As chDB's rawInsert raises it (its cause carries the code as "CHDB_QUERY").
+    const chdbFull = chdbError(
+      243,
+      "Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space. (NOT_ENOUGH_SPACE)",
+    );
+    expect(classifyFailure(chdbFull)).toBe("transient");
+    expect(classifyFailure(new Error("wrapped", { cause: chdbFull }))).toBe("transient");
+    const writeFailed =
+      "Cannot write to file /data/store/tmp_insert_all_1_1_0/data.bin, errno: 28, strerror: No space left on device";
+    expect(classifyFailure(httpError("75", writeFailed))).toBe("transient");
+    expect(classifyFailure(chdbError(1001, "filesystem error: in create_directories: Disk quota exceeded"))).toBe(
+      "transient",
+    );
+    expect(classifyFailure(httpError("1001", "Cannot open file metadata/shop.sql.tmp: Read-only file system"))).toBe(
+      "transient",
+    );
+    expect(isDataError(chdbFull)).toBe(false);
   });
 
   it("any other ClickHouse code is deterministic (the statement or the data is wrong)", () => {

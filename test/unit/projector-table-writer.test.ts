@@ -168,6 +168,30 @@ describe("TableWriter.store", () => {
     expect(health.isDegraded("public_orders")).toBe(false);
   });
 
+  it("a full disk is waited out, not split nor set aside, even on a degraded table (one try for what repeats)", async () => {
+    const { sink, writer, health } = setup(1);
+    health.mark("public_orders", "public.orders", "an earlier event was set aside");
+    const full = () =>
+      Object.assign(
+        new Error("Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space. (NOT_ENOUGH_SPACE)"),
+        {
+          clickhouseCode: 243,
+        },
+      );
+    let failures = 6;
+    sink.ensureTable.mockImplementationOnce(async () => {
+      throw chError("75", "Cannot write to file metadata/shop.sql.tmp, errno: 28, strerror: No space left on device");
+    });
+    sink.insert.mockImplementation(async (_s, rows) => {
+      if (failures-- > 0) throw full();
+      sink.stored.push(...ids(rows));
+    });
+    await expect(settle(writer.store(batch([row(1), row(2)]), live))).resolves.toEqual([]);
+    expect(sink.insert.mock.calls.map(([, rows]) => ids(rows))).toEqual(Array(7).fill([1, 2]));
+    expect(sink.stored).toEqual([1, 2]);
+    expect(health.get("public_orders")?.reason).toBe("an earlier event was set aside");
+  });
+
   it("sets the table's messages aside after `attempts` deterministic failures and marks it degraded", async () => {
     const { sink, writer, health, onRows } = setup(3);
     sink.insert.mockRejectedValue(syntaxError());
