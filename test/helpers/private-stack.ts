@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chmodSync, createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -14,6 +14,8 @@ const run = promisify(execFile);
  */
 export interface PrivateStack {
   dir: string;
+  /** The embedded ClickHouse's data directory (CLICKHOUSE_URL=chdb:<chdbDir>). */
+  chdbDir: string;
   env: Record<string, string>;
   writeUrl: string;
   readUrl: string;
@@ -51,13 +53,27 @@ export function privateStackEnv(dir: string, basePort: number): Record<string, s
   };
 }
 
-export async function startPrivateStack(basePort: number): Promise<PrivateStack> {
+export interface PrivateStackOptions {
+  /**
+   * Puts the embedded ClickHouse's directory on a tmpfs of this many MiB, so a test can fill its
+   * disk (needs root to mount; unmounted by close()).
+   */
+  chdbTmpfsMb?: number;
+}
+
+export async function startPrivateStack(basePort: number, opts: PrivateStackOptions = {}): Promise<PrivateStack> {
   const dir = mkdtempSync(join(tmpdir(), "private-stack-"));
   chmodSync(dir, 0o755); // Postgres runs as the postgres OS user and must reach its data directory
   const p = (n: number) => String(basePort + n);
+  const chdbDir = join(dir, "chdb");
+  if (opts.chdbTmpfsMb)
+    await mountTmpfs(chdbDir, opts.chdbTmpfsMb).catch((err) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    });
   const env: Record<string, string> = {
     ...privateStackEnv(dir, basePort),
-    CLICKHOUSE_URL: `chdb:${join(dir, "chdb")}`,
+    CLICKHOUSE_URL: `chdb:${chdbDir}`,
   };
   const childEnv = { ...process.env, ...env };
   const stack = async (...args: string[]) =>
@@ -105,6 +121,7 @@ export async function startPrivateStack(basePort: number): Promise<PrivateStack>
   };
   return {
     dir,
+    chdbDir,
     env,
     writeUrl: urls.write,
     readUrl: urls.projectread,
@@ -115,7 +132,18 @@ export async function startPrivateStack(basePort: number): Promise<PrivateStack>
     close: async () => {
       for (const role of [...procs.keys()] as ("write" | "projectread")[]) await killRole(role, "SIGKILL");
       await stack("down").catch(() => undefined);
+      // Unmounted before the directory is removed, or rmSync would only empty the tmpfs and fail on it.
+      if (opts.chdbTmpfsMb) await run("umount", [chdbDir]).catch(() => run("umount", ["-l", chdbDir]));
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function mountTmpfs(at: string, sizeMb: number): Promise<void> {
+  mkdirSync(at, { recursive: true });
+  try {
+    await run("mount", ["-t", "tmpfs", "-o", `size=${sizeMb}m,mode=755`, "tmpfs", at]);
+  } catch (err) {
+    throw new Error(`mounting a ${sizeMb} MiB tmpfs at ${at} failed (needs root): ${(err as Error).message}`);
+  }
 }
