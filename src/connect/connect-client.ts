@@ -21,6 +21,22 @@ export class ConnectError extends Error {
   }
 }
 
+/** Kafka Connect did not answer at all (down, restarting): worth waiting for, unlike an answer. */
+export class ConnectUnreachable extends ConnectError {}
+
+/** Runs `call`, waiting out a Kafka Connect that does not answer (restarting) for up to `timeoutMs`. */
+export async function whileConnectAway<T>(call: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ConnectUnreachable) || Date.now() + 1_000 > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}
+
 export class ConnectClient {
   /** `timeoutMs`: how long one request may take (a metrics scrape wants a short one). */
   constructor(
@@ -38,7 +54,7 @@ export class ConnectClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new ConnectError(
+      throw new ConnectUnreachable(
         `Kafka Connect is not reachable at ${this.baseUrl} (${(err as Error).message}). Is the stack up? Run: make up`,
       );
     }
@@ -142,12 +158,15 @@ export class ConnectClient {
     return this.json("POST", `/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`);
   }
 
-  /** Waits until the connector and all its tasks are RUNNING; a FAILED task is an error carrying its trace. */
+  /**
+   * Waits until the connector and all its tasks are RUNNING; a FAILED task is an error carrying its
+   * trace. Connect being away for a while (restarted) is waited out within the same time.
+   */
   async waitRunning(name: string, timeoutMs = 60_000): Promise<ConnectorStatus> {
     const deadline = Date.now() + timeoutMs;
     let last: ConnectorStatus | undefined;
     while (Date.now() < deadline) {
-      last = await this.status(name);
+      last = await whileConnectAway(() => this.status(name), deadline - Date.now());
       const failed =
         last?.tasks.find((t) => t.state === "FAILED") ??
         (last?.connector.state === "FAILED" ? last.connector : undefined);

@@ -1,5 +1,5 @@
 import type { TableRef } from "../attach/tables.js";
-import { ConnectClient } from "../connect/connect-client.js";
+import { ConnectClient, whileConnectAway } from "../connect/connect-client.js";
 import { copyMysqlSnapshot } from "../mysql/copy.js";
 import { type MysqlSource, openMysql } from "../mysql/source.js";
 import type { ClickHouseSink } from "../projector/sink.js";
@@ -17,8 +17,7 @@ export async function snapshotInSidecar(
   progress: (rows: Record<string, number>) => Promise<unknown>,
 ): Promise<CopyResult> {
   if (!deps.connectUrl || !deps.database) throw new Error("this projector was started without Kafka Connect's URL");
-  const config = await new ConnectClient(deps.connectUrl).getConfig(cmd.connector);
-  if (!config) throw new Error(`no connector ${cmd.connector} on Kafka Connect`);
+  const config = await connectorConfig(new ConnectClient(deps.connectUrl), cmd.connector);
   const database = deps.database;
   const rows: Record<string, number> = {};
   const onRows = (table: string, n: number) => {
@@ -80,4 +79,18 @@ export function databaseUrlOf(config: Record<string, string>): string {
   url.password = encodeURIComponent(config["database.password"] ?? "");
   url.pathname = `/${encodeURIComponent(config["database.dbname"] ?? "")}`;
   return url.toString();
+}
+
+/**
+ * The connector's config, which attach wrote just before asking for the copy: a Kafka Connect
+ * restarting meanwhile answers nothing, then 404 until it has read its config topic again.
+ */
+async function connectorConfig(connect: ConnectClient, connector: string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const config = await whileConnectAway(() => connect.getConfig(connector), deadline - Date.now());
+    if (config) return config;
+    if (Date.now() > deadline) throw new Error(`no connector ${connector} on Kafka Connect`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
 }
