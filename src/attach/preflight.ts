@@ -293,6 +293,9 @@ export async function preflight(
       : `CREATE SCHEMA IF NOT EXISTS sidecar AUTHORIZATION ${quoteIdent(role.name)};  -- as a superuser or the database owner`,
   });
 
+  const helpers = await helperTablesCheck(pool, role);
+  if (helpers) add(helpers);
+
   // Columns that do not land natively, and what happens to them (never a silent change).
   for (const c of await typeChecks(pool, present, version)) add(c);
 
@@ -369,5 +372,35 @@ function keyCheck(present: TableInfo[], withoutKey: TableInfo[]): Check {
     severity: "error",
     message: `no key the projection can use: ${withoutKey.map(label).join(", ")}${keyedBy.length ? ` (keyed without a primary key: ${keyedBy.join("; ")})` : ""}`,
     fix: `${fixes.join("\n")}${fixable.length && !hopeless.length ? "\nor leave them out (attach --keyless skip)" : ""}`,
+  };
+}
+
+/**
+ * Helper tables an earlier attach created as another user: the publication includes
+ * sidecar.heartbeat (its owner must create it) and attach writes sidecar.attachment.
+ */
+async function helperTablesCheck(pool: PgPool, role: { name: string; super: boolean }): Promise<Check | undefined> {
+  if (role.super) return undefined;
+  const { rows } = await pool.query<{ tbl: string; owner: string; owned: boolean; writable: boolean }>(
+    `SELECT c.relname AS tbl, pg_get_userbyid(c.relowner) AS owner, pg_has_role(c.relowner, 'USAGE') AS owned,
+            has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
+              AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE') AS writable
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'sidecar' AND c.relname IN ('heartbeat', 'attachment')`,
+  );
+  const fixes = rows.flatMap((r) =>
+    r.tbl === "heartbeat" && !r.owned
+      ? [`ALTER TABLE sidecar.heartbeat OWNER TO ${quoteIdent(role.name)};  -- it is in every attachment's publication`]
+      : !r.writable
+        ? [`GRANT SELECT, INSERT, UPDATE, DELETE ON sidecar.${r.tbl} TO ${quoteIdent(role.name)};`]
+        : [],
+  );
+  if (!fixes.length) return undefined;
+  return {
+    id: "helper-tables",
+    ok: false,
+    severity: "error",
+    message: `user ${role.name} cannot use the sidecar's helper tables an earlier attach created as ${[...new Set(rows.map((r) => r.owner))].join(", ")}`,
+    fix: `-- as a superuser or their owner:\n${fixes.join("\n")}`,
   };
 }

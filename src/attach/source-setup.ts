@@ -29,7 +29,11 @@ export async function ensureHelperTables(pool: PgPool, name: string): Promise<vo
     await c.query(
       "CREATE TABLE IF NOT EXISTS sidecar.attachment (name text PRIMARY KEY, state text NOT NULL, changed_at timestamptz NOT NULL DEFAULT now())",
     );
-    await c.query("ALTER TABLE sidecar.attachment ADD COLUMN IF NOT EXISTS pending jsonb"); // attach --add's tables
+    // attach --add's tables. Only when missing: ALTER needs the owner, and a later attach may run as another user.
+    const { rows } = await c.query(
+      "SELECT 1 FROM pg_attribute WHERE attrelid = 'sidecar.attachment'::regclass AND attname = 'pending' AND NOT attisdropped",
+    );
+    if (!rows.length) await c.query("ALTER TABLE sidecar.attachment ADD COLUMN pending jsonb");
     await c.query("COMMIT");
   } catch (err) {
     await c.query("ROLLBACK").catch(() => undefined);
