@@ -140,18 +140,24 @@ export async function attach(deps: AttachDeps, req: AttachRequest): Promise<Pref
   return report;
 }
 
-/** An attachment whose copy finished resumes streaming; one whose attach was interrupted is taken down. */
+/** An attachment whose copy finished resumes streaming; one whose attach was interrupted, or whose slot Postgres invalidated, is taken down (and copied again). */
 async function resumeIfAttached(deps: AttachDeps, name: string, tables: TableRef[]): Promise<boolean> {
   const names = attachNames(name);
-  if (!(await slotLag(deps.pool, names.slot)).exists) return false;
-  if ((await attachState(deps.pool, name)) !== "copying") {
+  const slot = await slotLag(deps.pool, names.slot);
+  if (!slot.exists) return false;
+  const lost = slot.walStatus === "lost";
+  if (!lost && (await attachState(deps.pool, name)) !== "copying") {
     // Attached before: the slot holds the stream's position; nothing is copied again.
     await ensurePublication(deps.pool, name, tables);
     deps.io.out(`slot ${names.slot} exists: the attachment resumes streaming (detach first to snapshot again)`);
     await registerConnector(deps, name, tables);
     return true;
   }
-  deps.io.out(`an earlier attach of ${name} stopped before its copy finished: starting it over`);
+  deps.io.out(
+    lost
+      ? `slot ${names.slot} was invalidated by Postgres (wal_status lost): changes are gone, copying the tables again`
+      : `an earlier attach of ${name} stopped before its copy finished: starting it over`,
+  );
   await removeConnector(deps.connect, names.connector);
   await dropSlotAndPublication(deps.pool, names.slot, names.publication);
   return false;

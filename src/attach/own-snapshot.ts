@@ -6,7 +6,7 @@ import { createKafka } from "../shared/kafka.js";
 import { createLogger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
 import { type CopyResult, copySnapshot } from "../snapshot/copy.js";
-import { markRefused } from "../snapshot/refused.js";
+import { recordCopyHealth } from "../snapshot/copy-health.js";
 import type { SnapshotMeta } from "../snapshot/render.js";
 import { createExportedSlot, type ExportedSlot, snapshotVersion } from "../snapshot/slot.js";
 import type { AttachDeps } from "./attach.js";
@@ -72,7 +72,7 @@ async function copyHere(
   );
 }
 
-/** Runs a copy against a ClickHouse this process holds, then marks tables with refused rows degraded. */
+/** Runs a copy against a ClickHouse this process holds, then records its tables' health (copy-health.ts). */
 export async function copyWithSink<R extends CopyResult>(
   config: AttachDeps["config"],
   clickhouse: ClickHouse,
@@ -84,9 +84,11 @@ export async function copyWithSink<R extends CopyResult>(
     { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER },
     log,
   );
+  const startedAt = new Date();
   const result = await copy(sink);
   const health = new TableHealth({ load: () => sink.loadHealth(), save: (e) => sink.saveHealth(e) }, log);
-  await markRefused(result, health);
+  await health.load();
+  await recordCopyHealth(result, startedAt, health);
   return result;
 }
 

@@ -6,6 +6,22 @@ export function tableIncludeRegex(table: string): string {
   return table.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/**
+ * The tables a connector captures: its table.include.list (regexes of escaped names, as
+ * tableIncludeRegex writes them), the sidecar's own heartbeat and signal tables left out.
+ */
+export function includedTables(config: Record<string, string>): { schema: string; table: string }[] {
+  return (config["table.include.list"] ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((re) => re.replace(/\\(.)/g, "$1"))
+    .map((name) => {
+      const [schema = "", table = ""] = name.split(".");
+      return { schema, table };
+    })
+    .filter((t) => t.schema !== "sidecar" && t.table !== "sidecar_heartbeat");
+}
+
 /** The variables a connector file may use, derived from the sidecar's configuration. */
 export function connectorVariables(opts: {
   databaseUrl: string;

@@ -3,6 +3,7 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { addTables } from "../attach/add-tables.js";
 import { type AttachIO, attach, attachmentStatus, detach } from "../attach/attach.js";
+import { diagnose } from "../attach/diagnose.js";
 import type { TableProgress } from "../attach/progress.js";
 import { parseTableList, parseTableRef, type TableRef } from "../attach/tables.js";
 import type { ProjectionReader } from "../attach/verify.js";
@@ -219,14 +220,18 @@ export function registerAttachCommands(program: Command) {
   program
     .command("repair")
     .description(
-      "bring one attached table back to the source and clear its degraded mark: verify, re-read it in place when it differs, verify again",
+      "bring one attached table back to the source and clear its degraded mark (verify, re-read it in place when it differs, verify again); without --table, the attachment itself",
     )
     .option("--database-url <url>", "the attached database (default DATABASE_URL)")
     .option("--name <name>", "attachment name", "legacy")
-    .requiredOption("--table <schema.table>", "the table to repair")
+    .option(
+      "--table <schema.table>",
+      "the table to repair; without it the attachment itself (a lost slot is re-created and its tables copied again, a failed task restarted)",
+    )
     .option("--via <source>", "how to read ClickHouse for verify: auto | clickhouse | read-api (READ_API_URL)", "auto")
     .action(async (opts) => {
       if (isMysqlUrl(opts.databaseUrl ?? "")) {
+        if (!opts.table) throw new Error("repair of a MySQL/MariaDB attachment needs --table <schema.table>");
         const { reader, ch } = await projectionReader(loadConfig(process.env), opts.via);
         try {
           return await mysqlRepairCommand(opts, reader, terminalIO());
@@ -235,6 +240,10 @@ export function registerAttachCommands(program: Command) {
         }
       }
       const config = configFor(opts);
+      if (!opts.table) {
+        const { repairAttachment } = await import("../attach/repair-attachment.js");
+        return withDeps(config, (deps) => repairAttachment(deps, opts.name));
+      }
       const { repairTable } = await import("../attach/repair.js");
       const { reader, ch } = await projectionReader(config, opts.via);
       const kafka = createKafka(config.KAFKA_BROKERS, "cqrs-sidecar-repair");
@@ -277,6 +286,11 @@ export function registerAttachCommands(program: Command) {
           console.log(
             `  ${p.table}: ${p.projected.toLocaleString("en-US")} events projected of ${p.produced.toLocaleString("en-US")} on ${p.topic}; ~${p.total.toLocaleString("en-US")} rows in Postgres`,
           );
+        const user = (await deps.connect.getConfig(s.names.connector))?.["database.user"];
+        for (const p of await diagnose(deps.pool, opts.name, s.connector, user, s.slot)) {
+          console.log(`PROBLEM: ${p.what}\n  fix: ${p.fix}`);
+          process.exitCode = 1;
+        }
       });
     });
 }

@@ -7,6 +7,7 @@ import { setProjectorHeapPolicy } from "../projector/heap.js";
 import { projectorHttpApp } from "../projector/http.js";
 import { startPipelineMetrics } from "../projector/pipeline-metrics.js";
 import { type Projector, startProjector } from "../projector/projector.js";
+import { watchLostSlots } from "../projector/slot-watch.js";
 import { startReadApi } from "../read/app.js";
 import { projectorFreshness } from "../read/progress.js";
 import type { Config } from "../shared/config.js";
@@ -68,6 +69,8 @@ export async function runRoles(config: Config, roles: Role[], log: Logger): Prom
       stops.push(() => projector!.stop());
       const pipeline = startPipelineMetrics(config, log);
       stops.push(pipeline.stop);
+      const watch = watchLostSlots(pipeline.slots, projector.markDegraded, log);
+      stops.push(async () => watch.stop());
       const p = projector;
       const server = serve({
         fetch: projectorOpsApp(p).fetch,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type TableRef, tableName } from "../attach/tables.js";
 import type { ConnectClient } from "../connect/connect-client.js";
-import { tableIncludeRegex } from "../connect/connector-config.js";
+import { includedTables, tableIncludeRegex } from "../connect/connector-config.js";
 import type { MysqlSource } from "./source.js";
 
 /**
@@ -127,14 +127,5 @@ export function mysqlConnectorConfig(opts: {
 /** The tables a connector captures (its table.include.list), the sidecar's own (signal, beat) left out. */
 export async function capturedTables(connect: ConnectClient, connector: string): Promise<TableRef[] | undefined> {
   const config = await connect.getConfig(connector);
-  if (!config) return undefined;
-  return (config["table.include.list"] ?? "")
-    .split(",")
-    .filter(Boolean)
-    .map((re) => re.replace(/\\(.)/g, "$1"))
-    .map((name) => {
-      const [schema = "", table = ""] = name.split(".");
-      return { schema, table };
-    })
-    .filter((t) => t.schema !== "sidecar");
+  return config ? includedTables(config) : undefined;
 }

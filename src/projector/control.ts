@@ -3,7 +3,7 @@ import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import { type ControlCommand, controlTopic, parseControl } from "../shared/control.js";
 import type { Logger } from "../shared/logger.js";
 import { snapshotInSidecar } from "../snapshot/control-job.js";
-import { markRefused } from "../snapshot/refused.js";
+import { recordCopyHealth } from "../snapshot/copy-health.js";
 import type { ClickHouseSink } from "./sink.js";
 import type { TableHealth } from "./table-health.js";
 
@@ -99,11 +99,15 @@ export class ControlListener {
     const { connectUrl, database, sink, log, health } = this.deps;
     const tables = cmd.tables.map((t) => `${t.schema}.${t.table}`);
     const earlier = [...new Set(tables.map((t) => this.copying.get(t)).filter((j) => j !== undefined))];
+    let startedAt = new Date();
     const job = waitWhileAlive(earlier, () => send({ progress: {} }))
-      .then(() => snapshotInSidecar(cmd, { connectUrl, database, sink }, (progress) => send({ progress })))
+      .then(() => {
+        startedAt = new Date();
+        return snapshotInSidecar(cmd, { connectUrl, database, sink }, (progress) => send({ progress }));
+      })
       .then(
         async (result) => {
-          await markRefused(result, health);
+          await recordCopyHealth(result, startedAt, health);
           return { ok: true, detail: JSON.stringify(result) };
         },
         (err: Error) => ({ ok: false, detail: err.message }),

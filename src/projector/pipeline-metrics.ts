@@ -7,7 +7,7 @@ import { metricsRegistry } from "../shared/metrics.js";
 import { ConnectorMetrics } from "./connector-metrics.js";
 import { GroupLagMetrics } from "./group-lag-metrics.js";
 import { reachVia } from "./pipeline-sources.js";
-import { SlotMetrics } from "./slot-metrics.js";
+import { SlotMetrics, type SlotReading } from "./slot-metrics.js";
 
 /**
  * The metrics the sidecar reads from the rest of the pipeline each time it is scraped: every
@@ -19,7 +19,7 @@ export function startPipelineMetrics(
   config: Config,
   log: Logger,
   registry: Registry = metricsRegistry(),
-): { stop: () => Promise<void> } {
+): { stop: () => Promise<void>; slots: () => Promise<SlotReading[]> } {
   const connectors = new ConnectorMetrics(registry, new ConnectClient(config.KAFKA_CONNECT_URL, 3_000), log, {
     reach: reachVia(config.DATABASE_URL, config.CONNECT_DATABASE_URL),
   });
@@ -32,6 +32,7 @@ export function startPipelineMetrics(
     log,
   );
   return {
+    slots: () => slots.slots(),
     stop: async () => {
       await Promise.all([slots.close(), lag.close()]);
     },

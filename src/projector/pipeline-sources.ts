@@ -1,4 +1,5 @@
 import type { ExpandedConnector } from "../connect/connect-client.js";
+import { includedTables } from "../connect/connector-config.js";
 import { databaseUrlOf } from "../snapshot/control-job.js";
 
 /**
@@ -22,6 +23,8 @@ export interface SlotSource {
   /** `host:port/dbname`, without credentials: the `database` label. */
   database: string;
   slot: string;
+  /** The tables the connector captures (their projection is only as whole as the slot). */
+  tables: { schema: string; table: string }[];
 }
 
 /** The states Kafka Connect reports for a connector or a task. */
@@ -58,6 +61,7 @@ export function slotSourceOf(
     databaseUrl: reached.toString(),
     database: `${reached.hostname}:${reached.port || "5432"}${reached.pathname}`,
     slot: config["slot.name"] || DEFAULT_SLOT,
+    tables: includedTables(config),
   };
 }
 

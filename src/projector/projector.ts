@@ -63,6 +63,8 @@ export interface Projector {
   waitForLsn(lsn: bigint, timeoutMs?: number): Promise<PublishedWatermark>;
   /** Projected tables marked degraded (see table-health.ts). */
   degraded(): Degradation[];
+  /** Marks a projected table degraded from outside the stream (a lost replication slot). */
+  markDegraded(target: string, source: string, reason: string): void;
 }
 
 /**
@@ -546,6 +548,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     },
     ready: () => isReady && !stopping,
     degraded: () => health.list(),
+    markDegraded: (target, source, reason) => health.mark(target, source, reason),
     healthy: () => isHealthy,
     waitForLsn(lsn, timeoutMs = 60_000) {
       const now = published(tracker.current());

@@ -117,6 +117,11 @@ export class SlotMetrics {
     });
   }
 
+  /** Every slot as last read (shared with the scrape: read at most every 2 s). */
+  async slots(): Promise<SlotReading[]> {
+    return (await this.read()).flatMap((d) => d.slots);
+  }
+
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
