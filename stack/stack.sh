@@ -205,6 +205,8 @@ offset.flush.interval.ms=${CONNECT_OFFSET_FLUSH_MS:-50}
 CONF
   if pid_alive connect; then say "kafka connect already running"; return; fi
   port_free_or_die "$CONNECT_PORT" CONNECT_PORT "Kafka Connect"
+  (cd "$ROOT" && node stack/offsets-topic.mjs "$KAFKA_BROKERS" _connect_offsets) \
+    || die "could not create Kafka Connect's offsets topic _connect_offsets on $KAFKA_BROKERS."
   say "starting kafka connect on $KAFKA_CONNECT_URL"
   java_start connect "$CONNECT_HEAP" org.apache.kafka.connect.cli.ConnectDistributed "$dir/connect.properties"
   wait_for 120 connect curl -sf "$KAFKA_CONNECT_URL/connectors" \
