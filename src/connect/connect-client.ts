@@ -44,7 +44,22 @@ export class ConnectClient {
     private readonly timeoutMs = 30_000,
   ) {}
 
+  /**
+   * One request. Connect answers 409 while its workers rebalance (another connector was just
+   * added or removed: two attaches at once); every request here is idempotent, so it is sent
+   * again for up to 30 s.
+   */
   private async call(method: string, path: string, body?: unknown): Promise<Response> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const res = await this.send(method, path, body);
+      if (res.status !== 409 || Date.now() > deadline) return res;
+      await res.body?.cancel();
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.baseUrl), {

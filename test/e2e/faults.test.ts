@@ -18,7 +18,7 @@ import {
 } from "../helpers/full-disk.js";
 import { ShopLoad } from "../helpers/load.js";
 import { type PrivateStack, startPrivateStack } from "../helpers/private-stack.js";
-import { cli } from "../helpers/user-stack.js";
+import { type CliRun, cli } from "../helpers/user-stack.js";
 
 /**
  * Fault tests on a stack of their own: each stops or kills one part during a steady
@@ -271,6 +271,15 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     return run;
   }
 
+  /** The attach ended well having copied `copied` rows, and verify finds `rows` rows identical. */
+  async function expectCopiedExact(attached: CliRun, name: string, copied: string, rows: string) {
+    expect(attached.code, attached.out).toBe(0);
+    expect(attached.out).toMatch(new RegExp(`snapshot copied: ${copied} rows`));
+    const v = await verifyCli(name);
+    expect(v.code, v.out).toBe(0);
+    expect(v.out).toMatch(new RegExp(`${rows} rows`));
+  }
+
   async function bigTable(schema: string, rows: number) {
     await pool.query(
       `CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.events (id bigint PRIMARY KEY, account int NOT NULL, note text);
@@ -289,12 +298,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     expect(r.out).not.toMatch(/snapshot copied/);
     expect(r.out).toMatch(/terminat|connection|shut ?down/i);
     await pool.query("UPDATE pgr.events SET note = 'after the restart' WHERE id % 1000 = 3");
-    const again = await attachCli("pgr", "pgr").done;
-    expect(again.code, again.out).toBe(0);
-    expect(again.out).toMatch(/snapshot copied: 500,000 rows/);
-    const v = await verifyCli("pgr");
-    expect(v.code, v.out).toBe(0);
-    expect(v.out).toMatch(/500,000 rows/);
+    await expectCopiedExact(await attachCli("pgr", "pgr").done, "pgr", "500,000", "500,000");
   }, 900_000);
 
   it("Kafka Connect restarted during an attach's copy: the attach completes, and changes made meanwhile are streamed", async () => {
@@ -304,12 +308,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
     await pool.query("UPDATE cnr.events SET note = 'while Connect was down' WHERE id % 500 = 1");
     await pool.query("DELETE FROM cnr.events WHERE id % 500 = 2");
     await s.stack("up");
-    const r = await run.done;
-    expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/snapshot copied: 300,000 rows/);
-    const v = await verifyCli("cnr");
-    expect(v.code, v.out).toBe(0);
-    expect(v.out).toMatch(/299,400 rows/);
+    await expectCopiedExact(await run.done, "cnr", "300,000", "299,400");
   }, 900_000);
 
   const metric = async (pattern: RegExp) => {
