@@ -24,6 +24,12 @@ export class ConnectError extends Error {
 /** Kafka Connect did not answer at all (down, restarting): worth waiting for, unlike an answer. */
 export class ConnectUnreachable extends ConnectError {}
 
+/** Connect's answer while its workers rebalance: worth sending again. */
+async function rebalancing(res: Response): Promise<boolean> {
+  if (res.status === 409) return true;
+  return res.status === 500 && /rebalance/i.test(await res.clone().text());
+}
+
 /** Runs `call`, waiting out a Kafka Connect that does not answer (restarting) for up to `timeoutMs`. */
 export async function whileConnectAway<T>(call: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -45,15 +51,15 @@ export class ConnectClient {
   ) {}
 
   /**
-   * One request. Connect answers 409 while its workers rebalance (another connector was just
-   * added or removed: two attaches at once); every request here is idempotent, so it is sent
-   * again for up to 30 s.
+   * One request. While its workers rebalance (another connector was just added or removed: two
+   * attaches at once) Connect answers 409 ("stale configuration") or 500 ("a rebalance is
+   * expected"); every request here is idempotent, so it is sent again for up to 30 s.
    */
   private async call(method: string, path: string, body?: unknown): Promise<Response> {
     const deadline = Date.now() + 30_000;
     for (;;) {
       const res = await this.send(method, path, body);
-      if (res.status !== 409 || Date.now() > deadline) return res;
+      if (Date.now() > deadline || !(await rebalancing(res))) return res;
       await res.body?.cancel();
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -23,16 +23,22 @@ afterEach(async () => {
 });
 
 describe("ConnectClient", () => {
-  it("sends a request again while Connect answers 409 (a rebalance), then takes the answer", async () => {
-    const rebalance = '{"error_code":409,"message":"Request cannot be completed because a rebalance is expected"}';
+  it("sends a request again while Connect rebalances (409, or 500 saying so), then takes the answer", async () => {
     const s = await restServer([
-      [409, rebalance],
-      [409, rebalance],
+      [409, '{"error_code":409,"message":"Cannot complete request momentarily due to stale configuration"}'],
+      [500, '{"error_code":500,"message":"Request cannot be completed because a rebalance is expected"}'],
       [200, '{"connector.class":"x"}'],
     ]);
     close = s.close;
     expect(await new ConnectClient(s.url).getConfig("attach_a")).toEqual({ "connector.class": "x" });
     expect(s.seen).toEqual(Array(3).fill("GET /connectors/attach_a/config"));
+  });
+
+  it("takes any other 500 as it is", async () => {
+    const s = await restServer([[500, '{"error_code":500,"message":"boom"}']]);
+    close = s.close;
+    await expect(new ConnectClient(s.url).getConfig("a")).rejects.toThrow(/500 boom/);
+    expect(s.seen).toHaveLength(1);
   });
 
   it("waits out a Connect that does not answer, within the time given", async () => {
