@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -134,6 +134,7 @@ export async function startPrivateStack(basePort: number, opts: PrivateStackOpti
       await stack("down").catch(() => undefined);
       // Unmounted before the directory is removed, or rmSync would only empty the tmpfs and fail on it.
       if (opts.chdbTmpfsMb) await run("umount", [chdbDir]).catch(() => run("umount", ["-l", chdbDir]));
+      keepLogs(dir, basePort);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -146,4 +147,13 @@ async function mountTmpfs(at: string, sizeMb: number): Promise<void> {
   } catch (err) {
     throw new Error(`mounting a ${sizeMb} MiB tmpfs at ${at} failed (needs root): ${(err as Error).message}`);
   }
+}
+
+/** The stack's logs outlive it in test-results/private-stack-<port>/ (a failure is read after the run). */
+function keepLogs(dir: string, basePort: number) {
+  const to = join(import.meta.dirname, "../../test-results", `private-stack-${basePort}`);
+  rmSync(to, { recursive: true, force: true });
+  mkdirSync(to, { recursive: true });
+  for (const f of ["write.log", "projectread.log", "logs"])
+    if (existsSync(join(dir, f))) cpSync(join(dir, f), join(to, f), { recursive: true });
 }
