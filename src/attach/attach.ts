@@ -9,6 +9,7 @@ import { readCatalog } from "./catalog.js";
 import { createProjectedTables, embeddedHeld, openProjectionClickHouse } from "./clickhouse-tables.js";
 import { attachConnectorConfig, incrementalSnapshotSignal, notificationTopic, removeConnector } from "./connector.js";
 import { deleteAttachmentTopics } from "./deleted-topics.js";
+import { diagnose } from "./diagnose.js";
 import { AttachError } from "./errors.js";
 import { ownSnapshot } from "./own-snapshot.js";
 import { fixableByFull, formatReport, type PreflightReport, preflight, tablesOfSchema } from "./preflight.js";
@@ -424,5 +425,8 @@ export async function attachmentStatus(deps: Pick<AttachDeps, "pool" | "connect"
   ]);
   const totals = await rowTotals(deps.pool, tables);
   const progress = await measureProgress(deps.admin, deps.config.PROJECTOR_GROUP, deps.config.TOPIC_PREFIX, totals);
-  return { names, connector, slot, tables, progress };
+  // What keeps it from streaming (diagnose.ts), judged with the connector's own user.
+  const user = (await deps.connect.getConfig(names.connector))?.["database.user"];
+  const problems = await diagnose(deps.pool, name, connector, user, slot);
+  return { names, connector, slot, tables, progress, problems };
 }

@@ -1,6 +1,5 @@
 import { type AttachDeps, attach, attachmentStatus } from "./attach.js";
 import { removeConnector } from "./connector.js";
-import { diagnose } from "./diagnose.js";
 import { AttachError } from "./errors.js";
 import { publicationTables } from "./source-setup.js";
 import { attachNames } from "./tables.js";
@@ -15,13 +14,11 @@ import { attachNames } from "./tables.js";
 export async function repairAttachment(deps: AttachDeps, name: string): Promise<void> {
   const names = attachNames(name);
   const s = await attachmentStatus(deps, name);
-  const user = (await deps.connect.getConfig(names.connector))?.["database.user"];
-  const problems = await diagnose(deps.pool, name, s.connector, user, s.slot);
-  if (problems.length === 0) {
+  if (s.problems.length === 0) {
     deps.io.out(`nothing to repair: connector ${names.connector} is RUNNING and reads slot ${names.slot}`);
     return;
   }
-  for (const p of problems) deps.io.out(`problem: ${p.what}`);
+  for (const p of s.problems) deps.io.out(`problem: ${p.what}`);
   const failed = s.connector?.tasks.some((t) => t.state === "FAILED") || s.connector?.connector.state === "FAILED";
   if (s.slot.exists && s.slot.walStatus !== "lost" && failed) {
     await deps.connect.restart(names.connector);
@@ -40,5 +37,5 @@ export async function repairAttachment(deps: AttachDeps, name: string): Promise<
     await attach(deps, { name, tables });
     return;
   }
-  throw new AttachError(`repair cannot fix this by itself: ${problems.map((p) => p.fix).join("; ")}`);
+  throw new AttachError(`repair cannot fix this by itself: ${s.problems.map((p) => p.fix).join("; ")}`);
 }

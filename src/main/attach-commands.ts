@@ -3,7 +3,6 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { addTables } from "../attach/add-tables.js";
 import { type AttachIO, attach, attachmentStatus, detach } from "../attach/attach.js";
-import { diagnose } from "../attach/diagnose.js";
 import type { TableProgress } from "../attach/progress.js";
 import { parseTableList, parseTableRef, type TableRef } from "../attach/tables.js";
 import type { ProjectionReader } from "../attach/verify.js";
@@ -286,8 +285,7 @@ export function registerAttachCommands(program: Command) {
           console.log(
             `  ${p.table}: ${p.projected.toLocaleString("en-US")} events projected of ${p.produced.toLocaleString("en-US")} on ${p.topic}; ~${p.total.toLocaleString("en-US")} rows in Postgres`,
           );
-        const user = (await deps.connect.getConfig(s.names.connector))?.["database.user"];
-        for (const p of await diagnose(deps.pool, opts.name, s.connector, user, s.slot)) {
+        for (const p of s.problems) {
           console.log(`PROBLEM: ${p.what}\n  fix: ${p.fix}`);
           process.exitCode = 1;
         }
