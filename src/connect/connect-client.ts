@@ -159,6 +159,20 @@ export class ConnectClient {
     if (!res.ok) throw new ConnectError(`resume connector ${name}: ${res.status} ${await res.text()}`, res.status);
   }
 
+  /** The connector's committed source offsets (GET /connectors/<name>/offsets); [] when it is gone. */
+  async offsets(name: string): Promise<{ partition?: { server?: unknown }; offset?: unknown }[]> {
+    try {
+      const path = `/connectors/${encodeURIComponent(name)}/offsets`;
+      return (
+        (await this.json<{ offsets?: { partition?: { server?: unknown }; offset?: unknown }[] }>("GET", path))
+          .offsets ?? []
+      );
+    } catch (err) {
+      if (err instanceof ConnectError && err.status === 404) return [];
+      throw err;
+    }
+  }
+
   async deleteOffsets(name: string): Promise<void> {
     const res = await this.call("DELETE", `/connectors/${encodeURIComponent(name)}/offsets`);
     if (!res.ok && res.status !== 404) {

@@ -1,5 +1,5 @@
 import type { Admin } from "kafkajs";
-import type { ConnectClient } from "../connect/connect-client.js";
+import { ConnectClient } from "../connect/connect-client.js";
 import { beatSql } from "./connector.js";
 import type { MysqlPool } from "./source.js";
 import { rowsOf } from "./source.js";
@@ -49,10 +49,8 @@ export async function binlogBytesBehind(pool: MysqlPool, from: BinlogPosition): 
 
 /** The binlog position the connector has committed as its offset (GET /connectors/<name>/offsets). */
 export async function connectorBinlog(connectUrl: string, connector: string): Promise<BinlogPosition | undefined> {
-  const res = await fetch(`${connectUrl.replace(/\/$/, "")}/connectors/${encodeURIComponent(connector)}/offsets`);
-  if (!res.ok) return undefined;
-  const body = (await res.json()) as { offsets?: { offset?: { file?: string; pos?: number } }[] };
-  const o = body.offsets?.[0]?.offset;
+  const entries = await new ConnectClient(connectUrl).offsets(connector).catch(() => []);
+  const o = entries[0]?.offset as { file?: string; pos?: number } | undefined;
   return o?.file && typeof o.pos === "number" ? { file: o.file, pos: o.pos } : undefined;
 }
 

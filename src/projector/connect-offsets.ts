@@ -1,5 +1,6 @@
-import type { Consumer, Kafka } from "kafkajs";
+import type { Admin, Consumer, Kafka } from "kafkajs";
 import { binlogVersion } from "../cdc/binlog-version.js";
+import { ConnectClient } from "../connect/connect-client.js";
 import type { Logger } from "../shared/logger.js";
 
 /**
@@ -46,16 +47,30 @@ export function parseOffsetRecord(key: Buffer | null, value: Buffer | null): Off
   if (!Array.isArray(k) || typeof k[0] !== "string" || typeof k[1]?.server !== "string") return undefined;
   if (!value) return { connector: k[0], server: k[1].server, position: null }; // tombstone: offsets deleted
   try {
-    const v = JSON.parse(value.toString()) as Record<string, unknown>;
-    if (typeof v.file === "string")
-      return { connector: k[0], server: k[1].server, position: { binlog: binlogVersion({ ...v, row: 0 }) } };
-    const lsn = v.lsn_proc ?? v.lsn;
-    if (typeof lsn !== "number" && typeof lsn !== "string") return undefined;
-    const ts = typeof v.ts_usec === "number" || typeof v.ts_usec === "string" ? BigInt(v.ts_usec) : 0n;
-    return { connector: k[0], server: k[1].server, position: { lsn: BigInt(lsn), commitTsUs: ts } };
+    const position = positionOf(JSON.parse(value.toString()));
+    return position && { connector: k[0], server: k[1].server, position };
   } catch {
     return undefined;
   }
+}
+
+/** One entry of Connect's GET /connectors/<name>/offsets: the same partition and offset as a record of the topic. */
+export function parseRestOffset(
+  connector: string,
+  entry: { partition?: { server?: unknown }; offset?: unknown },
+): OffsetRecord | undefined {
+  const server = entry.partition?.server;
+  if (typeof server !== "string" || typeof entry.offset !== "object" || entry.offset === null) return undefined;
+  const position = positionOf(entry.offset as Record<string, unknown>);
+  return position && { connector, server, position };
+}
+
+function positionOf(v: Record<string, unknown>): SourcePosition | BinlogOffset | undefined {
+  if (typeof v.file === "string") return { binlog: binlogVersion({ ...v, row: 0 }) };
+  const lsn = v.lsn_proc ?? v.lsn;
+  if (typeof lsn !== "number" && typeof lsn !== "string") return undefined;
+  const ts = typeof v.ts_usec === "number" || typeof v.ts_usec === "string" ? BigInt(v.ts_usec) : 0n;
+  return { lsn: BigInt(lsn), commitTsUs: ts };
 }
 
 export class ConnectOffsets {
@@ -65,11 +80,19 @@ export class ConnectOffsets {
 
   /**
    * `onAdvance` runs after each offset record of this server: the projector pairs a new position
-   * with high watermarks right away instead of waiting for its next timer tick.
+   * with high watermarks right away instead of waiting for its next timer tick. With `connectUrl`,
+   * the positions are first read from Connect's REST API and the topic from its end (see start()).
    */
   constructor(
     private readonly kafka: Kafka,
-    private readonly opts: { topic: string; server: string; groupId: string; onAdvance?: () => void },
+    private readonly opts: {
+      topic: string;
+      server: string;
+      groupId: string;
+      onAdvance?: () => void;
+      connectUrl?: string;
+      admin?: () => Admin;
+    },
     private readonly log: Logger,
   ) {}
 
@@ -99,8 +122,23 @@ export class ConnectOffsets {
     return this.binlogs;
   }
 
+  /**
+   * Follows the offsets topic. Reading it from the start costs every projector start about 12 µs
+   * of CPU per record (a day-old stack's topic held 150,000: 3 s before the first batch), because
+   * partitions nobody writes to any more are never compacted. Connect keeps the latest offset of
+   * each connector, so they are read from it and the topic from the ends it had before that read:
+   * no record is missed, and a record older than the REST answer only pairs an older position
+   * (watermark.ts ignores a candidate below the last one). Without Connect, the whole topic is read.
+   */
   async start(): Promise<void> {
-    // A throwaway group that always reads the whole (compacted) topic and never commits.
+    const ends = await this.seedFromConnect().catch((err) => {
+      this.log.warn(
+        { err: (err as Error).message },
+        "Kafka Connect's offsets could not be read over REST; reading its offsets topic from the start",
+      );
+      return undefined;
+    });
+    // A throwaway group that never commits.
     const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 50 });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
@@ -108,8 +146,27 @@ export class ConnectOffsets {
       autoCommit: false,
       eachMessage: async ({ message }) => this.apply(parseOffsetRecord(message.key, message.value)),
     });
+    for (const { partition, offset } of ends ?? []) consumer.seek({ topic: this.opts.topic, partition, offset });
     this.consumer = consumer;
-    this.log.info({ topic: this.opts.topic, server: this.opts.server }, "following Kafka Connect's source offsets");
+    this.log.info(
+      { topic: this.opts.topic, server: this.opts.server, from: ends ? "end" : "start" },
+      "following Kafka Connect's source offsets",
+    );
+  }
+
+  /** Each connector's offsets from Connect's REST API; returns the topic's ends read before them. */
+  private async seedFromConnect(): Promise<{ partition: number; offset: string }[] | undefined> {
+    const { connectUrl, admin } = this.opts;
+    if (!connectUrl || !admin) return undefined;
+    const ends = (await admin().fetchTopicOffsets(this.opts.topic)).map((p) => ({
+      partition: p.partition,
+      offset: p.high,
+    }));
+    const connect = new ConnectClient(connectUrl);
+    const names = await connect.listConnectors();
+    const offsets = await Promise.all(names.map(async (name) => ({ name, entries: await connect.offsets(name) })));
+    for (const { name, entries } of offsets) for (const e of entries) this.apply(parseRestOffset(name, e));
+    return ends;
   }
 
   async stop(): Promise<void> {

@@ -51,6 +51,8 @@ export class WatermarkTicks {
         server: config.TOPIC_PREFIX,
         groupId: `${config.PROJECTOR_GROUP}.offsets.${randomUUID()}`,
         onAdvance: () => this.tick(),
+        connectUrl: config.KAFKA_CONNECT_URL,
+        admin: deps.admin,
       },
       deps.log,
     );

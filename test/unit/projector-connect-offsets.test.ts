@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConnectOffsets, parseOffsetRecord } from "../../src/projector/connect-offsets.js";
+import { ConnectOffsets, parseOffsetRecord, parseRestOffset } from "../../src/projector/connect-offsets.js";
 import { createLogger } from "../../src/shared/logger.js";
 
 const key = (connector: string, server: string) => Buffer.from(JSON.stringify([connector, { server }]));
@@ -17,6 +17,24 @@ describe("Kafka Connect source offsets", () => {
     expect(parseOffsetRecord(Buffer.from("not json"), value(1, 1))).toBeUndefined();
     expect(parseOffsetRecord(Buffer.from('["x"]'), value(1, 1))).toBeUndefined();
     expect(parseOffsetRecord(key("shop", "sidecar"), Buffer.from('{"snapshot":true}'))).toBeUndefined();
+  });
+
+  it("reads the same positions from Connect's REST answer (GET /connectors/<name>/offsets)", () => {
+    const offset = { lsn_proc: 2628852400, lsn: 2628852400, txId: 117911, ts_usec: 1796621650988057 };
+    expect(parseRestOffset("shop", { partition: { server: "sidecar" }, offset })).toEqual({
+      connector: "shop",
+      server: "sidecar",
+      position: { lsn: 2628852400n, commitTsUs: 1796621650988057n },
+    });
+    const binlog = { file: "mariadb-bin.000005", pos: 110504, row: 1, event: 2 };
+    expect(parseRestOffset("erp", { partition: { server: "sidecar" }, offset: binlog })?.position).toHaveProperty(
+      "binlog",
+    );
+    // A sink connector's offsets name a Kafka partition, not a server.
+    expect(parseRestOffset("sink", { partition: { kafka_topic: "t" } as never, offset: { kafka_offset: 3 } })).toBe(
+      undefined,
+    );
+    expect(parseRestOffset("shop", { partition: { server: "sidecar" }, offset: null })).toBeUndefined();
   });
 
   it("follows the lowest connector of its topic prefix; deleted offsets drop out", () => {
