@@ -217,6 +217,9 @@ CONF
     || die "Kafka Connect runs but has no Debezium MariaDB plugin (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to re-resolve the jars."
   curl -sf "$KAFKA_CONNECT_URL/connector-plugins?connectorsOnly=false" | grep -q SchemaIdJsonConverter \
     || die "Kafka Connect runs but has no sidecar converter (plugin.path=$LIB/plugins)." "Remove stack/lib and run make up again to build it."
+  # Not a plugin Connect lists: the connector loads it by name (connectors/shop.json, sourceinfo.struct.maker).
+  [ -f "$LIB/plugins/debezium-postgres/sidecar-source-info-1.jar" ] \
+    || die "The Debezium Postgres plugin has no sidecar-source-info jar ($LIB/plugins/debezium-postgres)." "Remove stack/lib and run make up again to build it."
 }
 
 # --- API tokens -----------------------------------------------------------------

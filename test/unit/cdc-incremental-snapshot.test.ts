@@ -47,6 +47,27 @@ describe("incremental snapshot reads (no source.lsn)", () => {
     expect(ev.snapshot).toBe(true);
     expect(toChangeEvent(value, key).lsn).toBe(1569869897n);
   });
+  test("the sidecar's source block (stack/source-info) decodes the same: sequence only where lsn is null", () => {
+    const lean = { ts_ms: 1795724020755, ts_us: 1795724020755992, snapshot: "incremental", schema: "billing" };
+    const read = { ...lean, table: "refunds", txId: null, lsn: null, xmin: null, sequence: source.sequence };
+    const streamed = {
+      ...lean,
+      snapshot: null,
+      table: "refunds",
+      txId: 9,
+      lsn: 1569869990,
+      xmin: null,
+      sequence: null,
+    };
+    const decode = (src: unknown) =>
+      decodeChangeEvent(
+        Buffer.from(JSON.stringify({ ...value, payload: { ...value.payload, source: src } })),
+        Buffer.from(JSON.stringify(key)),
+        new SchemaCache(),
+      );
+    expect(decode(read)).toMatchObject({ lsn: 1569869897n, snapshot: true, schema: "billing", table: "refunds" });
+    expect(decode(streamed)).toMatchObject({ lsn: 1569869990n, snapshot: false, commitTsUs: 1795724020755992n });
+  });
   test("an event with neither lsn nor sequence is still refused", () => {
     expect(() => incrementalSnapshotLsn(null, null)).toThrow(/source.lsn is not an integer/);
     expect(() => incrementalSnapshotLsn(null, "[null]")).toThrow(/source.lsn is not an integer/);
