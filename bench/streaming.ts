@@ -7,6 +7,11 @@
  * The first round is the warm-up (--warm rows).
  *
  *   node --import tsx bench/streaming.ts [--rows 200000] [--warm 200000] [--rounds 3] [--overrides '{"producer.override.linger.ms":"20"}']
+ *     [--alternate '{"sourceinfo.struct.maker":"io.debezium.connector.postgresql.PostgresSourceInfoStructMaker"}']
+ *
+ * --alternate: each round is run twice, with the connector's config as given and with these settings
+ * on top (Connect restarts the task, its JVM stays warm), in turns, and the medians of both are
+ * printed side by side: two settings compared in the same minutes, on the same JIT-compiled code.
  *
  * A private stack of its own, or bench/run.sh's (BENCH_STACK_DIR and BENCH_BASE_PORT set).
  */
@@ -25,6 +30,7 @@ const { values: a } = parseArgs({
     warm: { type: "string", default: "200000" },
     rounds: { type: "string", default: "3" },
     overrides: { type: "string", default: "{}" },
+    alternate: { type: "string" },
     "base-port": { type: "string", default: "26480" },
   },
 });
@@ -50,11 +56,14 @@ const vars = cc.connectorVariables({
   heartbeatTable: "public.sidecar_heartbeat",
 });
 const cfg = { ...cc.renderConnectorConfig(template, vars), ...JSON.parse(a.overrides as string) };
-const put = await lib.request(`${st.env.KAFKA_CONNECT_URL}/connectors/${connector}/config`, {
-  method: "PUT",
-  body: cfg,
-});
-if (put.status >= 300) throw new Error(JSON.stringify(put.json));
+async function putConfig(config: Record<string, unknown>) {
+  const put = await lib.request(`${st.env.KAFKA_CONNECT_URL}/connectors/${connector}/config`, {
+    method: "PUT",
+    body: config,
+  });
+  if (put.status >= 300) throw new Error(JSON.stringify(put.json));
+}
+await putConfig(cfg);
 await pool.query(`INSERT INTO ${schema}.items (id, sku, qty, price) VALUES (0, 'seed', 0, 0)`);
 const side = await lib.startSidecar(st, { PROJECTOR_TOPICS: topic, TOPIC_PREFIX: schema });
 const count = async () => {
@@ -122,9 +131,48 @@ async function round(rows: number, label: string) {
   console.log(JSON.stringify(out));
   return out;
 }
+/** Applies a connector config and waits until a new row of it has gone all the way through. */
+async function switchTo(config: Record<string, unknown>) {
+  await putConfig(config);
+  await lib.sleep(3000); // Connect stops the old task and starts the new one
+  const c0 = await count();
+  await insertRows(1);
+  while ((await count()) <= c0) await lib.sleep(200);
+}
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
+type Round = Awaited<ReturnType<typeof round>>;
+function summary(label: string, rs: Round[]) {
+  const total = (r: Round) => Object.entries(r.cpuUsPerRow).reduce((t, [k, v]) => (k === "bench" ? t : t + v), 0);
+  const work = (r: Round) => (r.threads["kafka:work"] ?? 0) + (r.threads["connect:work"] ?? 0);
+  return {
+    label,
+    rounds: rs.length,
+    rowsPerSec: median(rs.map((r) => r.rowsPerSec)),
+    pipelineCpuUsPerRow: lib.round(median(rs.map(total)), 1),
+    byProcess: Object.fromEntries(
+      Object.keys(rs[0]?.cpuUsPerRow ?? {}).map((k) => [k, lib.round(median(rs.map((r) => r.cpuUsPerRow[k] ?? 0)), 1)]),
+    ),
+    kafkaAndConnectWorkThreads: lib.round(median(rs.map(work)), 1),
+  };
+}
 try {
   await round(Number(a.warm), "warm-up");
-  for (let i = 0; i < Number(a.rounds); i++) await round(ROWS, `round ${i + 1}`);
+  const alternate = a.alternate ? { ...cfg, ...JSON.parse(a.alternate) } : undefined;
+  const sides: { base: Round[]; alternate: Round[] } = { base: [], alternate: [] };
+  for (let i = 0; i < Number(a.rounds); i++) {
+    if (alternate) await switchTo(cfg);
+    sides.base.push(await round(ROWS, `round ${i + 1}${alternate ? " (as configured)" : ""}`));
+    if (!alternate) continue;
+    await switchTo(alternate);
+    sides.alternate.push(await round(ROWS, `round ${i + 1} (--alternate)`));
+  }
+  if (alternate)
+    console.log(
+      JSON.stringify({
+        alternate: a.alternate,
+        sides: [summary("as configured", sides.base), summary("--alternate", sides.alternate)],
+      }),
+    );
 } finally {
   await side.stop();
   await lib.request(`${st.env.KAFKA_CONNECT_URL}/connectors/${connector}`, { method: "DELETE" }).catch(() => undefined);
