@@ -213,8 +213,16 @@ async function readApiGet(
       await new Promise((r) => setTimeout(r, 500));
       continue;
     }
-    throw new Error(`read API ${path.split("?")[0]}: ${res.status} ${text.slice(0, 300)}`);
+    throw new Error(readApiError(path, res.status, text, !!reader.token));
   }
+}
+
+/** Why a read of the read API failed; a refused or missing token says how to get one. */
+export function readApiError(path: string, status: number, text: string, hadToken: boolean): string {
+  const where = `read API ${path.split("?")[0]}: ${status}`;
+  if (status !== 401) return `${where} ${text.slice(0, 300)}`;
+  const why = hadToken ? "READ_API_TOKEN was refused" : "no READ_API_TOKEN was set";
+  return `${where}: ${why}. Set it to the read API's token (for the stack make up started: eval "$(make -s token)")`;
 }
 
 // ---------------------------------------------------------------------------

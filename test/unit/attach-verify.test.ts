@@ -10,6 +10,7 @@ import {
   normTimetz,
 } from "../../src/attach/canonical.js";
 import { type CatalogColumn, debeziumField } from "../../src/attach/catalog.js";
+import { readApiError } from "../../src/attach/verify.js";
 import { columnType } from "../../src/cdc/types.js";
 
 const col = (c: Partial<CatalogColumn>): CatalogColumn => ({
@@ -123,5 +124,16 @@ describe("verify's canonical values for the type matrix (a real comparison: a di
     expect(normHstore('"x y"=>"\\"q\\""')).toBe(normHstore('{"x y":"\\"q\\""}'));
     expect(normHstore('"a"=>"NULL"')).not.toBe(normHstore('{"a":null}'));
     expect(normHstore("")).toBe(normHstore("{}"));
+  });
+});
+
+describe("verify's read API errors", () => {
+  test("a missing or refused token says how to get one; other errors keep the answer", () => {
+    const body = '{"title":"Unauthorized"}';
+    expect(readApiError("/api/tables/sales__leads/rows?limit=1", 401, body, false)).toBe(
+      'read API /api/tables/sales__leads/rows: 401: no READ_API_TOKEN was set. Set it to the read API\'s token (for the stack make up started: eval "$(make -s token)")',
+    );
+    expect(readApiError("/api/x", 401, body, true)).toMatch(/READ_API_TOKEN was refused/);
+    expect(readApiError("/api/x?y", 500, "boom", true)).toBe("read API /api/x: 500 boom");
   });
 });
