@@ -462,7 +462,7 @@ export function formatVerifyReport(r: VerifyReport): string {
     );
   for (const t of r.tables) {
     if (t.problem) {
-      lines.push(`DIFF  ${t.table}: ${t.problem}`);
+      lines.push(`FAIL  ${t.table}: not compared: ${t.problem}`);
       continue;
     }
     const head = `${t.ok ? "ok  " : "DIFF"}  ${t.table} → ${t.target}: ${src} ${t.postgresRows.toLocaleString("en-US")} rows (checksum ${t.postgresChecksum}), ClickHouse ${t.clickhouseRows.toLocaleString("en-US")} rows (checksum ${t.clickhouseChecksum})`;
@@ -478,10 +478,12 @@ export function formatVerifyReport(r: VerifyReport): string {
       }
     }
   }
+  const failed = r.tables.filter((t) => t.problem).length;
+  const differ = r.tables.filter((t) => !t.ok && !t.problem).length;
   lines.push(
     r.ok
       ? `verify: ${r.tables.length} table(s) identical`
-      : `verify: differences in ${r.tables.filter((t) => !t.ok).length} of ${r.tables.length} table(s)`,
+      : `verify: ${[differ && `differences in ${differ}`, failed && `${failed} not compared`].filter(Boolean).join(", ")} of ${r.tables.length} table(s)`,
   );
   return lines.join("\n");
 }

@@ -10,7 +10,7 @@ import {
   normTimetz,
 } from "../../src/attach/canonical.js";
 import { type CatalogColumn, debeziumField } from "../../src/attach/catalog.js";
-import { readApiError } from "../../src/attach/verify.js";
+import { formatVerifyReport, readApiError } from "../../src/attach/verify.js";
 import { columnType } from "../../src/cdc/types.js";
 
 const col = (c: Partial<CatalogColumn>): CatalogColumn => ({
@@ -135,5 +135,35 @@ describe("verify's read API errors", () => {
     );
     expect(readApiError("/api/x", 401, body, true)).toMatch(/READ_API_TOKEN was refused/);
     expect(readApiError("/api/x?y", 500, "boom", true)).toBe("read API /api/x: 500 boom");
+  });
+});
+
+describe("verify's report", () => {
+  const table = (name: string, over: object) => ({
+    table: name,
+    target: name.replace(".", "__"),
+    postgresRows: 2,
+    clickhouseRows: 2,
+    postgresChecksum: "a",
+    clickhouseChecksum: "a",
+    missing: 0,
+    extra: 0,
+    different: 0,
+    examples: [],
+    ok: true,
+    ...over,
+  });
+  test("a table that could not be read is not compared, and is not called a difference", () => {
+    const text = formatVerifyReport({
+      ok: false,
+      tables: [
+        table("s.a", {}),
+        table("s.b", { ok: false, problem: "read API /api/tables/s__b/rows: 401: no READ_API_TOKEN was set" }),
+        table("s.c", { ok: false, clickhouseRows: 1, clickhouseChecksum: "b", missing: 1 }),
+      ],
+    });
+    expect(text).toMatch(/^FAIL {2}s\.b: not compared: read API .*401/m);
+    expect(text).toMatch(/^DIFF {2}s\.c → s__c/m);
+    expect(text.split("\n").at(-1)).toBe("verify: differences in 1, 1 not compared of 3 table(s)");
   });
 });
