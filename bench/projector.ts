@@ -8,9 +8,11 @@
  *
  *   node --expose-gc --import tsx bench/projector.ts [--rows 500000] [--batch-mb 8] [--rounds 3]
  *
- * Rounds alternate consume-only and the projector on the same topic (a new consumer group and a
- * new ClickHouse database each time); the reported numbers are each one's median, and the
- * ratio is also given per round: two runs of the same code on this machine differ by up to 25%.
+ * Each round runs consume-only, the projector and insert-only in turn on the same topic (a new
+ * consumer group and a new ClickHouse database each time; insert-only with the round's batch
+ * size); the reported numbers are each one's median, and the ratios are also given per round:
+ * two runs of the same code on this machine differ by up to 25%, and one insert-only pass per
+ * run made the ceiling move as much as the projector.
  *
  * Writes bench/results/projector.json and prints a summary.
  */
@@ -163,11 +165,12 @@ async function consumeOnly(
 /** Baseline 2: the same rows, already converted, inserted into the same ClickHouse. */
 async function insertOnly(
   rowsPerInsert: number,
+  round: number,
 ): Promise<{ seconds: number; perSec: number; cpuUsPerRow: number; procUsPerRow: number }> {
   const ch = await openClickHouse(`chdb:${chdbDir}`);
   // The table the projector creates for these events: the one the catalog describes (attach's own DDL).
   const shape = catalogShape(await readCatalog(pool, { schema, table: "items" }));
-  const ddl = { database: "bench_insert" };
+  const ddl = { database: `bench_insert_${round}` };
   await ch.command({ query: createDatabaseSql(ddl) });
   await ch.command({ query: createTableSql(ddl, shape) });
   const row = (g: number) => {
@@ -198,7 +201,7 @@ async function insertOnly(
     const t0 = now();
     const cpu0 = totalCpuSeconds().busy;
     const proc0 = process.cpuUsage();
-    await ch.insert({ table: `bench_insert.\`${shape.target}\``, values, format: "JSONEachRow" });
+    await ch.insert({ table: `${ddl.database}.\`${shape.target}\``, values, format: "JSONEachRow" });
     spent += now() - t0;
     cpu += totalCpuSeconds().busy - cpu0;
     proc += processUs(proc0);
@@ -311,30 +314,42 @@ try {
     projector: number;
     consumeProcUsPerRow: number;
     proj: Awaited<ReturnType<typeof projector>>;
+    insert: Awaited<ReturnType<typeof insertOnly>>;
+    rowsPerInsert: number;
   }[] = [];
+  const cores = os.cpus().length;
   let first: Awaited<ReturnType<typeof consumeOnly>> | undefined;
   for (let r = 1; r <= Math.max(1, Number(args.rounds)); r++) {
     const consume = await consumeOnly(r);
     first ??= consume;
     const proj = await projector(r);
+    const rowsPerInsert = Math.max(1, Math.round(N / Math.max(1, proj.batches)));
+    const insert = await insertOnly(rowsPerInsert, r);
     rounds.push({
       consumeOnly: consume.perSec,
       consumeCpuUsPerRow: consume.cpuUsPerRow,
       consumeProcUsPerRow: consume.procUsPerRow,
       projector: proj.perSec,
       proj,
+      insert,
+      rowsPerInsert,
     });
+    const roundCeiling = (cores * 1e6) / (consume.cpuUsPerRow + insert.cpuUsPerRow);
     console.log(
-      `round ${r}: consume-only ${consume.perSec.toFixed(0)} events/s, projector ${proj.perSec.toFixed(0)} rows/s (${((proj.perSec / consume.perSec) * 100).toFixed(0)}%), heap peak ${proj.heapPeakMb.toFixed(0)} MB (main thread ${proj.mainHeapPeakMb.toFixed(0)}, decode worker ${proj.workerHeapPeakMb.toFixed(0)}), rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`,
+      `round ${r}: consume-only ${consume.perSec.toFixed(0)} events/s, insert-only ${insert.perSec.toFixed(0)} rows/s, projector ${proj.perSec.toFixed(0)} rows/s (${((proj.perSec / consume.perSec) * 100).toFixed(0)}% of consume-only, ${(proj.perSec / roundCeiling).toFixed(2)}x of this round's ceiling), heap peak ${proj.heapPeakMb.toFixed(0)} MB (main thread ${proj.mainHeapPeakMb.toFixed(0)}, decode worker ${proj.workerHeapPeakMb.toFixed(0)}), rss peak ${proj.rssPeakMb.toFixed(0)} MB, ${proj.batches} batches`,
     );
   }
   const batches = median(rounds.map((r) => r.proj.batches));
-  const rowsPerInsert = Math.max(1, Math.round(N / Math.max(1, batches)));
+  const rowsPerInsert = median(rounds.map((r) => r.rowsPerInsert));
   const firstRound = first as Awaited<ReturnType<typeof consumeOnly>>;
   console.log(`bytes on Kafka per message (value, key and headers): ${firstRound.bytesPerMessage.toFixed(0)}`);
-  const insert = await insertOnly(rowsPerInsert);
+  const insert = {
+    perSec: median(rounds.map((r) => r.insert.perSec)),
+    cpuUsPerRow: median(rounds.map((r) => r.insert.cpuUsPerRow)),
+    procUsPerRow: median(rounds.map((r) => r.insert.procUsPerRow)),
+  };
   console.log(
-    `insert-only: ${insert.perSec.toFixed(0)} rows/s (${rowsPerInsert} rows per insert, as the projector's batches)`,
+    `insert-only: ${insert.perSec.toFixed(0)} rows/s (median; ${rowsPerInsert} rows per insert, as the projector's batches)`,
   );
   const consumeMedian = median(rounds.map((r) => r.consumeOnly));
   const projMedian = median(rounds.map((r) => r.projector));
@@ -353,13 +368,16 @@ try {
     insertOnly: insert.procUsPerRow,
     projector: median(rounds.map((r) => r.proj.procUsPerRow)),
   };
-  const cores = os.cpus().length;
   const ceiling = (cores * 1e6) / (cpu.consumeOnly + cpu.insertOnly);
   console.log(
     `machine CPU per row: consume-only ${cpu.consumeOnly.toFixed(1)} µs, insert-only ${cpu.insertOnly.toFixed(1)} µs, projector ${cpu.projector.toFixed(1)} µs; consume + insert alone on ${cores} cores: at most ${ceiling.toFixed(0)} rows/s (${((ceiling / slower) * 100).toFixed(0)}% of the slower baseline)`,
   );
   console.log(
     `this process's CPU per row: consume-only ${proc.consumeOnly.toFixed(1)} µs, insert-only ${proc.insertOnly.toFixed(1)} µs, projector ${proc.projector.toFixed(1)} µs`,
+  );
+  const perRound = rounds.map((r) => (r.projector * (r.consumeCpuUsPerRow + r.insert.cpuUsPerRow)) / (cores * 1e6));
+  console.log(
+    `projector / ceiling: ${(projMedian / ceiling).toFixed(2)}x (medians; per round ${perRound.map((x) => x.toFixed(2)).join(", ")}, median ${median(perRound).toFixed(2)}x; goal >= 0.8x)`,
   );
   const result = {
     benchmark: "projector",
@@ -375,11 +393,16 @@ try {
     machineCpuUsPerRow: cpu,
     processCpuUsPerRow: proc,
     consumePlusInsertCeiling: ceiling,
+    ratioToCeiling: projMedian / ceiling,
+    ratioToCeilingPerRound: perRound,
+    ratioToCeilingTarget: 0.8,
     rounds: rounds.map((r) => ({
       consumeOnly: r.consumeOnly,
+      insertOnly: r.insert.perSec,
       projector: r.projector,
       ratioToConsumeOnly: r.projector / r.consumeOnly,
       consumeCpuUsPerRow: r.consumeCpuUsPerRow,
+      insertCpuUsPerRow: r.insert.cpuUsPerRow,
       projectorCpuUsPerRow: r.proj.cpuUsPerRow,
       heapUsedPeakMb: r.proj.heapPeakMb,
     })),
