@@ -57,8 +57,13 @@ export function clickHouseCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether the failure is the disk refusing writes (full, over quota, read-only). */
+export function isDiskRefused(err: unknown): boolean {
+  return DISK_REFUSED.test((err as Error | null)?.message ?? "") || clickHouseCode(err) === "243";
+}
+
 export function classifyFailure(err: unknown): FailureKind {
-  if (DISK_REFUSED.test((err as Error | null)?.message ?? "")) return "transient";
+  if (isDiskRefused(err)) return "transient";
   const code = clickHouseCode(err);
   if (code !== undefined) return TRANSIENT_CLICKHOUSE_CODES.has(code) ? "transient" : "deterministic";
   // Programming and conversion errors repeat; anything else without a ClickHouse code (sockets,

@@ -19,6 +19,7 @@ import {
   truncateMarkersSql,
   WATERMARK_ROW,
 } from "./ddl.js";
+import { isDiskRefused } from "./failures.js";
 import type { RowLines } from "./row-lines.js";
 import type { Degradation } from "./table-health.js";
 
@@ -32,6 +33,8 @@ export class ClickHouseSink {
   private readonly known = new Map<string, Map<string, string>>();
   /** target table → its sorting key columns. */
   private readonly keys = new Map<string, string[]>();
+  /** Tables whose merges are stopped while the disk refuses inserts (holdMerges). */
+  private readonly mergesHeld = new Set<string>();
   /** fingerprints already synced. */
   private readonly synced = new Set<string>();
   private lastHealthUs = 0n;
@@ -238,6 +241,49 @@ export class ClickHouseSink {
    * from Postgres): handed to chDB as bytes, or sent to a server as the body.
    */
   async insertJsonLines(target: string, body: Buffer): Promise<void> {
+    try {
+      await this.insertOnce(target, body);
+    } catch (err) {
+      if (isDiskRefused(err)) await this.holdMerges(target);
+      throw err;
+    }
+    if (this.mergesHeld.size > 0) await this.resumeMerges();
+  }
+
+  /**
+   * Merges stop while the disk refuses inserts, and start again with the first insert that gets
+   * through. A merge that starts in space freed a moment earlier (ClickHouse removing old parts)
+   * and runs out of it mid-way could be committed with an empty marks file: chDB did so in 2 of 8
+   * runs of the disk-full fault test, and every read of that table failed from then on.
+   */
+  private async holdMerges(target: string): Promise<void> {
+    const held: string[] = [];
+    for (const t of new Set([target, ...this.known.keys()])) {
+      if (this.mergesHeld.has(t)) continue;
+      await this.ch
+        .command({ query: `SYSTEM STOP MERGES ${q(this.ddl.database)}.${q(t)}` })
+        .then(() => {
+          this.mergesHeld.add(t);
+          held.push(t);
+        })
+        .catch((err) => this.log.warn({ table: t, err: (err as Error).message }, "could not stop merges"));
+    }
+    if (held.length > 0)
+      this.log.warn({ tables: held }, "the disk refuses inserts: merges stopped until an insert gets through");
+  }
+
+  private async resumeMerges(): Promise<void> {
+    for (const t of [...this.mergesHeld]) {
+      // The insert is stored: a failure here is retried with the next insert, not with this one.
+      await this.ch
+        .command({ query: `SYSTEM START MERGES ${q(this.ddl.database)}.${q(t)}` })
+        .then(() => this.mergesHeld.delete(t))
+        .catch((err) => this.log.warn({ table: t, err: (err as Error).message }, "could not start merges"));
+    }
+    if (this.mergesHeld.size === 0) this.log.info("inserts get through again: merges started");
+  }
+
+  private async insertOnce(target: string, body: Buffer): Promise<void> {
     const table = `${q(this.ddl.database)}.${q(target)}`;
     const settings = { input_format_skip_unknown_fields: 0 as const, date_time_input_format: "basic" as const };
     const raw = rawInsertOf(this.ch);
