@@ -253,7 +253,7 @@ export class ClickHouseSink {
   /**
    * Merges stop while the disk refuses inserts, and start again with the first insert that gets
    * through. A merge that starts in space freed a moment earlier (ClickHouse removing old parts)
-   * and runs out of it mid-way could be committed with an empty marks file: chDB did so in 2 of 8
+   * and runs out of it mid-way could be committed with an empty marks file: chDB did so in 3 of 9
    * runs of the disk-full fault test, and every read of that table failed from then on.
    */
   private async holdMerges(target: string): Promise<void> {
