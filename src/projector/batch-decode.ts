@@ -88,12 +88,17 @@ export interface NamedSchemas {
   texts: Record<string, string>;
 }
 
+/** A batch's lines start no bigger than this, however big the last one was (64 MiB). */
+const MAX_EXPECTED_LINE_BYTES = 64 * 2 ** 20;
+
 const NO_NAMES: { value?: CachedSchema; key?: CachedSchema } = Object.freeze({});
 
 /** Decodes batches; keeps the schema and shape caches between them. */
 export class BatchDecoder {
   private readonly schemaCache = new SchemaCache();
   private readonly byId = new SchemasById();
+  /** Per target table, the bytes its lines took in the last batch (RowLinesBuilder's first size). */
+  private readonly lineBytes = new Map<string, number>();
 
   private named(named: NamedSchemas | undefined, i: number): { value?: CachedSchema; key?: CachedSchema } {
     if (!named) return NO_NAMES;
@@ -157,6 +162,12 @@ export class BatchDecoder {
     return entry;
   }
 
+  private rememberLineBytes(target: string, bytes: number): void {
+    if (this.lineBytes.size > 10_000) this.lineBytes.clear();
+    // A little over last time's size, so a batch a few rows bigger does not grow (and copy) the buffer.
+    this.lineBytes.set(target, Math.min(bytes + (bytes >> 3), MAX_EXPECTED_LINE_BYTES));
+  }
+
   decode(values: (Buffer | null)[], keys: (Buffer | null)[], named?: NamedSchemas): DecodedBatch {
     const out: DecodedBatch = { opCounts: {}, poison: [], tables: [], truncatesWithoutShape: [] };
     const tables = new Map<string, TableAcc>();
@@ -203,7 +214,8 @@ export class BatchDecoder {
         const row = encodeRow(shape, ev) ?? buildRow(shape, ev);
         let tb = tables.get(shape.target);
         if (!tb) {
-          tb = { shape, shapes: [source], rows: new RowLinesBuilder(), truncates: [], indexes: [] };
+          const rows = new RowLinesBuilder(this.lineBytes.get(shape.target));
+          tb = { shape, shapes: [source], rows, truncates: [], indexes: [] };
           tables.set(shape.target, tb);
         } else if (tb.shape !== shape) {
           // Columns changed mid-batch: every shape is synced; rows built with an older shape omit new columns.
@@ -228,6 +240,7 @@ export class BatchDecoder {
     }
     for (const tb of tables.values()) {
       const { body, indexes, toast, maxLsn } = tb.rows.finish();
+      this.rememberLineBytes(tb.shape.target, body.length);
       out.tables.push({
         target: tb.shape.target,
         shapes: tb.shapes,

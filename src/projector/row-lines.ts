@@ -123,7 +123,7 @@ const INITIAL_BYTES = 256 * 1024;
  * (deletes, TOAST, metadata-name clashes) stay objects until finish(), as buildRow made them.
  */
 export class RowLinesBuilder {
-  private buf: Buffer = Buffer.allocUnsafeSlow(INITIAL_BYTES);
+  private buf: Buffer;
   private pos = 0;
   private readonly latest = new Map<string, BuiltRow>();
   private readonly objects = new Map<BuiltRow, ObjectRow>();
@@ -133,6 +133,14 @@ export class RowLinesBuilder {
   /** Rows replaced by a later row of their key (their bytes stay in the buffer until finish). */
   private replaced = 0;
   private maxLsn: bigint | undefined;
+
+  /**
+   * @param expectBytes the size the lines will likely take (the table's last batch): growing the
+   *   buffer copies it, which cost as much as writing the lines when it started small every batch
+   */
+  constructor(expectBytes = 0) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(INITIAL_BYTES, expectBytes));
+  }
 
   /** UTF-8 text of [start, end) of the buffer. */
   text(start: number, end: number): string {
