@@ -5,6 +5,7 @@ import type { KafkaMessage } from "kafkajs";
 import type { Logger } from "../shared/logger.js";
 import { BatchDecoder, type DecodedBatch, type NamedSchemas } from "./batch-decode.js";
 import { KEY_SCHEMA_HEADER, VALUE_SCHEMA_HEADER } from "./schema-topic.js";
+import { bundledWorker } from "./worker-bundle.js";
 
 /**
  * Batch decoding in a worker thread. Parsing envelopes, converting values and serialising rows
@@ -167,6 +168,7 @@ class SchemaIds {
 /** The projector's handle on its decode thread; a thread that dies is replaced on the next batch. */
 export class DecodeWorker {
   private worker: Worker | undefined;
+  private starting: Promise<Worker> | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (b: DecodedBatch) => void; reject: (e: Error) => void }>();
 
@@ -175,16 +177,26 @@ export class DecodeWorker {
     private readonly onHeap?: (bytes: number) => void,
   ) {}
 
-  private spawn(): Worker {
+  private start(): Promise<Worker> {
+    this.starting ??= this.spawn().then(
+      (w) => {
+        this.worker = w;
+        return w;
+      },
+      (err) => {
+        this.starting = undefined;
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  private async spawn(): Promise<Worker> {
     const self = fileURLToPath(import.meta.url);
-    // Run from TypeScript sources (tsx, vitest), the worker registers tsx's loader before loading this file.
-    const worker =
-      extname(self) === ".ts"
-        ? new Worker(
-            `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`,
-            { eval: true, workerData: { role: ROLE } },
-          )
-        : new Worker(self, { workerData: { role: ROLE } });
+    // From TypeScript sources (tsx, vitest) the thread runs this module bundled (worker-bundle.ts);
+    // either way it needs none of the process's loader flags (`--import tsx`).
+    const file = extname(self) === ".ts" ? await bundledWorker(self) : self;
+    const worker = new Worker(file, { workerData: { role: ROLE }, execArgv: [] });
     worker.unref();
     worker.on("message", (reply: Reply) => {
       this.onHeap?.(reply.heapUsed);
@@ -197,6 +209,7 @@ export class DecodeWorker {
     const fail = (err: Error) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      this.starting = undefined;
       this.log.error({ err: err.message }, "decode worker stopped; a new one starts with the next batch");
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
@@ -206,9 +219,11 @@ export class DecodeWorker {
     return worker;
   }
 
-  /** Starts the thread now (loading its modules takes a while), so the first batch does not wait for it. */
+  /** Starts the thread now (bundling and loading take a while), so the first batch does not wait for it. */
   warm(): void {
-    this.worker ??= this.spawn();
+    this.start().catch((err) =>
+      this.log.warn({ err: (err as Error).message }, "decode worker did not start; retried with the first batch"),
+    );
   }
 
   /**
@@ -223,8 +238,7 @@ export class DecodeWorker {
     // Messages naming schemas by id (none: the inline-schema path) get the schemas' texts first.
     const wanted = new Set(ids.filter((i) => i !== ""));
     const named = lookup && wanted.size > 0 ? { ids, texts: Object.fromEntries(await lookup(wanted)) } : undefined;
-    this.worker ??= this.spawn();
-    const worker = this.worker;
+    const worker = await this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -233,8 +247,9 @@ export class DecodeWorker {
   }
 
   async close(): Promise<void> {
-    const w = this.worker;
+    const w = this.worker ?? (await this.starting?.catch(() => undefined));
     this.worker = undefined;
+    this.starting = undefined;
     for (const p of this.pending.values()) p.reject(new Error("decode worker closed"));
     this.pending.clear();
     await w?.terminate();
