@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -56,7 +56,8 @@ async function saveOnce(dir: string, name: string, contents: Uint8Array): Promis
   const path = join(dir, name);
   if (await stat(path).catch(() => undefined)) return path;
   await mkdir(dir, { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
+  // Random, not the pid: vitest runs test files as threads of one process.
+  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   await writeFile(tmp, contents);
   await rename(tmp, path);
   return path;
