@@ -31,8 +31,9 @@ export const tableWatermarkRow = (target: string): string => `${WATERMARK_ROW}:$
  * Every part wide (a file per column), never compact: chDB 26 commits a merge of compact parts
  * whose marks file is empty when the disk fills mid-merge ("Empty marks file … data.cmrk4"), and
  * the table cannot be read from then on. On a 96 MiB tmpfs filled during inserts every 12 s,
- * compact parts broke within 2 and 4 cycles (compressed marks or not); wide parts came through
- * 24 cycles (7 Dec; docs/operations.md).
+ * compact parts broke within 2 and 4 cycles (compressed marks or not); all-wide parts came through
+ * 24 cycles, though a merged wide part broke once in another run: rarer, not impossible (7 Dec;
+ * docs/operations.md).
  */
 export const TABLE_SETTINGS = "min_bytes_for_wide_part = 0";
 
