@@ -8,13 +8,16 @@ import type { Config } from "../shared/config.js";
 import { createKafka } from "../shared/kafka.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { formatLsn } from "../shared/lsn.js";
+import { rereadFromSource } from "../snapshot/reread.js";
 import { type ShapeSource, shapeFromSource } from "./batch-decode.js";
 import { BinlogClocks, type DatedWatermark } from "./binlog-clock.js";
 import { ControlListener } from "./control.js";
+import { PartDoctor } from "./damaged-parts.js";
 import { tableWatermarkRow, WATERMARK_ROW } from "./ddl.js";
 import { DeadLetters, type Poison } from "./dead-letter.js";
 import { DecodeWorker } from "./decode-worker.js";
 import { type ProjectorMetrics, projectorMetrics } from "./metrics.js";
+import { reachVia } from "./pipeline-sources.js";
 import { ProgressWriter } from "./progress-writer.js";
 import { Abandoned, Retrier } from "./retry.js";
 import { RowLines } from "./row-lines.js";
@@ -130,6 +133,25 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
     log,
     (target, degraded) => metrics.degradedTables.set({ table: target }, degraded ? 1 : 0),
   );
+  // After a disk-full episode, parts written damaged are detached and their tables read again.
+  const doctor = new PartDoctor({
+    ch,
+    database: config.CLICKHOUSE_DATABASE,
+    health,
+    log,
+    sourceOf: (target) => sink.sourceOf(target),
+    reread: (_target, source) =>
+      rereadFromSource(
+        {
+          connectUrl: config.KAFKA_CONNECT_URL,
+          reach: reachVia(config.DATABASE_URL, config.CONNECT_DATABASE_URL),
+          sink,
+          database: config.CLICKHOUSE_DATABASE,
+        },
+        source,
+      ),
+  });
+  sink.onDiskBack = (since) => void doctor.schedule(since);
   const writer = new TableWriter(sink, retrier, health, config.PROJECTOR_MAX_ATTEMPTS, (target, n) =>
     metrics.rowsInserted.inc({ table: target }, n),
   );

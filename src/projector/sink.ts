@@ -40,6 +40,10 @@ export class ClickHouseSink {
   /** fingerprints already synced. */
   private readonly synced = new Set<string>();
   private lastHealthUs = 0n;
+  /** When the disk began refusing inserts (less a margin), until an insert gets through. */
+  private refusedSince: Date | undefined;
+  /** Told when inserts get through again after the disk refused them (damaged-parts.ts checks what was written). */
+  onDiskBack: (since: Date) => void = () => undefined;
 
   constructor(
     private readonly ch: ClickHouse,
@@ -170,6 +174,16 @@ export class ClickHouseSink {
     return rows.length > 0;
   }
 
+  /** The source table (schema.table) recorded for a projected table, the table's own name if none is. */
+  async sourceOf(target: string): Promise<string> {
+    const rows = await queryRows<{ source: string }>(
+      this.ch,
+      `SELECT source FROM ${q(this.ddl.database)}.${q(PROGRESS_TABLE)} FINAL WHERE \`table\` = {t:String} AND source != '' LIMIT 1`,
+      { t: target },
+    );
+    return rows[0]?.source ?? target;
+  }
+
   /** Whether the projected table holds a live row (a column added to an empty table needs no backfill). */
   async hasRows(target: string): Promise<boolean> {
     const rows = await queryRows<{ one: number }>(
@@ -258,10 +272,19 @@ export class ClickHouseSink {
     try {
       await this.insertOnce(target, body);
     } catch (err) {
-      if (isDiskRefused(err)) await this.holdMerges(target);
+      if (isDiskRefused(err)) {
+        // A merge that ran out of space before this insert did may have committed its part already.
+        this.refusedSince ??= new Date(Date.now() - REFUSAL_MARGIN_MS);
+        await this.holdMerges(target);
+      }
       throw err;
     }
     if (this.mergesHeld.size > 0) await this.resumeMerges();
+    if (this.refusedSince) {
+      const since = this.refusedSince;
+      this.refusedSince = undefined;
+      this.onDiskBack(since);
+    }
   }
 
   /**
@@ -354,6 +377,9 @@ export class ClickHouseSink {
 }
 
 export { WATERMARK_ROW };
+
+/** How long before the first refused insert a damaged part may have been committed. */
+const REFUSAL_MARGIN_MS = 60_000;
 
 /** A change ensureTable made to an existing projected table. */
 export interface SchemaChange {

@@ -62,6 +62,21 @@ export class TableHealth {
     this.log.error({ table: target, source, reason }, "table degraded: run `cqrs-sidecar repair` for it");
   }
 
+  /** Replaces the reason of a table already marked (what was tried since, and what is left to do). */
+  update(target: string, reason: string): void {
+    const d = this.marks.get(target);
+    if (!d) return;
+    d.reason = reason;
+    this.pending.set(target, { source: d.source, degraded: true, reason, since: d.since });
+    this.log.error({ table: target, source: d.source, reason }, "table degraded: run `cqrs-sidecar repair` for it");
+  }
+
+  /** Writes every current mark again (the stored ones were lost: a damaged part of the health table). */
+  rewriteAll(): void {
+    for (const d of this.marks.values())
+      this.pending.set(d.target, { source: d.source, degraded: true, reason: d.reason, since: d.since });
+  }
+
   clear(target: string): boolean {
     const d = this.marks.get(target);
     if (!d) return false;
