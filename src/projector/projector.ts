@@ -151,7 +151,7 @@ export async function startProjector(config: Config, deps: ProjectorDeps = {}): 
         source,
       ),
   });
-  sink.onDiskBack = (since) => void doctor.schedule(since);
+  sink.onDiskBack = (since) => doctor.schedule(since);
   const writer = new TableWriter(sink, retrier, health, config.PROJECTOR_MAX_ATTEMPTS, (target, n) =>
     metrics.rowsInserted.inc({ table: target }, n),
   );

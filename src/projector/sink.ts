@@ -43,7 +43,9 @@ export class ClickHouseSink {
   /** When the disk began refusing inserts (less a margin), until an insert gets through. */
   private refusedSince: Date | undefined;
   /** Told when inserts get through again after the disk refused them (damaged-parts.ts checks what was written). */
-  onDiskBack: (since: Date) => void = () => undefined;
+  onDiskBack: (since: Date) => Promise<void> = async () => undefined;
+  /** That check, while it runs. */
+  private checking: Promise<void> | undefined;
 
   constructor(
     private readonly ch: ClickHouse,
@@ -279,12 +281,17 @@ export class ClickHouseSink {
       }
       throw err;
     }
-    if (this.mergesHeld.size > 0) await this.resumeMerges();
-    if (this.refusedSince) {
+    if (this.refusedSince !== undefined) {
       const since = this.refusedSince;
       this.refusedSince = undefined;
-      this.onDiskBack(since);
+      // Merges start again once the parts written meanwhile are checked: a merge would take a
+      // damaged part out of its check's reach (or fail on it).
+      this.checking = this.onDiskBack(since).finally(() => {
+        this.checking = undefined;
+        if (this.refusedSince === undefined && this.mergesHeld.size > 0) return this.resumeMerges();
+      });
     }
+    if (this.mergesHeld.size > 0 && !this.checking) await this.resumeMerges();
   }
 
   /**

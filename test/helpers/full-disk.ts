@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, rmSync, statfsSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import type { Admin } from "kafkajs";
 
@@ -52,8 +52,13 @@ export class FullDisk {
 
 /** The projector's "retrying" log lines for the insert step, written after byte `from` of its log. */
 export function retryLines(log: string, from: number): string | undefined {
+  return logLines(log, from, /"msg":"retrying".*"stage":"insert"|"stage":"insert".*"msg":"retrying"/);
+}
+
+/** Lines of a log written after byte `from` that match, joined; undefined when none does. */
+export function logLines(log: string, from: number, match: RegExp): string | undefined {
   const lines = readFileSync(log).subarray(from).toString("utf8").split("\n");
-  const hits = lines.filter((l) => l.includes('"msg":"retrying"') && l.includes('"stage":"insert"'));
+  const hits = lines.filter((l) => match.test(l));
   return hits.length > 0 ? hits.join("\n") : undefined;
 }
 
@@ -102,4 +107,26 @@ export async function metricSum(metricsUrl: string, series: RegExp): Promise<num
 export async function adminTopicSize(admin: Admin, topic: string): Promise<number> {
   if (!(await admin.listTopics()).includes(topic)) return 0;
   return (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+}
+
+/**
+ * Damages the newest part of a projected table as chDB did by itself in the disk-full fault
+ * (docs/operations.md): its marks file emptied, its checksums left as they were. The newest part
+ * is one not covered by another's block range (outdated parts stay on disk for a while).
+ * Returns the part's name.
+ */
+export function damageNewestPart(chdbDir: string, database: string, table: string): string {
+  const dir = join(chdbDir, "data", database, table);
+  const parts = readdirSync(dir)
+    .map((name) => ({ name, m: /^all_(\d+)_(\d+)_(\d+)/.exec(name) }))
+    .filter((p): p is { name: string; m: RegExpExecArray } => p.m !== null)
+    .map((p) => ({ name: p.name, min: Number(p.m[1]), max: Number(p.m[2]) }));
+  const covered = (p: { min: number; max: number }) =>
+    parts.some((o) => o.min <= p.min && o.max >= p.max && (o.min !== p.min || o.max !== p.max));
+  const newest = parts.filter((p) => !covered(p)).sort((a, b) => b.max - a.max)[0];
+  if (!newest) throw new Error(`no part of ${database}.${table} under ${dir}`);
+  const marks = readdirSync(join(dir, newest.name)).find((f) => /\.c?mrk\d*$/.test(f));
+  if (!marks) throw new Error(`no marks file in ${newest.name}`);
+  truncateSync(join(dir, newest.name, marks), 0);
+  return newest.name;
 }
