@@ -8,11 +8,11 @@ import type { TableHealth } from "./table-health.js";
  *
  * chDB 26.x was seen committing a merged part whose marks file is empty while the disk refused
  * writes (its checksums name the right size: the bytes never reached the file); every read of
- * the table failed from then on (docs/operations.md, "ClickHouse's disk full"). Stopping merges
- * and writing every part wide made it rarer, not impossible. So after such an episode each part
- * committed since it began is checked against its checksums (CHECK TABLE … PART); a damaged one
- * is detached (kept in the table's detached/ directory) and the table is read again from its
- * source, marked degraded meanwhile.
+ * the table failed from then on (docs/operations.md, "ClickHouse's disk full"). Stopping merges,
+ * and writing every part wide (tried on 7 Dec; it cost freshness), made it rarer, not impossible.
+ * So after such an episode each part committed since it began is checked against its checksums
+ * (CHECK TABLE … PART); a damaged one is detached (kept in the table's detached/ directory) and
+ * the table is read again from its source, marked degraded meanwhile.
  */
 export interface DamagedPart {
   table: string;

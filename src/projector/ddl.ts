@@ -27,21 +27,6 @@ export const WATERMARK_ROW = "__watermark__";
 /** The row holding the watermark for reads of one projected table (see WatermarkTracker.currentFor). */
 export const tableWatermarkRow = (target: string): string => `${WATERMARK_ROW}:${target}`;
 
-/**
- * Every part wide (a file per column), never compact: chDB 26 commits a merge of compact parts
- * whose marks file is empty when the disk fills mid-merge ("Empty marks file … data.cmrk4"), and
- * the table cannot be read from then on. On a 96 MiB tmpfs filled during inserts every 12 s,
- * compact parts broke within 2 and 4 cycles (compressed marks or not); all-wide parts came through
- * 24 cycles, though a merged wide part broke once in another run: rarer, not impossible (7 Dec;
- * docs/operations.md).
- */
-export const TABLE_SETTINGS = "min_bytes_for_wide_part = 0";
-
-/** For tables created before TABLE_SETTINGS: applies it (only new parts are written wide). */
-export function tableSettingsSql(o: DdlOptions, table: string): string {
-  return `ALTER TABLE ${q(o.database)}.${q(table)}${onCluster(o)} MODIFY SETTING ${TABLE_SETTINGS}`;
-}
-
 const onCluster = (o: DdlOptions) => (o.cluster ? ` ON CLUSTER ${q(o.cluster)}` : "");
 
 function engine(o: DdlOptions, args: string): string {
@@ -65,7 +50,6 @@ export function createTableSql(o: DdlOptions, shape: TableShape): string {
     cols.map((c) => `  ${c}`).join(",\n"),
     `) ENGINE = ${engine(o, "_version, _deleted")}`,
     `ORDER BY (${shape.keys.map(q).join(", ")})`,
-    `SETTINGS ${TABLE_SETTINGS}`,
     `COMMENT ${quoteString(`projection of ${shape.schema}.${shape.table}`)}`,
   ].join("\n");
 }
@@ -101,7 +85,6 @@ export function createProgressTableSql(o: DdlOptions): string {
     "  `updated_at` DateTime64(6, 'UTC')",
     `) ENGINE = ${engine(o, "updated_at")}`,
     "ORDER BY (`table`)",
-    `SETTINGS ${TABLE_SETTINGS}`,
   ].join("\n");
 }
 
@@ -116,7 +99,6 @@ export function createHealthTableSql(o: DdlOptions): string {
     "  `updated_at` DateTime64(6, 'UTC')",
     `) ENGINE = ${engine(o, "updated_at")}`,
     "ORDER BY (`table`)",
-    `SETTINGS ${TABLE_SETTINGS}`,
   ].join("\n");
 }
 

@@ -16,8 +16,6 @@ import {
   HEALTH_TABLE,
   modifyColumnSql,
   PROGRESS_TABLE,
-  TABLE_SETTINGS,
-  tableSettingsSql,
   truncateMarkersSql,
   WATERMARK_ROW,
 } from "./ddl.js";
@@ -57,17 +55,6 @@ export class ClickHouseSink {
     await this.ch.command({ query: createDatabaseSql(this.ddl) });
     await this.ch.command({ query: createProgressTableSql(this.ddl) });
     await this.ch.command({ query: createHealthTableSql(this.ddl) });
-    await this.applyTableSettings([PROGRESS_TABLE, HEALTH_TABLE]);
-  }
-
-  /** TABLE_SETTINGS on tables created before it (ddl.ts says why); a table that has it is left alone. */
-  private async applyTableSettings(tables: string[]): Promise<void> {
-    const rows = await queryRows<{ name: string }>(
-      this.ch,
-      "SELECT name FROM system.tables WHERE database = {db:String} AND name IN {t:Array(String)} AND position(engine_full, {s:String}) = 0",
-      { db: this.ddl.database, t: tables, s: TABLE_SETTINGS },
-    );
-    for (const r of rows) await this.ch.command({ query: tableSettingsSql(this.ddl, r.name) });
   }
 
   /** Forgets what is known of a table, so the next ensureTable checks it again (it was dropped or altered by hand). */
@@ -197,7 +184,6 @@ export class ClickHouseSink {
 
   private async loadTable(shape: TableShape): Promise<Map<string, string>> {
     await this.ch.command({ query: createTableSql(this.ddl, shape) });
-    await this.applyTableSettings([shape.target]);
     const rows = await queryRows<{ name: string; type: string; key: number | string }>(
       this.ch,
       "SELECT name, type, is_in_sorting_key AS key FROM system.columns WHERE database = {db:String} AND table = {t:String}",

@@ -47,7 +47,6 @@ describe("DDL text", () => {
         "  `_lsn` UInt64",
         ") ENGINE = ReplacingMergeTree(_version, _deleted)",
         "ORDER BY (`order_id`, `line_no`)",
-        "SETTINGS min_bytes_for_wide_part = 0",
         "COMMENT 'projection of shop.order_lines'",
       ].join("\n"),
     );
