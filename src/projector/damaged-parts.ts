@@ -80,20 +80,33 @@ export class PartDoctor {
 
   constructor(private readonly deps: PartDoctorDeps) {}
 
-  /** Checks the parts written since `since`; never throws (a failed check is logged). */
+  /**
+   * Checks the parts written since `since` and detaches the damaged ones; resolves then (merges
+   * may start again), while their tables are read again in the background (idle() waits for it).
+   * Never rejects: a failure is logged.
+   */
   schedule(since: Date): Promise<void> {
-    this.queue = this.queue.then(() =>
-      this.run(since).catch((err) =>
+    const checked = this.queue.then(() => this.detachDamaged(since));
+    this.queue = checked
+      .then((detached) => this.healAll(detached))
+      .catch((err) =>
         this.deps.log.error(
           { err: (err as Error).message },
           "checking the parts written while the disk was full failed",
         ),
-      ),
+      );
+    return checked.then(
+      () => undefined,
+      () => undefined,
     );
+  }
+
+  /** Resolves when every check scheduled so far and its tables' reading again are done. */
+  idle(): Promise<void> {
     return this.queue;
   }
 
-  private async run(since: Date): Promise<void> {
+  private async detachDamaged(since: Date): Promise<DamagedPart[]> {
     const { ch, database, log } = this.deps;
     const damaged = await findDamagedParts(ch, database, since);
     log.info({ since: since.toISOString(), damaged: damaged.length }, "parts written while the disk was full checked");
@@ -113,6 +126,10 @@ export class PartDoctor {
       log.error({ table: d.table, part: d.part, rows: d.rows, problem: d.problem }, "damaged part detached");
       detached.push(d);
     }
+    return detached;
+  }
+
+  private async healAll(detached: DamagedPart[]): Promise<void> {
     for (const target of new Set(detached.map((d) => d.table))) await this.heal(target, detached);
   }
 

@@ -281,10 +281,11 @@ export class ClickHouseSink {
   }
 
   /**
-   * Merges stop while the disk refuses inserts, and start again with the first insert that gets
-   * through. A merge that starts in space freed a moment earlier (ClickHouse removing old parts)
-   * and runs out of it mid-way could be committed with an empty marks file: chDB did so in 3 of 9
-   * runs of the disk-full fault test, and every read of that table failed from then on.
+   * Merges stop while the disk refuses inserts, and start again once an insert gets through and
+   * the parts written meanwhile are checked (onDiskBack). A merge that starts in space freed a
+   * moment earlier (ClickHouse removing old parts) and runs out of it mid-way could be committed
+   * with an empty marks file: chDB did so in 3 of 9 runs of the disk-full fault test, and every
+   * read of that table failed from then on (damaged-parts.ts finds and replaces such a part).
    */
   private async holdMerges(target: string): Promise<void> {
     const held: string[] = [];

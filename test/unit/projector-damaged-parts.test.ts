@@ -71,6 +71,7 @@ describe("parts written damaged while the disk was full (damaged-parts.ts)", () 
       },
     });
     await doctor.schedule(before);
+    await doctor.idle();
     expect(reread, "read again from its source, marked degraded meanwhile").toEqual([
       ["shop__orders", "shop.orders", "true"],
     ]);
@@ -97,6 +98,7 @@ describe("parts written damaged while the disk was full (damaged-parts.ts)", () 
       reread: async () => "no Postgres connector captures shop.orders",
     });
     await doctor.schedule(new Date(Date.now() - 60_000));
+    await doctor.idle();
     expect(health.list()).toEqual([
       expect.objectContaining({
         target: "shop__orders",

@@ -35,4 +35,30 @@ describe("merges while the disk refuses inserts", () => {
     await sink.insertJsonLines("t", line);
     expect(state.system).toEqual(["SYSTEM STOP MERGES `sidecar`.`t`", "SYSTEM START MERGES `sidecar`.`t`"]);
   });
+
+  test("started again only once the parts written meanwhile are checked (onDiskBack, told when the refusals began)", async () => {
+    const { ch, state } = recordingClickHouse();
+    const sink = new ClickHouseSink(ch, { database: "sidecar" }, createLogger("silent"));
+    const told: Date[] = [];
+    let checked = () => {};
+    sink.onDiskBack = (since) => {
+      told.push(since);
+      return new Promise<void>((resolve) => {
+        checked = resolve;
+      });
+    };
+    const line = Buffer.from('{"id":1}\n');
+    state.full = true;
+    const refusedAt = Date.now();
+    await expect(sink.insertJsonLines("t", line)).rejects.toThrow(/not enough space/);
+    state.full = false;
+    await sink.insertJsonLines("t", line);
+    await sink.insertJsonLines("t", line);
+    expect(told).toHaveLength(1);
+    expect(refusedAt - (told[0] as Date).getTime(), "a minute before the first refusal").toBeGreaterThanOrEqual(59_000);
+    expect(state.system, "merges still stopped while the check runs").toEqual(["SYSTEM STOP MERGES `sidecar`.`t`"]);
+    checked();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(state.system).toEqual(["SYSTEM STOP MERGES `sidecar`.`t`", "SYSTEM START MERGES `sidecar`.`t`"]);
+  });
 });
