@@ -171,7 +171,7 @@ describe.runIf(native).sequential("fault tolerance under load", () => {
         const saidWhyMs = Date.now() - filledAt;
         await sleep(2_000); // a batch stored just before the disk filled may still be committing
         // chDB has committed a part with an empty marks file while its disk was full (2 fresh-clone
-        // CIs of 4 on 7 Dec): done here by hand, so that every run meets it.
+        // CIs of 3 on 7 Dec): done here by hand, so that every run meets it.
         const damaged = damageNewestPart(s.chdbDir, "sidecar", "shop__orders");
 
         // It keeps its place: while writes go on, no committed offset moves.
