@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Admin } from "kafkajs";
 import { type ClickHouse, parseClickHouseUrl } from "../clickhouse/client.js";
-import type { ConnectClient } from "../connect/connect-client.js";
+import { type ConnectClient, whileConnectAway } from "../connect/connect-client.js";
 import type { Config } from "../shared/config.js";
 import type { PgPool } from "../shared/postgres.js";
 import { attachState, forgetAttachState, lockAttachment, setAttachState } from "./attach-state.js";
@@ -297,7 +297,8 @@ export async function registerConnector(deps: AttachDeps, name: string, tables: 
     excludeColumns: await generatedColumns(deps.pool, tables),
     indexKeys: await indexKeys(deps.pool, tables),
   });
-  await deps.connect.putConfig(names.connector, config);
+  // Idempotent, so sent again while Connect restarts (an attach's copy may be waiting on it).
+  await whileConnectAway(() => deps.connect.putConfig(names.connector, config));
   if (opts.wait) await waitConnectorRunning(deps, name);
 }
 
